@@ -1,0 +1,318 @@
+//! Command-line parsing and dispatch: one documented function per command.
+//!
+//! Every command that returns data runs a catalog tool with a JSON argument
+//! object built from its flags, so the CLI prints exactly the tool's
+//! structured content. Global flags (`--project`, `--actor`, `--fmt`,
+//! `--log-level`, `--eval-timeout`, `--no-disk-cache`) are accepted before
+//! or after the subcommand.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use ontoref_tools::catalog::{self, Selection};
+use ontoref_tools::{Engine, EngineConfig, OntorefServer, ProjectOrigin, ToolError};
+use serde_json::{Value, json};
+
+use crate::output::{self, Format};
+
+/// How a run failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// A tool error, already printed in the chosen format.
+    Reported,
+    /// Bad flags or values (exit 2).
+    Usage(String),
+    /// Something outside any tool failed (exit 1).
+    Fatal(String),
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ontoref",
+    version,
+    about = "Typed, queryable access to a project's self-knowledge, for agents and people",
+    long_about = "ontoref serves a project's Q&A, ontology, decisions and modes (Nickel files) \
+                  to AI agents over MCP, and to people and scripts on the command line. \
+                  Output is JSON when an agent asks (--actor agent, ONTOREF_ACTOR=agent, or \
+                  stdout is not a terminal) and readable text otherwise."
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct Global {
+    /// Project root [default: $ONTOREF_PROJECT_ROOT, else the nearest
+    /// ancestor holding .ontoref/ or reflection/qa.ncl, else the embedded template]
+    #[arg(long, global = true, value_name = "DIR")]
+    project: Option<PathBuf>,
+    /// Who is asking: `agent` makes output JSON
+    #[arg(long, global = true, env = "ONTOREF_ACTOR", value_name = "NAME")]
+    actor: Option<String>,
+    /// Output format [default: json for agents and pipes, text at a terminal]
+    #[arg(short = 'f', long, global = true, value_enum)]
+    fmt: Option<Format>,
+    /// Log filter for stderr, e.g. `debug` or `ontoref_tools=trace` [default: $RUST_LOG, else warn]
+    #[arg(long, global = true, value_name = "LEVEL")]
+    log_level: Option<String>,
+    /// Seconds one Nickel evaluation may take
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 10.0)]
+    eval_timeout: f64,
+    /// Do not read or write the on-disk evaluation cache
+    #[arg(long, global = true)]
+    no_disk_cache: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the MCP server (stdio by default)
+    Serve(ServeArgs),
+    /// List the tools this binary serves (the catalog)
+    Tools(SelectionArgs),
+    /// The project's Q&A knowledge (reflection/qa.ncl)
+    #[command(subcommand)]
+    Qa(QaCommand),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Serve MCP on stdin/stdout (the default)
+    #[arg(long)]
+    stdio: bool,
+    #[command(flatten)]
+    selection: SelectionArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+struct SelectionArgs {
+    /// Toolsets to enable, comma-separated [default: all]
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    toolsets: Option<Vec<String>>,
+    /// Single tools to add on top of the toolsets, comma-separated
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    tools: Vec<String>,
+    /// Tools to remove, whatever enabled them, comma-separated
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    exclude_tools: Vec<String>,
+    /// Keep only read-only tools
+    #[arg(long)]
+    read_only: bool,
+}
+
+impl SelectionArgs {
+    fn selection(&self) -> Selection {
+        Selection {
+            toolsets: self.toolsets.clone(),
+            tools: self.tools.clone(),
+            exclude: self.exclude_tools.clone(),
+            read_only: self.read_only,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum QaCommand {
+    /// List entries (ids and questions, no answers)
+    List {
+        /// Keep entries having this tag (repeatable; all must match)
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// Keep entries whose verified flag is this
+        #[arg(long, value_name = "BOOL")]
+        verified: Option<bool>,
+        /// Page size (1-500)
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// next_cursor of the previous page
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Ranked search over ids, questions, tags and answers
+    Search {
+        /// Words to search for
+        #[arg(required = true, num_args = 1..)]
+        query: Vec<String>,
+        /// Keep entries having this tag (repeatable; all must match)
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// Most results (1-100)
+        #[arg(long, default_value_t = 10)]
+        limit: u32,
+    },
+    /// Show one entry with its whole answer
+    Show {
+        /// The entry's id
+        id: String,
+    },
+}
+
+/// Parses the command line and runs it.
+pub fn run() -> Result<(), Failure> {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = e.exit_code();
+            // Help and version go to stdout with status 0; usage errors to stderr with 2.
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    init_logging(cli.global.log_level.as_deref());
+    let format = output::choose(
+        cli.global.fmt,
+        cli.global.actor.as_deref(),
+        std::io::stdout().is_terminal(),
+    );
+    match &cli.command {
+        Command::Serve(args) => serve(&cli.global, args),
+        Command::Tools(args) => tools(args, format),
+        Command::Qa(cmd) => qa(&cli.global, cmd, format),
+    }
+}
+
+fn init_logging(level: Option<&str>) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match level {
+        Some(l) => EnvFilter::try_new(l),
+        None => EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new("warn")),
+    }
+    .unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+fn runtime(multi: bool) -> Result<tokio::runtime::Runtime, Failure> {
+    let mut builder = if multi {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    builder
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Fatal(format!("cannot start the async runtime: {e}")))
+}
+
+fn engine_config(global: &Global) -> Result<EngineConfig, Failure> {
+    if !(global.eval_timeout.is_finite() && global.eval_timeout > 0.0) {
+        return Err(Failure::Usage(format!(
+            "--eval-timeout must be a positive number of seconds, got {}",
+            global.eval_timeout
+        )));
+    }
+    Ok(EngineConfig {
+        project: global.project.clone(),
+        disk_cache: !global.no_disk_cache,
+        eval_timeout: Duration::from_secs_f64(global.eval_timeout),
+        ..EngineConfig::from_env()
+    })
+}
+
+/// `ontoref serve`: the MCP server over stdio.
+fn serve(global: &Global, args: &ServeArgs) -> Result<(), Failure> {
+    let _ = args.stdio; // stdio is the only transport so far, and the default
+    let tools = args
+        .selection
+        .selection()
+        .apply()
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let engine = Engine::new(engine_config(global)?)
+        .map_err(|e| Failure::Fatal(format!("{} ({})", e, e.hint())))?;
+    tracing::info!(
+        project = %engine.project().root().display(),
+        origin = ?engine.project().origin(),
+        tools = tools.len(),
+        "serving MCP on stdio"
+    );
+    let server = OntorefServer::new(Arc::new(engine), &tools);
+    runtime(true)?
+        .block_on(crate::transport::stdio::serve(server))
+        .map_err(Failure::Fatal)
+}
+
+/// `ontoref tools`: the catalog, as the selection flags would serve it.
+fn tools(args: &SelectionArgs, format: Format) -> Result<(), Failure> {
+    let tools = args
+        .selection()
+        .apply()
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let rows: Vec<Value> = tools
+        .iter()
+        .map(|t| {
+            json!({
+                "name": t.name(),
+                "toolset": t.toolset,
+                "title": t.tool.title,
+                "read_only": t.read_only(),
+            })
+        })
+        .collect();
+    let value = json!({ "tools": rows, "total": rows.len() });
+    output::print("tools", &value, format);
+    Ok(())
+}
+
+/// `ontoref qa …`: runs the matching `qa` tool.
+fn qa(global: &Global, cmd: &QaCommand, format: Format) -> Result<(), Failure> {
+    let (tool, args) = match cmd {
+        QaCommand::List {
+            tags,
+            verified,
+            limit,
+            cursor,
+        } => {
+            let mut args = json!({ "tags": tags, "limit": limit });
+            if let Some(v) = verified {
+                args["verified"] = json!(v);
+            }
+            if let Some(c) = cursor {
+                args["cursor"] = json!(c);
+            }
+            ("ontoref_qa_list", args)
+        }
+        QaCommand::Search { query, tags, limit } => (
+            "ontoref_qa_search",
+            json!({ "query": query.join(" "), "tags": tags, "limit": limit }),
+        ),
+        QaCommand::Show { id } => ("ontoref_qa_show", json!({ "id": id })),
+    };
+    call(global, tool, args, format)
+}
+
+/// Runs one catalog tool against the resolved project and prints its result.
+fn call(global: &Global, tool: &str, args: Value, format: Format) -> Result<(), Failure> {
+    let config = engine_config(global)?;
+    let rt = runtime(false)?;
+    let result: Result<Value, ToolError> = rt.block_on(async {
+        let engine = Engine::new(config)?;
+        if engine.project().origin() == ProjectOrigin::Embedded
+            && format != Format::Json
+            && std::io::stderr().is_terminal()
+        {
+            eprintln!(
+                "note: no ontoref project here (no .ontoref/ or reflection/qa.ncl above the \
+                 working directory); showing the embedded agent-first template. Pass --project DIR."
+            );
+        }
+        catalog::find(tool)?.call(&engine, args).await
+    });
+    match result {
+        Ok(value) => {
+            output::print(tool, &value, format);
+            Ok(())
+        }
+        Err(err) => {
+            output::print_error(&err, format);
+            Err(Failure::Reported)
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! The `ontoref` binary: a thin layer over `ontoref-tools`.
+//!
+//! `main` only maps [`cli::run`]'s outcome to an exit status: 0 on success,
+//! 1 when a tool or command failed (the error was already printed), 2 on a
+//! usage error.
+
+mod cli;
+mod output;
+mod transport;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match cli::run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(cli::Failure::Reported) => ExitCode::from(1),
+        Err(cli::Failure::Usage(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+        Err(cli::Failure::Fatal(msg)) => {
+            eprintln!("ontoref: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Transports: how the MCP server reaches its clients.
+
+pub mod stdio;

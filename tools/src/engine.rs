@@ -1,0 +1,175 @@
+//! The engine every tool runs against: the project being served, its Nickel
+//! evaluator and document cache. One engine serves every transport and the
+//! CLI alike.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::embedded::SCHEMAS;
+use crate::error::ToolError;
+use crate::nickel::cache::Loader;
+use crate::nickel::{EvalOptions, Evaluator};
+use crate::project::{Project, ProjectError};
+use crate::qa::QaStore;
+
+/// Identifies this build; disk cache entries of other builds are ignored.
+pub const BUILD_ID: &str = env!("ONTOREF_BUILD_ID");
+
+/// How to build an [`Engine`].
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// `--project DIR`.
+    pub project: Option<PathBuf>,
+    /// The value of `ONTOREF_PROJECT_ROOT`.
+    pub project_env: Option<OsString>,
+    /// Where discovery starts; the working directory by default.
+    pub cwd: Option<PathBuf>,
+    /// Cache directory; `ONTOREF_CACHE_DIR`, else the user's cache dir.
+    pub cache_dir: Option<PathBuf>,
+    /// Persist evaluated documents on disk.
+    pub disk_cache: bool,
+    /// Limit for one Nickel evaluation.
+    pub eval_timeout: Duration,
+    /// Evaluations allowed at once.
+    pub eval_slots: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            project: None,
+            project_env: None,
+            cwd: None,
+            cache_dir: None,
+            disk_cache: true,
+            eval_timeout: Duration::from_secs(10),
+            eval_slots: 4,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// Defaults, with `ONTOREF_PROJECT_ROOT` and `ONTOREF_CACHE_DIR` read
+    /// from the environment.
+    pub fn from_env() -> Self {
+        EngineConfig {
+            project_env: std::env::var_os("ONTOREF_PROJECT_ROOT"),
+            cache_dir: std::env::var_os("ONTOREF_CACHE_DIR")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            ..EngineConfig::default()
+        }
+    }
+}
+
+/// The project being served and the means to load it.
+#[derive(Debug)]
+pub struct Engine {
+    project: Project,
+    loader: Loader,
+    cache_dir: PathBuf,
+}
+
+impl Engine {
+    /// Resolves the project and prepares evaluation.
+    pub fn new(config: EngineConfig) -> Result<Engine, ToolError> {
+        let cache_dir = usable_cache_dir(config.cache_dir.clone());
+        let cwd = config
+            .cwd
+            .clone()
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_else(|| PathBuf::from("."));
+        let project = Project::resolve(
+            config.project.as_deref(),
+            config.project_env.clone(),
+            &cwd,
+            &cache_dir,
+        )?;
+        let schemas =
+            SCHEMAS
+                .materialize(&cache_dir)
+                .map_err(|e| ProjectError::TemplateUnavailable {
+                    dir: cache_dir.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+        let mut import_paths = project.import_dirs();
+        import_paths.push(schemas.clone());
+        let options = EvalOptions {
+            timeout: config.eval_timeout,
+            max_file_size: 64 * 1024 * 1024,
+            import_paths,
+            display_prefixes: vec![
+                (project.root().to_path_buf(), String::new()),
+                (schemas, "<ontoref>/".to_owned()),
+            ],
+        };
+        let mut salt = Sha256::new();
+        salt.update(BUILD_ID.as_bytes());
+        salt.update(SCHEMAS.hash());
+        let disk = config.disk_cache.then(|| cache_dir.join("docs"));
+        let loader = Loader::new(
+            Evaluator::new(options, config.eval_slots),
+            disk,
+            salt.finalize().into(),
+        );
+        Ok(Engine {
+            project,
+            loader,
+            cache_dir,
+        })
+    }
+
+    /// An engine for the project at `root`, with default settings.
+    pub fn for_project(root: &Path) -> Result<Engine, ToolError> {
+        Engine::new(EngineConfig {
+            project: Some(root.to_path_buf()),
+            ..EngineConfig::from_env()
+        })
+    }
+
+    /// The project served.
+    pub fn project(&self) -> &Project {
+        &self.project
+    }
+
+    /// The document loader and its cache.
+    pub fn loader(&self) -> &Loader {
+        &self.loader
+    }
+
+    /// The cache directory in use.
+    pub fn cache_dir(&self) -> &Path {
+        &self.cache_dir
+    }
+
+    /// The Q&A store; empty when `reflection/qa.ncl` does not exist.
+    pub async fn qa(&self) -> Result<Arc<QaStore>, ToolError> {
+        Ok(self
+            .loader
+            .load::<QaStore>(&self.project.qa_path())
+            .await?
+            .unwrap_or_default())
+    }
+}
+
+/// The configured cache directory if it can be created, else a private one
+/// under the system temporary directory.
+fn usable_cache_dir(configured: Option<PathBuf>) -> PathBuf {
+    let preferred = configured.or_else(|| dirs::cache_dir().map(|d| d.join("ontoref")));
+    if let Some(dir) = preferred
+        && std::fs::create_dir_all(&dir).is_ok()
+    {
+        return dir;
+    }
+    let fallback = std::env::temp_dir().join(format!("ontoref-cache-{}", whoami()));
+    let _ = std::fs::create_dir_all(&fallback);
+    fallback
+}
+
+fn whoami() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "user".to_owned())
+}

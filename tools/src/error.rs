@@ -1,0 +1,207 @@
+//! The error vocabulary every tool and CLI command speaks.
+//!
+//! Each area has its own `thiserror` enum whose `code()` (a stable kebab-case
+//! string) and `hint()` (how to recover) are exhaustive matches; [`ToolError`]
+//! gathers them. Messages are lower-case and name the file, field or value at
+//! fault. [`ToolError::body`] is the one place an error becomes the
+//! `{"code", "message", "hint"}` object that MCP results and the CLI print.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::nickel::NclError;
+use crate::paging::CursorError;
+use crate::project::ProjectError;
+use crate::qa::QaError;
+
+/// The serialised form of an error: `{"code", "message", "hint"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorBody {
+    /// Stable kebab-case code, e.g. `qa-not-found`.
+    pub code: String,
+    /// What went wrong, naming the file, field or value at fault.
+    pub message: String,
+    /// How to recover.
+    pub hint: String,
+}
+
+/// Any failure a tool can report.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ToolError {
+    /// Evaluating a Nickel file failed or took too long.
+    #[error(transparent)]
+    Ncl(#[from] NclError),
+    /// The Q&A store is invalid, or an entry is missing.
+    #[error(transparent)]
+    Qa(#[from] QaError),
+    /// The project root could not be used.
+    #[error(transparent)]
+    Project(#[from] ProjectError),
+    /// A paging cursor was malformed or belongs to another query.
+    #[error(transparent)]
+    Cursor(#[from] CursorError),
+    /// The arguments did not match the tool's input schema.
+    #[error("invalid arguments for `{tool}`: {detail}")]
+    InvalidParams {
+        /// The tool that was called.
+        tool: String,
+        /// What was wrong, naming the field.
+        detail: String,
+    },
+    /// The named tool does not exist in this binary.
+    #[error("no tool named `{name}`")]
+    UnknownTool {
+        /// The requested name.
+        name: String,
+        /// The closest known names.
+        closest: Vec<String>,
+    },
+    /// A bug: something that should not fail did.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ToolError {
+    /// The stable kebab-case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ToolError::Ncl(e) => e.code(),
+            ToolError::Qa(e) => e.code(),
+            ToolError::Project(e) => e.code(),
+            ToolError::Cursor(e) => e.code(),
+            ToolError::InvalidParams { .. } => "invalid-params",
+            ToolError::UnknownTool { .. } => "unknown-tool",
+            ToolError::Internal(_) => "internal-error",
+        }
+    }
+
+    /// How to recover.
+    pub fn hint(&self) -> String {
+        match self {
+            ToolError::Ncl(e) => e.hint(),
+            ToolError::Qa(e) => e.hint(),
+            ToolError::Project(e) => e.hint(),
+            ToolError::Cursor(e) => e.hint(),
+            ToolError::InvalidParams { tool, .. } => {
+                format!(
+                    "check the arguments against the inputSchema of `{tool}` (`ontoref tools` lists every tool)"
+                )
+            }
+            ToolError::UnknownTool { closest, .. } => {
+                if closest.is_empty() {
+                    "run `ontoref tools` to list the tools this binary has".to_owned()
+                } else {
+                    format!("did you mean {}?", quote_list(closest))
+                }
+            }
+            ToolError::Internal(_) => {
+                "this is a bug in ontoref; retry, and report it with the message if it persists"
+                    .to_owned()
+            }
+        }
+    }
+
+    /// The `{"code", "message", "hint"}` form.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            code: self.code().to_owned(),
+            message: self.to_string(),
+            hint: self.hint(),
+        }
+    }
+
+    /// The JSON object tools return on failure: `{"error": {...}}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({ "error": self.body() })
+    }
+}
+
+/// rmcp's `ToolBase` requires errors convertible to a JSON-RPC error. ontoref
+/// never routes tool failures that way (they become `isError` results in
+/// [`crate::server`]); this conversion exists for the trait bound only.
+impl From<ToolError> for rmcp::ErrorData {
+    fn from(err: ToolError) -> Self {
+        rmcp::ErrorData::internal_error(err.to_string(), Some(err.to_json()))
+    }
+}
+
+/// Formats names as `` `a`, `b` or `c` `` for hints.
+pub(crate) fn quote_list(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("`{s}`")).collect();
+    match quoted.len() {
+        0 => String::new(),
+        1 => quoted[0].clone(),
+        n => format!("{} or {}", quoted[..n - 1].join(", "), quoted[n - 1]),
+    }
+}
+
+/// Up to `max` candidates closest to `wanted` (by edit distance and shared
+/// prefix), closest first. Used by "did you mean" hints.
+pub(crate) fn closest<'a>(
+    wanted: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    max: usize,
+) -> Vec<String> {
+    let wanted_lc = wanted.to_lowercase();
+    let mut scored: Vec<(usize, &str)> = candidates
+        .into_iter()
+        .map(|c| {
+            let c_lc = c.to_lowercase();
+            let mut d = levenshtein(&wanted_lc, &c_lc);
+            if c_lc.contains(&wanted_lc) || wanted_lc.contains(&c_lc) {
+                d = d.min(c_lc.len().abs_diff(wanted_lc.len()) / 2);
+            }
+            (d, c)
+        })
+        .collect();
+    scored.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    let limit = wanted.chars().count().max(4);
+    scored
+        .into_iter()
+        .filter(|(d, _)| *d <= limit)
+        .take(max)
+        .map(|(_, c)| c.to_owned())
+        .collect()
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closest_prefers_small_edits_and_substrings() {
+        let ids = [
+            "nats-how-to-setup",
+            "nats-troubleshooting",
+            "credential-vault-templates",
+        ];
+        let got = closest("nats-troubleshoot", ids, 2);
+        assert_eq!(got[0], "nats-troubleshooting");
+        assert!(closest("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", ids, 3).is_empty());
+    }
+
+    #[test]
+    fn quote_list_reads_naturally() {
+        assert_eq!(quote_list(&["a".into()]), "`a`");
+        assert_eq!(
+            quote_list(&["a".into(), "b".into(), "c".into()]),
+            "`a`, `b` or `c`"
+        );
+    }
+}

@@ -1,0 +1,505 @@
+//! The evaluation cache: every loaded document is kept in memory and on disk.
+//!
+//! **Memory.** Each `(kind, file)` has a slot holding the typed document and
+//! the files it was built from, each with a stat stamp (size, mtime, ctime,
+//! inode) and its sha256. A hit costs one `stat` per file. A file modified
+//! within [`RACY_WINDOW`] of being stamped is "racy" (a second write in the
+//! same timestamp tick would keep the stamp) and is re-hashed until it ages.
+//!
+//! **Disk.** Every stdio client spawns its own server, so documents also
+//! persist under `<cache dir>/docs/`, one file per `(kind, path)`. An entry is
+//! used only if its key (build id, embedded schemas, path and sha256 of the
+//! main file) matches, the sha256 of every import it lists matches the files
+//! now on disk, and the payload checksum verifies; anything else (corrupt,
+//! foreign, stale) is ignored and rewritten.
+//!
+//! Evaluations that time out are remembered by key for [`TIMEOUT_MEMO`], so a
+//! runaway file does not tie up a fresh thread on every call.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{Evaluator, NclError};
+use crate::error::ToolError;
+
+/// How recently modified a file must be to count as racy.
+pub const RACY_WINDOW: Duration = Duration::from_secs(2);
+/// How long a timed-out key is answered from memory.
+pub const TIMEOUT_MEMO: Duration = Duration::from_secs(60);
+/// Bumped whenever the disk layout changes.
+const DISK_FORMAT: u32 = 1;
+const MAGIC: &[u8; 8] = b"ONTOREF\x01";
+
+/// A typed document built from one evaluated Nickel file.
+pub trait Document: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// Short name of the kind, e.g. `qa`; part of cache keys.
+    const KIND: &'static str;
+    /// Bumped when the serialised layout changes.
+    const VERSION: u32;
+    /// Builds the document from the exported value.
+    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError>;
+}
+
+/// What a document is built from, for error messages and cursors.
+#[derive(Debug)]
+pub struct Source<'a> {
+    /// The file, shortened for display.
+    pub display: &'a str,
+    /// The main file's text (to find the line of a value).
+    pub text: &'a str,
+    /// A digest of everything the document depends on.
+    pub key: [u8; 32],
+}
+
+/// Counters, for tests and benchmarks.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Served from memory.
+    pub memory_hits: AtomicU64,
+    /// Served from the disk cache.
+    pub disk_hits: AtomicU64,
+    /// Evaluated by Nickel.
+    pub evaluations: AtomicU64,
+}
+
+/// Loads documents through the caches.
+#[derive(Debug)]
+pub struct Loader {
+    evaluator: Evaluator,
+    disk: Option<PathBuf>,
+    salt: [u8; 32],
+    slots: Mutex<HashMap<(&'static str, PathBuf), Arc<tokio::sync::Mutex<Option<Entry>>>>>,
+    timeouts: Mutex<HashMap<[u8; 32], (Instant, NclError)>>,
+    stats: Stats,
+}
+
+struct Entry {
+    deps: Vec<Dep>,
+    doc: Arc<dyn Any + Send + Sync>,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry").field("deps", &self.deps).finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Dep {
+    path: PathBuf,
+    stamp: Option<Stamp>,
+    sha256: [u8; 32],
+    racy: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    mtime: i128,
+    ctime: i128,
+    ino: u64,
+}
+
+impl Stamp {
+    fn of(path: &Path) -> Option<Stamp> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some(Stamp::from_meta(&meta))
+    }
+
+    #[cfg(unix)]
+    fn from_meta(meta: &std::fs::Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt;
+        Stamp {
+            len: meta.len(),
+            mtime: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+            ctime: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+            ino: meta.ino(),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn from_meta(meta: &std::fs::Metadata) -> Stamp {
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i128);
+        Stamp {
+            len: meta.len(),
+            mtime,
+            ctime: mtime,
+            ino: 0,
+        }
+    }
+
+    /// Modified within the racy window before `now`.
+    fn is_racy(&self, now: SystemTime) -> bool {
+        let now = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i128);
+        self.mtime.max(self.ctime) + RACY_WINDOW.as_nanos() as i128 >= now
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct DiskHeader {
+    key: [u8; 32],
+    deps: Vec<(PathBuf, [u8; 32])>,
+    payload_len: u64,
+    payload_sha256: [u8; 32],
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+impl Loader {
+    /// A loader evaluating with `evaluator`, persisting under `disk` when given.
+    /// `salt` identifies everything outside the files that shapes a document:
+    /// the build and the embedded schemas.
+    pub fn new(evaluator: Evaluator, disk: Option<PathBuf>, salt: [u8; 32]) -> Self {
+        Loader {
+            evaluator,
+            disk,
+            salt,
+            slots: Mutex::default(),
+            timeouts: Mutex::default(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// The evaluator in use.
+    pub fn evaluator(&self) -> &Evaluator {
+        &self.evaluator
+    }
+
+    /// Cache counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Loads the document of kind `D` from `path`; `None` when the file does
+    /// not exist.
+    pub async fn load<D: Document>(&self, path: &Path) -> Result<Option<Arc<D>>, ToolError> {
+        let slot = {
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            slots
+                .entry((D::KIND, path.to_path_buf()))
+                .or_default()
+                .clone()
+        };
+        let mut slot = slot.lock().await;
+        if let Some(entry) = slot.as_mut()
+            && fresh(&mut entry.deps)
+            && let Ok(doc) = entry.doc.clone().downcast::<D>()
+        {
+            self.stats.memory_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(Some(doc));
+        }
+        *slot = None;
+
+        let display = self.evaluator.display(path);
+        let main_stamp = Stamp::of(path);
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(NclError::Read {
+                    file: display,
+                    reason: e.to_string(),
+                }
+                .into());
+            }
+        };
+        let max = self.evaluator.options().max_file_size;
+        if bytes.len() as u64 > max {
+            return Err(NclError::TooLarge {
+                file: display,
+                size: bytes.len() as u64,
+                max,
+            }
+            .into());
+        }
+        let main_sha = sha256(&bytes);
+        let text = String::from_utf8(bytes).map_err(|e| NclError::Read {
+            file: display.clone(),
+            reason: format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        })?;
+        let key = self.key::<D>(path, &main_sha);
+        let main = Dep {
+            path: path.to_path_buf(),
+            stamp: main_stamp,
+            sha256: main_sha,
+            racy: main_stamp.is_none_or(|s| s.is_racy(SystemTime::now())),
+        };
+
+        if let Some(err) = self.remembered_timeout(&key) {
+            return Err(err.into());
+        }
+
+        if let Some((doc, deps)) = self.read_disk::<D>(path, &key, &main) {
+            self.stats.disk_hits.fetch_add(1, Ordering::Relaxed);
+            let doc = Arc::new(doc);
+            *slot = Some(Entry {
+                deps,
+                doc: doc.clone(),
+            });
+            return Ok(Some(doc));
+        }
+
+        let started = SystemTime::now();
+        self.stats.evaluations.fetch_add(1, Ordering::Relaxed);
+        let evaluated = match self.evaluator.eval(path, text.clone()).await {
+            Ok(evaluated) => evaluated,
+            Err(err) => {
+                if matches!(err, NclError::Timeout { .. }) {
+                    self.remember_timeout(key, &err);
+                }
+                return Err(err.into());
+            }
+        };
+        let source = Source {
+            display: &display,
+            text: &text,
+            key,
+        };
+        let doc = D::from_value(evaluated.value, &source)?;
+        let (deps, clean) = stamp_deps(main, &evaluated.files, started);
+        if clean {
+            self.write_disk(path, &key, &deps, &doc);
+        }
+        let doc = Arc::new(doc);
+        *slot = Some(Entry {
+            deps,
+            doc: doc.clone(),
+        });
+        Ok(Some(doc))
+    }
+
+    fn key<D: Document>(&self, path: &Path, main_sha: &[u8; 32]) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(DISK_FORMAT.to_le_bytes());
+        h.update(D::KIND.as_bytes());
+        h.update(D::VERSION.to_le_bytes());
+        h.update(self.salt);
+        h.update(path.as_os_str().as_encoded_bytes());
+        h.update([0]);
+        h.update(main_sha);
+        h.finalize().into()
+    }
+
+    fn disk_path<D: Document>(&self, path: &Path) -> Option<PathBuf> {
+        let dir = self.disk.as_ref()?;
+        let name = sha256(path.as_os_str().as_encoded_bytes());
+        Some(dir.join(format!(
+            "{}-{}.bin",
+            D::KIND,
+            &crate::embedded::hex(&name)[..32]
+        )))
+    }
+
+    fn remembered_timeout(&self, key: &[u8; 32]) -> Option<NclError> {
+        let mut memo = self.timeouts.lock().unwrap_or_else(|e| e.into_inner());
+        memo.retain(|_, (at, _)| at.elapsed() < TIMEOUT_MEMO);
+        memo.get(key).map(|(_, err)| match err {
+            NclError::Timeout { file, limit_ms, .. } => NclError::Timeout {
+                file: file.clone(),
+                limit_ms: *limit_ms,
+                stuck: self.evaluator.stuck(),
+            },
+            other => NclError::Read {
+                file: String::new(),
+                reason: other.to_string(),
+            },
+        })
+    }
+
+    fn remember_timeout(&self, key: [u8; 32], err: &NclError) {
+        if let NclError::Timeout {
+            file,
+            limit_ms,
+            stuck,
+        } = err
+        {
+            let mut memo = self.timeouts.lock().unwrap_or_else(|e| e.into_inner());
+            memo.insert(
+                key,
+                (
+                    Instant::now(),
+                    NclError::Timeout {
+                        file: file.clone(),
+                        limit_ms: *limit_ms,
+                        stuck: *stuck,
+                    },
+                ),
+            );
+        }
+    }
+
+    /// A verified disk entry, or `None` (absent, corrupt, foreign or stale).
+    fn read_disk<D: Document>(
+        &self,
+        path: &Path,
+        key: &[u8; 32],
+        main: &Dep,
+    ) -> Option<(D, Vec<Dep>)> {
+        let file = self.disk_path::<D>(path)?;
+        let bytes = std::fs::read(&file).ok()?;
+        let result = decode_disk::<D>(&bytes, key, path, main);
+        if result.is_none() {
+            tracing::debug!(cache = %file.display(), "disk cache entry ignored (stale, foreign or corrupt)");
+        }
+        result
+    }
+
+    fn write_disk<D: Document>(&self, path: &Path, key: &[u8; 32], deps: &[Dep], doc: &D) {
+        let Some(file) = self.disk_path::<D>(path) else {
+            return;
+        };
+        if let Err(e) = write_disk_entry(&file, key, deps, doc) {
+            tracing::debug!(cache = %file.display(), error = %e, "disk cache not written");
+        }
+    }
+}
+
+impl Evaluator {
+    /// Evaluations still running past their limit.
+    pub fn stuck(&self) -> usize {
+        self.stuck.load(Ordering::Relaxed)
+    }
+}
+
+/// Whether every dependency is unchanged; re-hashes racy files.
+fn fresh(deps: &mut [Dep]) -> bool {
+    let now = SystemTime::now();
+    for dep in deps.iter_mut() {
+        let Some(recorded) = dep.stamp else {
+            return false;
+        };
+        let Some(stamp) = Stamp::of(&dep.path) else {
+            return false;
+        };
+        if stamp != recorded {
+            return false;
+        }
+        if dep.racy {
+            let Ok(bytes) = std::fs::read(&dep.path) else {
+                return false;
+            };
+            if sha256(&bytes) != dep.sha256 {
+                return false;
+            }
+            dep.racy = stamp.is_racy(now);
+        }
+    }
+    true
+}
+
+/// Stamps and hashes every file an evaluation read. Returns `clean = false`
+/// when a file changed after the evaluation started: the value may reflect
+/// either version, so the entry is kept for this call only (its stamps are
+/// dropped) and not persisted.
+fn stamp_deps(main: Dep, files: &[PathBuf], started: SystemTime) -> (Vec<Dep>, bool) {
+    let started_ns = started
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128);
+    let now = SystemTime::now();
+    let mut clean = main.stamp.is_some();
+    let mut deps = vec![main.clone()];
+    for file in files {
+        if *file == main.path {
+            continue;
+        }
+        let stamp = Stamp::of(file);
+        let bytes = std::fs::read(file).ok();
+        let ok = matches!((stamp, &bytes), (Some(s), Some(_)) if s.mtime < started_ns);
+        clean &= ok;
+        deps.push(Dep {
+            path: file.clone(),
+            stamp: if ok { stamp } else { None },
+            sha256: bytes.as_deref().map(sha256).unwrap_or_default(),
+            racy: stamp.is_none_or(|s| s.is_racy(now)),
+        });
+    }
+    (deps, clean)
+}
+
+fn decode_disk<D: Document>(
+    bytes: &[u8],
+    key: &[u8; 32],
+    path: &Path,
+    main: &Dep,
+) -> Option<(D, Vec<Dep>)> {
+    let rest = bytes.strip_prefix(MAGIC.as_slice())?;
+    let (len, rest) = rest.split_at_checked(4)?;
+    let header_len = u32::from_le_bytes(len.try_into().ok()?) as usize;
+    let (header, payload) = rest.split_at_checked(header_len)?;
+    let header: DiskHeader = postcard::from_bytes(header).ok()?;
+    if header.key != *key || header.payload_len != payload.len() as u64 {
+        return None;
+    }
+    let now = SystemTime::now();
+    let mut deps = vec![main.clone()];
+    for (dep_path, dep_sha) in &header.deps {
+        if dep_path == path {
+            continue;
+        }
+        let stamp = Stamp::of(dep_path)?;
+        let content = std::fs::read(dep_path).ok()?;
+        if sha256(&content) != *dep_sha {
+            return None;
+        }
+        deps.push(Dep {
+            path: dep_path.clone(),
+            stamp: Some(stamp),
+            sha256: *dep_sha,
+            racy: stamp.is_racy(now),
+        });
+    }
+    if sha256(payload) != header.payload_sha256 {
+        return None;
+    }
+    let (doc, trailing) = postcard::take_from_bytes::<D>(payload).ok()?;
+    trailing.is_empty().then_some((doc, deps))
+}
+
+fn write_disk_entry<D: Document>(
+    file: &Path,
+    key: &[u8; 32],
+    deps: &[Dep],
+    doc: &D,
+) -> std::io::Result<()> {
+    let payload = postcard::to_stdvec(doc).map_err(std::io::Error::other)?;
+    let header = DiskHeader {
+        key: *key,
+        deps: deps.iter().map(|d| (d.path.clone(), d.sha256)).collect(),
+        payload_len: payload.len() as u64,
+        payload_sha256: sha256(&payload),
+    };
+    let header = postcard::to_stdvec(&header).map_err(std::io::Error::other)?;
+    let dir = file.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(MAGIC)?;
+    tmp.write_all(
+        &u32::try_from(header.len())
+            .map_err(std::io::Error::other)?
+            .to_le_bytes(),
+    )?;
+    tmp.write_all(&header)?;
+    tmp.write_all(&payload)?;
+    tmp.persist(file).map_err(|e| e.error)?;
+    Ok(())
+}

@@ -1,0 +1,496 @@
+//! The Q&A store (`reflection/qa.ncl`): typed entries, validation beyond the
+//! Nickel contract (unique ids, with the line of each occurrence), and the
+//! list, search and show operations the `qa` tools expose.
+
+use std::collections::HashMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ToolError, closest, quote_list};
+use crate::nickel::cache::{Document, Source};
+use crate::paging::{PageKey, page};
+use crate::search::{FieldSpec, Query, SearchIndex, snippet};
+
+/// One question and its answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct QaEntry {
+    /// Stable kebab-case id.
+    pub id: String,
+    /// The question.
+    pub question: String,
+    /// The answer, line breaks kept.
+    pub answer: String,
+    /// Who wrote it.
+    pub actor: String,
+    /// Date written, `YYYY-MM-DD`.
+    pub created_at: String,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Ids of related ADRs or entries.
+    #[serde(default)]
+    pub related: Vec<String>,
+    /// Checked against the code by a person.
+    #[serde(default)]
+    pub verified: bool,
+}
+
+/// The Q&A store is invalid, or an entry is missing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QaError {
+    /// No entry has this id.
+    #[error("no Q&A entry has id `{id}`")]
+    NotFound {
+        /// The id asked for.
+        id: String,
+        /// The closest existing ids.
+        closest: Vec<String>,
+    },
+    /// Two entries share an id.
+    #[error("{file}{line}: field `id`: duplicate id `{id}`{first}")]
+    DuplicateId {
+        /// The store file.
+        file: String,
+        /// `:N` for the second occurrence, when found.
+        line: String,
+        /// The repeated id.
+        id: String,
+        /// ` (first defined at line N)`, when found.
+        first: String,
+    },
+    /// An entry does not have the shape of a `QaEntry`.
+    #[error("{file}{line}: field `{field}`: {detail}")]
+    InvalidEntry {
+        /// The store file.
+        file: String,
+        /// `:N`, when found.
+        line: String,
+        /// Path of the field, e.g. `entries[3].tags`.
+        field: String,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+impl QaError {
+    /// The stable kebab-case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            QaError::NotFound { .. } => "qa-not-found",
+            QaError::DuplicateId { .. } => "qa-duplicate-id",
+            QaError::InvalidEntry { .. } => "qa-invalid-entry",
+        }
+    }
+
+    /// How to recover.
+    pub fn hint(&self) -> String {
+        match self {
+            QaError::NotFound { closest, .. } if !closest.is_empty() => {
+                format!("did you mean {}? `ontoref_qa_search` finds entries by words", quote_list(closest))
+            }
+            QaError::NotFound { .. } => {
+                "list ids with `ontoref_qa_list`, or find entries by words with `ontoref_qa_search`".to_owned()
+            }
+            QaError::DuplicateId { .. } => "give each entry its own id; ids are how agents and `related` refer to entries".to_owned(),
+            QaError::InvalidEntry { .. } => "make the entry match the QaStore contract of schemas/qa.ncl (id, question, answer, actor, created_at, tags, related, verified)".to_owned(),
+        }
+    }
+}
+
+/// The loaded store with its search index.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct QaStore {
+    entries: Vec<QaEntry>,
+    index: SearchIndex,
+    generation: [u8; 8],
+}
+
+/// Field weights: id, question and tag hits count above body text.
+const FIELDS: [FieldSpec; 4] = [
+    FieldSpec {
+        weight: 3.0,
+        b: 0.3,
+    }, // id
+    FieldSpec {
+        weight: 2.5,
+        b: 0.5,
+    }, // question
+    FieldSpec {
+        weight: 2.0,
+        b: 0.3,
+    }, // tags
+    FieldSpec {
+        weight: 1.0,
+        b: 0.75,
+    }, // answer
+];
+
+#[derive(Deserialize)]
+struct QaFile {
+    entries: Vec<QaEntry>,
+}
+
+impl Document for QaStore {
+    const KIND: &'static str = "qa";
+    const VERSION: u32 = 1;
+
+    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError> {
+        let ids: Vec<Option<String>> = value
+            .get("entries")
+            .and_then(|e| e.as_array())
+            .map(|a| {
+                a.iter()
+                    .map(|e| e.get("id").and_then(|v| v.as_str()).map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let file: QaFile = serde_path_to_error::deserialize(value).map_err(|e| {
+            let field = e.path().to_string();
+            let entry = entry_index(&field);
+            let line = entry
+                .and_then(|i| ids.get(i).cloned().flatten())
+                .and_then(|id| line_of_id(source.text, &id, 0))
+                .map(|l| format!(":{l}"))
+                .unwrap_or_default();
+            QaError::InvalidEntry {
+                file: source.display.to_owned(),
+                line,
+                field: if field == "." {
+                    "entries".to_owned()
+                } else {
+                    field
+                },
+                detail: e.into_inner().to_string(),
+            }
+        })?;
+        let mut first: HashMap<&str, usize> = HashMap::new();
+        for (i, entry) in file.entries.iter().enumerate() {
+            if let Some(_prev) = first.insert(entry.id.as_str(), i) {
+                let first_line = line_of_id(source.text, &entry.id, 0);
+                let line = line_of_id(source.text, &entry.id, 1);
+                return Err(QaError::DuplicateId {
+                    file: source.display.to_owned(),
+                    line: line.map(|l| format!(":{l}")).unwrap_or_default(),
+                    id: entry.id.clone(),
+                    first: first_line
+                        .map(|l| format!(" (first defined at line {l})"))
+                        .unwrap_or_default(),
+                }
+                .into());
+            }
+        }
+        Ok(QaStore::new(file.entries, source.key))
+    }
+}
+
+/// `entries[3].tags` → 3.
+fn entry_index(path: &str) -> Option<usize> {
+    let rest = path.strip_prefix("entries[")?;
+    rest[..rest.find(']')?].parse().ok()
+}
+
+/// The 1-based line of the `nth` (0-based) `id = "<id>"` in `text`.
+fn line_of_id(text: &str, id: &str, nth: usize) -> Option<usize> {
+    let quoted = format!("\"{id}\"");
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let t = line.trim_start();
+            t.starts_with("id") && t[2..].trim_start().starts_with('=') && t.contains(&quoted)
+        })
+        .nth(nth)
+        .map(|(i, _)| i + 1)
+}
+
+/// A list row: no answer, to keep pages small.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct QaSummary {
+    /// Entry id.
+    pub id: String,
+    /// The question.
+    pub question: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Checked by a person.
+    pub verified: bool,
+    /// Date written.
+    pub created_at: String,
+}
+
+/// One page of entries.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct QaList {
+    /// The entries of this page, in file order.
+    pub entries: Vec<QaSummary>,
+    /// Entries matching the filters, over all pages.
+    pub total: usize,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// A search hit.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct QaHit {
+    /// Entry id.
+    pub id: String,
+    /// The question.
+    pub question: String,
+    /// Relevance; larger is better, comparable within one query only.
+    pub score: f64,
+    /// The best-matching passage of the answer, at most 300 characters.
+    pub snippet: String,
+    /// Tags.
+    pub tags: Vec<String>,
+}
+
+/// Ranked search results.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct QaSearch {
+    /// Best first.
+    pub results: Vec<QaHit>,
+    /// Entries matching the query and tags, before the limit.
+    pub total_matches: usize,
+}
+
+/// Longest snippet, in characters.
+pub const SNIPPET_CHARS: usize = 300;
+
+fn has_tags(entry: &QaEntry, tags: &[String]) -> bool {
+    tags.iter()
+        .all(|t| entry.tags.iter().any(|e| e.eq_ignore_ascii_case(t)))
+}
+
+impl QaStore {
+    /// A store over `entries`, indexed for search; `key` identifies the
+    /// source content (cursors from another version are refused).
+    pub fn new(entries: Vec<QaEntry>, key: [u8; 32]) -> QaStore {
+        // Tags are joined so each tag's words are searchable.
+        let tags: Vec<String> = entries.iter().map(|e| e.tags.join(" ")).collect();
+        let index = SearchIndex::build(
+            &FIELDS,
+            entries.iter().zip(&tags).map(|(e, t)| {
+                [
+                    e.id.as_str(),
+                    e.question.as_str(),
+                    t.as_str(),
+                    e.answer.as_str(),
+                ]
+            }),
+        );
+        let mut generation = [0u8; 8];
+        generation.copy_from_slice(&key[..8]);
+        QaStore {
+            entries,
+            index,
+            generation,
+        }
+    }
+
+    /// All entries, in file order.
+    pub fn entries(&self) -> &[QaEntry] {
+        &self.entries
+    }
+
+    /// One page of entries having every tag in `tags` (case-insensitive) and,
+    /// when given, the `verified` flag.
+    pub fn list(
+        &self,
+        tags: &[String],
+        verified: Option<bool>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<QaList, ToolError> {
+        let matching: Vec<&QaEntry> = self
+            .entries
+            .iter()
+            .filter(|e| has_tags(e, tags) && verified.is_none_or(|v| e.verified == v))
+            .collect();
+        let key = PageKey::new(
+            &format!("qa_list tags={tags:?} verified={verified:?}"),
+            &self.generation,
+        );
+        let (range, next_cursor) = page(&key, cursor, limit, matching.len())?;
+        Ok(QaList {
+            entries: matching[range]
+                .iter()
+                .map(|e| QaSummary {
+                    id: e.id.clone(),
+                    question: e.question.clone(),
+                    tags: e.tags.clone(),
+                    verified: e.verified,
+                    created_at: e.created_at.clone(),
+                })
+                .collect(),
+            total: matching.len(),
+            next_cursor,
+        })
+    }
+
+    /// Ranked search over id, question, tags and answer.
+    pub fn search(&self, query: &str, tags: &[String], limit: usize) -> QaSearch {
+        let parsed = Query::parse(query);
+        let wanted_id = query.trim().to_lowercase();
+        let mut hits = self.index.search(&parsed, |d| {
+            self.entries.get(d).is_some_and(|e| has_tags(e, tags))
+        });
+        // An exact id is what the caller means: put it first.
+        if let Some(pos) = self
+            .entries
+            .iter()
+            .position(|e| e.id == wanted_id && has_tags(e, tags))
+        {
+            let top = hits.first().map_or(0.0, |h| h.score);
+            hits.retain(|h| h.doc != pos);
+            hits.insert(
+                0,
+                crate::search::Hit {
+                    doc: pos,
+                    score: top + 1.0,
+                },
+            );
+        }
+        let total_matches = hits.len();
+        let results = hits
+            .into_iter()
+            .take(limit)
+            .filter_map(|h| {
+                let e = self.entries.get(h.doc)?;
+                Some(QaHit {
+                    id: e.id.clone(),
+                    question: e.question.clone(),
+                    score: (f64::from(h.score) * 1000.0).round() / 1000.0,
+                    snippet: snippet(&e.answer, &parsed, |t| self.index.idf(t), SNIPPET_CHARS),
+                    tags: e.tags.clone(),
+                })
+            })
+            .collect();
+        QaSearch {
+            results,
+            total_matches,
+        }
+    }
+
+    /// The entry with this id.
+    pub fn get(&self, id: &str) -> Result<&QaEntry, QaError> {
+        self.entries
+            .iter()
+            .find(|e| e.id == id)
+            .ok_or_else(|| QaError::NotFound {
+                id: id.to_owned(),
+                closest: closest(id, self.entries.iter().map(|e| e.id.as_str()), 3),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: &str, question: &str, answer: &str, tags: &[&str]) -> QaEntry {
+        QaEntry {
+            id: id.into(),
+            question: question.into(),
+            answer: answer.into(),
+            actor: "human".into(),
+            created_at: "2026-05-03".into(),
+            tags: tags.iter().map(|t| (*t).into()).collect(),
+            related: vec![],
+            verified: false,
+        }
+    }
+
+    fn store() -> QaStore {
+        QaStore::new(
+            vec![
+                entry(
+                    "nats-setup",
+                    "How do I set up NATS?",
+                    "Run the server and point ontoref at it.",
+                    &["nats", "ops"],
+                ),
+                entry(
+                    "vault-errors",
+                    "What do vault errors mean?",
+                    "Each named error maps to a recovery; NATS is unrelated.",
+                    &["vault"],
+                ),
+                entry(
+                    "vault-keys",
+                    "Where do keys live?",
+                    "Keys live in the vault directory.",
+                    &["vault", "ops"],
+                ),
+            ],
+            [7; 32],
+        )
+    }
+
+    #[test]
+    fn question_and_id_hits_rank_above_body_hits() {
+        let s = store();
+        let r = s.search("nats", &[], 10);
+        assert_eq!(r.total_matches, 2);
+        assert_eq!(r.results[0].id, "nats-setup");
+        assert_eq!(r.results[1].id, "vault-errors");
+        assert!(r.results[0].score > r.results[1].score);
+    }
+
+    #[test]
+    fn tags_filter_all_must_match() {
+        let s = store();
+        let r = s.search("keys vault", &["ops".into(), "vault".into()], 10);
+        assert_eq!(
+            r.results.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(),
+            ["vault-keys"]
+        );
+        let l = s.list(&["OPS".into()], None, 50, None).unwrap();
+        assert_eq!(l.total, 2);
+    }
+
+    #[test]
+    fn exact_id_comes_first() {
+        let s = store();
+        let r = s.search("vault-keys", &[], 10);
+        assert_eq!(r.results[0].id, "vault-keys");
+    }
+
+    #[test]
+    fn no_match_is_empty_not_error() {
+        let r = store().search("kubernetes", &[], 10);
+        assert!(r.results.is_empty());
+        assert_eq!(r.total_matches, 0);
+    }
+
+    #[test]
+    fn unknown_id_suggests_closest() {
+        let err = store().get("vault-key").unwrap_err();
+        assert_eq!(err.code(), "qa-not-found");
+        assert!(err.hint().contains("`vault-keys`"), "{}", err.hint());
+    }
+
+    #[test]
+    fn list_pages_with_cursor() {
+        let s = store();
+        let p1 = s.list(&[], None, 2, None).unwrap();
+        assert_eq!((p1.entries.len(), p1.total), (2, 3));
+        let p2 = s.list(&[], None, 2, p1.next_cursor.as_deref()).unwrap();
+        assert_eq!(p2.entries[0].id, "vault-keys");
+        assert!(p2.next_cursor.is_none());
+        // The cursor of one filter does not fit another.
+        let err = s
+            .list(&["vault".into()], None, 2, p1.next_cursor.as_deref())
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid-cursor");
+    }
+
+    #[test]
+    fn line_of_id_finds_each_occurrence() {
+        let text = "{\n  id = \"a\",\n  x = 1,\n},\n{\n  id   =  \"a\",\n}";
+        assert_eq!(line_of_id(text, "a", 0), Some(2));
+        assert_eq!(line_of_id(text, "a", 1), Some(6));
+        assert_eq!(line_of_id(text, "a", 2), None);
+    }
+}

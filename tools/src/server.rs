@@ -1,0 +1,200 @@
+//! The MCP server handler: the selected catalog tools in an rmcp
+//! `ToolRouter`, built once at start-up, served over whatever transport the
+//! binary picks.
+//!
+//! Tool failures become `isError` results whose structured content is
+//! `{"error": {"code", "message", "hint"}}`; JSON-RPC errors are kept for
+//! requests that cannot be routed (an unknown or disabled tool). Only the
+//! tools capability is declared, and the prompt, resource and completion
+//! methods answer "method not found", as an undeclared capability must.
+//! Each request runs in a tracing span carrying the tool name; its duration
+//! is logged when it ends.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rmcp::handler::server::router::tool::{ToolRoute, ToolRouter};
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::model::{
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestMethod,
+    CompleteRequestParams, CompleteResult, Implementation, ListPromptsRequestMethod,
+    ListPromptsResult, ListResourceTemplatesRequestMethod, ListResourceTemplatesResult,
+    ListResourcesRequestMethod, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ProtocolVersion, ResultType, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+use tracing::Instrument;
+
+use crate::catalog::{CatalogTool, InvokeFn};
+use crate::engine::Engine;
+
+/// What the server tells a model about itself.
+pub const INSTRUCTIONS: &str = "ontoref answers questions about this software project from its own \
+typed knowledge files (Nickel). Search before reading: ontoref_qa_search finds Q&A entries by \
+topic and returns snippets; ontoref_qa_show returns one whole entry; ontoref_qa_list pages \
+through ids. Results are bounded; pass next_cursor back as cursor for more.";
+
+/// The MCP server: an engine plus the tools selected for it.
+#[derive(Clone)]
+pub struct OntorefServer {
+    engine: Arc<Engine>,
+    router: Arc<ToolRouter<OntorefServer>>,
+}
+
+impl std::fmt::Debug for OntorefServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OntorefServer")
+            .field("tools", &self.router.list_all().len())
+            .finish()
+    }
+}
+
+impl OntorefServer {
+    /// A server exposing `tools` over `engine`.
+    pub fn new(engine: Arc<Engine>, tools: &[&'static CatalogTool]) -> Self {
+        let mut router = ToolRouter::new();
+        for tool in tools {
+            let invoke = tool.invoke;
+            router.add_route(ToolRoute::new_dyn(tool.tool.clone(), move |ctx| {
+                Box::pin(run(invoke, ctx))
+            }));
+        }
+        OntorefServer {
+            engine,
+            router: Arc::new(router),
+        }
+    }
+
+    /// The engine served.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// The tool definitions served, sorted by name.
+    pub fn tools(&self) -> Vec<Tool> {
+        self.router.list_all()
+    }
+}
+
+async fn run(
+    invoke: InvokeFn,
+    ctx: ToolCallContext<'_, OntorefServer>,
+) -> Result<CallToolResponse, ErrorData> {
+    let args = ctx
+        .arguments
+        .map(serde_json::Value::Object)
+        .unwrap_or_default();
+    let result = match invoke(&ctx.service.engine, args).await {
+        Ok(value) => CallToolResult::structured(value),
+        Err(err) => {
+            tracing::debug!(code = err.code(), "tool failed");
+            CallToolResult::structured_error(err.to_json())
+        }
+    };
+    Ok(CallToolResponse::Complete(result))
+}
+
+fn cache_hints(context: &RequestContext<RoleServer>) -> (Option<u64>, Option<CacheScope>) {
+    let modern = context
+        .protocol_version()
+        .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
+    (modern.then_some(0), modern.then_some(CacheScope::Public))
+}
+
+impl ServerHandler for OntorefServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(
+                Implementation::new("ontoref", env!("CARGO_PKG_VERSION")).with_title("ontoref"),
+            )
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let span = tracing::info_span!("tools/call", tool = %request.name);
+        async move {
+            let started = Instant::now();
+            let ctx = ToolCallContext::new(self, request, context);
+            let result = self.router.call(ctx).await;
+            let is_error = match &result {
+                Ok(CallToolResponse::Complete(r)) => r.is_error.unwrap_or(false),
+                _ => true,
+            };
+            tracing::info!(
+                duration_us = started.elapsed().as_micros() as u64,
+                is_error,
+                "request done"
+            );
+            result
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let span = tracing::info_span!("tools/list");
+        let _enter = span.enter();
+        let started = Instant::now();
+        let (ttl_ms, cache_scope) = cache_hints(&context);
+        let result = ListToolsResult {
+            result_type: Some(ResultType::COMPLETE),
+            tools: self.router.list_all(),
+            meta: None,
+            next_cursor: None,
+            ttl_ms,
+            cache_scope,
+        };
+        tracing::info!(
+            duration_us = started.elapsed().as_micros() as u64,
+            "request done"
+        );
+        Ok(result)
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.router.get(name).cloned()
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        Err(ErrorData::method_not_found::<ListPromptsRequestMethod>())
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        Err(ErrorData::method_not_found::<ListResourcesRequestMethod>())
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Err(ErrorData::method_not_found::<
+            ListResourceTemplatesRequestMethod,
+        >())
+    }
+
+    async fn complete(
+        &self,
+        _request: CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        Err(ErrorData::method_not_found::<CompleteRequestMethod>())
+    }
+}

@@ -1,0 +1,18 @@
+//! Every MCP tool, one module per toolset. A tool adapts its parameters to a
+//! domain function and returns that function's result; nothing here knows
+//! which transport or CLI command called it.
+
+pub mod qa;
+
+use crate::error::ToolError;
+
+/// Checks a `limit` argument: at least 1, at most `max`.
+pub(crate) fn limit(tool: &str, value: u32, max: u32) -> Result<usize, ToolError> {
+    if value == 0 || value > max {
+        return Err(ToolError::InvalidParams {
+            tool: tool.to_owned(),
+            detail: format!("limit: {value} is outside 1..={max}"),
+        });
+    }
+    Ok(value as usize)
+}
