@@ -156,7 +156,7 @@ pub(crate) fn closest<'a>(
         })
         .collect();
     scored.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-    let limit = wanted.chars().count().max(4);
+    let limit = (wanted.chars().count() / 3).max(2);
     scored
         .into_iter()
         .filter(|(d, _)| *d <= limit)

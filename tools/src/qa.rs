@@ -194,12 +194,23 @@ fn entry_index(path: &str) -> Option<usize> {
 /// The 1-based line of the `nth` (0-based) `id = "<id>"` in `text`.
 fn line_of_id(text: &str, id: &str, nth: usize) -> Option<usize> {
     let quoted = format!("\"{id}\"");
+    let defines = |line: &str| {
+        line.match_indices(&quoted).any(|(at, _)| {
+            let before = line[..at].trim_end();
+            let Some(before) = before.strip_suffix('=') else {
+                return false;
+            };
+            let before = before.trim_end();
+            before.strip_suffix("id").is_some_and(|rest| {
+                rest.chars()
+                    .next_back()
+                    .is_none_or(|c| c.is_whitespace() || c == '{' || c == ',')
+            })
+        })
+    };
     text.lines()
         .enumerate()
-        .filter(|(_, line)| {
-            let t = line.trim_start();
-            t.starts_with("id") && t[2..].trim_start().starts_with('=') && t.contains(&quoted)
-        })
+        .filter(|(_, line)| defines(line))
         .nth(nth)
         .map(|(i, _)| i + 1)
 }
@@ -488,9 +499,11 @@ mod tests {
 
     #[test]
     fn line_of_id_finds_each_occurrence() {
-        let text = "{\n  id = \"a\",\n  x = 1,\n},\n{\n  id   =  \"a\",\n}";
+        let text = "{\n  id = \"a\",\n  x = 1,\n},\n{\n  id   =  \"a\",\n}\n{ id = \"a\", related = [\"a\"], pid = \"a\" }";
         assert_eq!(line_of_id(text, "a", 0), Some(2));
         assert_eq!(line_of_id(text, "a", 1), Some(6));
-        assert_eq!(line_of_id(text, "a", 2), None);
+        assert_eq!(line_of_id(text, "a", 2), Some(8));
+        assert_eq!(line_of_id(text, "a", 3), None);
+        assert_eq!(line_of_id("{ pid = \"a\" }", "a", 0), None);
     }
 }

@@ -1,0 +1,9 @@
+#![allow(dead_code)]
+use ontoref_derive::onto_mcp_tool;
+
+#[onto_mcp_tool(toolset = "qa")]
+enum QaShow {
+    A,
+}
+
+fn main() {}

@@ -1,0 +1,377 @@
+//! The Nickel loader and its caches, on real files: the seed's qa.ncl, the
+//! contract's rejections, import resolution order, invalidation on change,
+//! the disk cache across processes (engines), corrupt and foreign cache
+//! files, and the evaluation time limit.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use ontoref_tools::{Engine, EngineConfig, ToolError};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A project holding `qa.ncl` (and optional extra files) under reflection/.
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(".ontoref")).unwrap();
+    std::fs::create_dir_all(dir.path().join("reflection")).unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+fn engine(root: &Path, cache: &Path) -> Engine {
+    engine_with(root, cache, Duration::from_secs(10))
+}
+
+fn engine_with(root: &Path, cache: &Path, timeout: Duration) -> Engine {
+    Engine::new(EngineConfig {
+        project: Some(root.to_path_buf()),
+        cache_dir: Some(cache.to_path_buf()),
+        eval_timeout: timeout,
+        ..EngineConfig::default()
+    })
+    .unwrap()
+}
+
+fn evaluations(e: &Engine) -> u64 {
+    e.loader().stats().evaluations.load(Ordering::Relaxed)
+}
+
+fn entry(id: &str, extra: &str) -> String {
+    format!(
+        "{{ id = \"{id}\", question = \"Q {id}?\", answer = \"A {id}.\", actor = \"human\", created_at = \"2026-01-0{}\", {extra} }}",
+        id.len() % 9 + 1
+    )
+}
+
+fn store(entries: &[String]) -> String {
+    format!(
+        "let s = import \"schemas/qa.ncl\" in\n{{\n  entries = [\n    {}\n  ],\n}} | s.QaStore\n",
+        entries.join(",\n    ")
+    )
+}
+
+fn err_of(r: Result<impl std::fmt::Debug, ToolError>) -> ToolError {
+    r.expect_err("expected an error")
+}
+
+#[tokio::test]
+async fn the_seed_qa_file_evaluates_unchanged() {
+    let seed = repo().join("../shared/seeds/000_b96b6777f9ee36b0.txt");
+    let vendored = repo().join("tests/fixtures/seed/reflection/qa.ncl");
+    if let Ok(text) = std::fs::read_to_string(&seed) {
+        // The vendored copy is exactly the Nickel part of the seed.
+        let start = text
+            .find("let s = import \"schemas/qa.ncl\" in")
+            .expect("seed has the qa.ncl text");
+        assert_eq!(std::fs::read_to_string(&vendored).unwrap(), &text[start..]);
+    } else {
+        eprintln!(
+            "note: {} absent; checking the vendored copy only",
+            seed.display()
+        );
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let e = engine(&repo().join("tests/fixtures/seed"), cache.path());
+    let qa = e.qa().await.unwrap();
+    let entries = qa.entries();
+    assert_eq!(entries.len(), 12);
+    let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids[0], "credential-vault-best-practice");
+    assert_eq!(ids[11], "credential-vault-disaster-recovery");
+    for e in entries {
+        assert!(
+            !e.question.is_empty() && e.answer.lines().count() > 3,
+            "{}",
+            e.id
+        );
+        assert_eq!(e.actor, "human");
+        assert!(e.created_at.starts_with("2026-"), "{}", e.created_at);
+        assert!(!e.tags.is_empty() && e.verified, "{}", e.id);
+    }
+    assert_eq!(entries[0].related, ["adr-017", "adr-015"]);
+    // The 15 named errors are in the troubleshooting answer, line breaks kept.
+    let trouble = qa.get("credential-vault-troubleshooting").unwrap();
+    assert!(
+        trouble.answer.contains("[target-not-in-scope]\n")
+            || trouble.answer.contains("[target-not-in-scope]")
+    );
+    assert!(trouble.answer.lines().count() > 20);
+}
+
+#[tokio::test]
+async fn contract_rejects_a_missing_field_naming_file_line_and_field() {
+    let text = store(&[
+        entry("a", ""),
+        "{ id = \"b\", question = \"Q?\", actor = \"human\", created_at = \"2026-01-01\" }".into(),
+    ]);
+    let p = project(&[("reflection/qa.ncl", &text)]);
+    let cache = tempfile::tempdir().unwrap();
+    let err = err_of(engine(p.path(), cache.path()).qa().await);
+    assert_eq!(err.code(), "ncl-eval-failed");
+    let msg = err.to_string();
+    assert!(msg.contains("answer"), "{msg}");
+    assert!(msg.contains("reflection/qa.ncl:"), "{msg}");
+    assert!(
+        !msg.contains(&p.path().display().to_string()),
+        "paths are shown relative to the project: {msg}"
+    );
+}
+
+#[tokio::test]
+async fn contract_rejects_a_wrong_type_with_its_line() {
+    let text = store(&[entry("a", ""), entry("b", "verified = \"yes\",")]);
+    let p = project(&[("reflection/qa.ncl", &text)]);
+    let cache = tempfile::tempdir().unwrap();
+    let err = err_of(engine(p.path(), cache.path()).qa().await);
+    assert_eq!(err.code(), "ncl-eval-failed");
+    let msg = err.to_string();
+    assert!(msg.contains("`verified`"), "{msg}");
+    assert!(
+        msg.contains("reflection/qa.ncl:5:"),
+        "line 5 holds entry b: {msg}"
+    );
+    assert!(
+        msg.contains("<ontoref>/schemas/qa.ncl"),
+        "the embedded schema is named: {msg}"
+    );
+}
+
+#[tokio::test]
+async fn duplicate_ids_name_both_lines() {
+    let text = store(&[entry("a", ""), entry("b", ""), entry("a", "")]);
+    let p = project(&[("reflection/qa.ncl", &text)]);
+    let cache = tempfile::tempdir().unwrap();
+    let err = err_of(engine(p.path(), cache.path()).qa().await);
+    assert_eq!(err.code(), "qa-duplicate-id");
+    assert_eq!(
+        err.to_string(),
+        "reflection/qa.ncl:6: field `id`: duplicate id `a` (first defined at line 4)"
+    );
+}
+
+#[tokio::test]
+async fn syntax_errors_carry_file_line_col() {
+    let p = project(&[("reflection/qa.ncl", "{ entries = [ { id = \"a\" , ] }")]);
+    let cache = tempfile::tempdir().unwrap();
+    let err = err_of(engine(p.path(), cache.path()).qa().await);
+    assert_eq!(err.code(), "ncl-eval-failed");
+    assert!(err.to_string().contains("reflection/qa.ncl:1:"), "{err}");
+    assert!(!err.hint().is_empty());
+}
+
+#[tokio::test]
+async fn a_project_schema_comes_before_the_embedded_one() {
+    // The project's own schemas/qa.ncl requires an extra field.
+    let own = "{ QaStore = { entries | Array { id | String, owner | String, .. } } }";
+    let text = store(&[entry("a", "")]);
+    let p = project(&[
+        ("reflection/qa.ncl", &text),
+        ("reflection/schemas/qa.ncl", own),
+    ]);
+    let cache = tempfile::tempdir().unwrap();
+    let err = err_of(engine(p.path(), cache.path()).qa().await);
+    assert!(err.to_string().contains("owner"), "{err}");
+    // Without it, the embedded schema applies and the file loads.
+    std::fs::remove_file(p.path().join("reflection/schemas/qa.ncl")).unwrap();
+    let e = engine(p.path(), cache.path());
+    assert_eq!(e.qa().await.unwrap().entries().len(), 1);
+}
+
+#[tokio::test]
+async fn a_missing_store_is_empty() {
+    let p = project(&[]);
+    let cache = tempfile::tempdir().unwrap();
+    assert!(
+        engine(p.path(), cache.path())
+            .qa()
+            .await
+            .unwrap()
+            .entries()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn memory_cache_serves_unchanged_files_and_sees_changed_imports() {
+    let text = "let s = import \"schemas/qa.ncl\" in\nlet c = import \"common.ncl\" in\n{ entries = [ { id = \"a\", question = c.q, answer = \"x\", actor = \"h\", created_at = \"2026-01-01\" } ] } | s.QaStore";
+    let p = project(&[
+        ("reflection/qa.ncl", text),
+        ("reflection/common.ncl", "{ q = \"first?\" }"),
+    ]);
+    let cache = tempfile::tempdir().unwrap();
+    let e = engine(p.path(), cache.path());
+    assert_eq!(e.qa().await.unwrap().entries()[0].question, "first?");
+    assert_eq!(e.qa().await.unwrap().entries()[0].question, "first?");
+    assert_eq!(evaluations(&e), 1, "the second call is served from memory");
+    assert!(e.loader().stats().memory_hits.load(Ordering::Relaxed) >= 1);
+
+    // Same length, written right away: only the racy re-hash can see it.
+    std::fs::write(p.path().join("reflection/common.ncl"), "{ q = \"other?\" }").unwrap();
+    assert_eq!(e.qa().await.unwrap().entries()[0].question, "other?");
+    assert_eq!(evaluations(&e), 2);
+
+    // Editing the main file is seen too.
+    std::fs::write(
+        p.path().join("reflection/qa.ncl"),
+        text.replace("answer = \"x\"", "answer = \"y\""),
+    )
+    .unwrap();
+    assert_eq!(e.qa().await.unwrap().entries()[0].answer, "y");
+    assert_eq!(evaluations(&e), 3);
+}
+
+#[tokio::test]
+async fn a_fresh_engine_answers_from_the_disk_cache() {
+    let text = store(&[entry("a", ""), entry("bb", "")]);
+    let p = project(&[("reflection/qa.ncl", &text)]);
+    let cache = tempfile::tempdir().unwrap();
+    let first = engine(p.path(), cache.path());
+    first.qa().await.unwrap();
+    assert_eq!(evaluations(&first), 1);
+
+    let second = engine(p.path(), cache.path());
+    assert_eq!(second.qa().await.unwrap().entries().len(), 2);
+    assert_eq!(evaluations(&second), 0, "served from disk");
+    assert_eq!(second.loader().stats().disk_hits.load(Ordering::Relaxed), 1);
+    let hits = second.qa().await.unwrap().search("bb", &[], 5);
+    assert_eq!(hits.results[0].id, "bb", "the persisted search index works");
+
+    // A cache without --disk-cache does not read it.
+    let off = Engine::new(EngineConfig {
+        project: Some(p.path().to_path_buf()),
+        cache_dir: Some(cache.path().to_path_buf()),
+        disk_cache: false,
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    off.qa().await.unwrap();
+    assert_eq!(evaluations(&off), 1);
+}
+
+fn cache_files(cache: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(cache.join("docs"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+#[tokio::test]
+async fn corrupt_cache_files_are_ignored_and_rebuilt() {
+    let p = project(&[("reflection/qa.ncl", &store(&[entry("a", "")]))]);
+    let cache = tempfile::tempdir().unwrap();
+    engine(p.path(), cache.path()).qa().await.unwrap();
+    let [file] = cache_files(cache.path()).try_into().unwrap();
+    let good = std::fs::read(&file).unwrap();
+
+    for corrupt in [
+        {
+            let mut b = good.clone();
+            let last = b.len() - 3;
+            b[last] ^= 0xff; // payload flipped: checksum fails
+            b
+        },
+        good[..good.len() / 2].to_vec(), // truncated
+        b"garbage".to_vec(),
+        Vec::new(),
+    ] {
+        std::fs::write(&file, &corrupt).unwrap();
+        let e = engine(p.path(), cache.path());
+        assert_eq!(e.qa().await.unwrap().entries()[0].id, "a");
+        assert_eq!(evaluations(&e), 1, "a corrupt entry is never trusted");
+        assert_eq!(std::fs::read(&file).unwrap(), good, "and it is rewritten");
+    }
+}
+
+#[tokio::test]
+async fn a_foreign_cache_file_is_not_trusted() {
+    let a = project(&[("reflection/qa.ncl", &store(&[entry("from-a", "")]))]);
+    let b = project(&[("reflection/qa.ncl", &store(&[entry("from-b", "")]))]);
+    let cache = tempfile::tempdir().unwrap();
+    engine(a.path(), cache.path()).qa().await.unwrap();
+    let [a_file] = cache_files(cache.path()).try_into().unwrap();
+    engine(b.path(), cache.path()).qa().await.unwrap();
+    let b_file = cache_files(cache.path())
+        .into_iter()
+        .find(|f| *f != a_file)
+        .unwrap();
+    // Plant A's entry where B's belongs.
+    std::fs::copy(&a_file, &b_file).unwrap();
+    let e = engine(b.path(), cache.path());
+    assert_eq!(e.qa().await.unwrap().entries()[0].id, "from-b");
+    assert_eq!(evaluations(&e), 1);
+}
+
+#[tokio::test]
+async fn a_changed_import_invalidates_the_disk_entry() {
+    let text = "let c = import \"common.ncl\" in { entries = [ { id = c.id, question = \"q\", answer = \"a\", actor = \"h\", created_at = \"2026-01-01\" } ] }";
+    let p = project(&[
+        ("reflection/qa.ncl", text),
+        ("reflection/common.ncl", "{ id = \"one\" }"),
+    ]);
+    let cache = tempfile::tempdir().unwrap();
+    engine(p.path(), cache.path()).qa().await.unwrap();
+    std::fs::write(p.path().join("reflection/common.ncl"), "{ id = \"two\" }").unwrap();
+    let e = engine(p.path(), cache.path());
+    assert_eq!(e.qa().await.unwrap().entries()[0].id, "two");
+    assert_eq!(evaluations(&e), 1);
+}
+
+#[tokio::test]
+async fn a_runaway_file_times_out_and_others_keep_working() {
+    let looping = "let rec f = fun x => f (x + 1) in { entries = f 0 }";
+    let bad = project(&[("reflection/qa.ncl", looping)]);
+    let good = project(&[("reflection/qa.ncl", &store(&[entry("ok", "")]))]);
+    let cache = tempfile::tempdir().unwrap();
+    let e = engine_with(bad.path(), cache.path(), Duration::from_millis(300));
+    let started = Instant::now();
+    let err = err_of(e.qa().await);
+    assert_eq!(err.code(), "ncl-eval-timeout");
+    assert!(err.to_string().contains("300 ms"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // Asked again, the same content is answered from memory at once.
+    let again = Instant::now();
+    assert_eq!(err_of(e.qa().await).code(), "ncl-eval-timeout");
+    assert!(
+        again.elapsed() < Duration::from_millis(250),
+        "{:?}",
+        again.elapsed()
+    );
+    assert!(err_of(e.qa().await).hint().contains("still running"));
+    // Another project evaluates normally meanwhile.
+    let ok = engine_with(good.path(), cache.path(), Duration::from_secs(10));
+    assert_eq!(ok.qa().await.unwrap().entries()[0].id, "ok");
+}
+
+#[tokio::test]
+async fn concurrent_loads_evaluate_once() {
+    let p = project(&[("reflection/qa.ncl", &store(&[entry("a", "")]))]);
+    let cache = tempfile::tempdir().unwrap();
+    let e = std::sync::Arc::new(
+        Engine::new(EngineConfig {
+            project: Some(p.path().to_path_buf()),
+            cache_dir: Some(cache.path().to_path_buf()),
+            disk_cache: false,
+            ..EngineConfig::default()
+        })
+        .unwrap(),
+    );
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let e = e.clone();
+            tokio::spawn(async move { e.qa().await.map(|q| q.entries().len()) })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap(), 1);
+    }
+    assert_eq!(evaluations(&e), 1);
+}
