@@ -108,7 +108,11 @@ struct SelectionArgs {
 impl SelectionArgs {
     fn selection(&self) -> Selection {
         Selection {
-            toolsets: self.toolsets.clone(),
+            // `--toolsets ""` means no toolset (only what --tools adds).
+            toolsets: self
+                .toolsets
+                .as_ref()
+                .map(|sets| sets.iter().filter(|s| !s.is_empty()).cloned().collect()),
             tools: self.tools.clone(),
             exclude: self.exclude_tools.clone(),
             read_only: self.read_only,
@@ -252,6 +256,7 @@ fn tools(args: &SelectionArgs, format: Format) -> Result<(), Failure> {
                 "name": t.name(),
                 "toolset": t.toolset,
                 "title": t.tool.title,
+                "summary": summary(t.tool.description.as_deref().unwrap_or("")),
                 "read_only": t.read_only(),
             })
         })
@@ -259,6 +264,14 @@ fn tools(args: &SelectionArgs, format: Format) -> Result<(), Failure> {
     let value = json!({ "tools": rows, "total": rows.len() });
     output::print("tools", &value, format);
     Ok(())
+}
+
+/// The first sentence of a tool description.
+fn summary(description: &str) -> &str {
+    description
+        .find(". ")
+        .map_or(description, |end| &description[..=end])
+        .trim()
 }
 
 /// `ontoref qa …`: runs the matching `qa` tool.

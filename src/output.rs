@@ -220,7 +220,7 @@ fn render(kind: &str, v: &Value, md: bool) -> String {
                 .cloned()
                 .unwrap_or_default();
             if md {
-                out.push_str("| tool | toolset | title | read-only |\n|---|---|---|---|\n");
+                out.push_str("| tool | toolset | read-only | what it does |\n|---|---|---|---|\n");
                 for t in &tools {
                     let ro = if t.get("read_only") == Some(&Value::Bool(true)) {
                         "yes"
@@ -229,10 +229,10 @@ fn render(kind: &str, v: &Value, md: bool) -> String {
                     };
                     let _ = writeln!(
                         out,
-                        "| `{}` | {} | {} | {ro} |",
+                        "| `{}` | {} | {ro} | {} |",
                         s(t, "name"),
                         s(t, "toolset"),
-                        s(t, "title")
+                        s(t, "summary").replace('|', "\\|")
                     );
                 }
             } else {

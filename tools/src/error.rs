@@ -149,8 +149,9 @@ pub(crate) fn closest<'a>(
         .map(|c| {
             let c_lc = c.to_lowercase();
             let mut d = levenshtein(&wanted_lc, &c_lc);
+            // One contains the other: as good as a one-letter typo.
             if c_lc.contains(&wanted_lc) || wanted_lc.contains(&c_lc) {
-                d = d.min(c_lc.len().abs_diff(wanted_lc.len()) / 2);
+                d = d.min(1);
             }
             (d, c)
         })

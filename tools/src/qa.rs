@@ -134,7 +134,7 @@ struct QaFile {
 
 impl Document for QaStore {
     const KIND: &'static str = "qa";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
     fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError> {
         let ids: Vec<Option<String>> = value
@@ -344,17 +344,20 @@ impl QaStore {
     pub fn search(&self, query: &str, tags: &[String], limit: usize) -> QaSearch {
         let parsed = Query::parse(query);
         let wanted_id = query.trim().to_lowercase();
-        let mut hits = self.index.search(&parsed, |d| {
-            self.entries.get(d).is_some_and(|e| has_tags(e, tags))
-        });
-        // An exact id is what the caller means: put it first.
-        if let Some(pos) = self
+        let exact = self
             .entries
             .iter()
-            .position(|e| e.id == wanted_id && has_tags(e, tags))
-        {
+            .position(|e| e.id == wanted_id && has_tags(e, tags));
+        let keep = |d: usize| self.entries.get(d).is_some_and(|e| has_tags(e, tags));
+        let (mut hits, mut total_matches) = self.index.search(&parsed, keep, limit + 1);
+        // An exact id is what the caller means: put it first.
+        if let Some(pos) = exact {
             let top = hits.first().map_or(0.0, |h| h.score);
+            let before = hits.len();
             hits.retain(|h| h.doc != pos);
+            if hits.len() == before {
+                total_matches += 1;
+            }
             hits.insert(
                 0,
                 crate::search::Hit {
@@ -363,7 +366,6 @@ impl QaStore {
                 },
             );
         }
-        let total_matches = hits.len();
         let results = hits
             .into_iter()
             .take(limit)

@@ -43,8 +43,8 @@ pub struct SearchIndex {
     /// `lengths[field][doc]`, in tokens.
     lengths: Vec<Vec<u32>>,
     avg_lengths: Vec<f32>,
-    /// Sorted by term, for binary search.
-    terms: Vec<(String, Vec<Posting>)>,
+    /// Sorted by term, for binary search; each with its document frequency.
+    terms: Vec<(String, u32, Vec<Posting>)>,
 }
 
 /// A scored document.
@@ -100,7 +100,20 @@ impl SearchIndex {
                 }
             })
             .collect();
-        let mut terms: Vec<(String, Vec<Posting>)> = postings.into_iter().collect();
+        let mut terms: Vec<(String, u32, Vec<Posting>)> = postings
+            .into_iter()
+            .map(|(term, list)| {
+                let mut df = 0u32;
+                let mut last = u32::MAX;
+                for p in &list {
+                    if p.doc != last {
+                        df += 1;
+                        last = p.doc;
+                    }
+                }
+                (term, df, list)
+            })
+            .collect();
         terms.sort_by(|a, b| a.0.cmp(&b.0));
         SearchIndex {
             fields: fields.to_vec(),
@@ -121,39 +134,40 @@ impl SearchIndex {
         self.docs == 0
     }
 
+    fn lookup(&self, term: &str) -> Option<&(String, u32, Vec<Posting>)> {
+        self.terms
+            .binary_search_by(|(t, _, _)| t.as_str().cmp(term))
+            .ok()
+            .and_then(|i| self.terms.get(i))
+    }
+
     fn postings(&self, term: &str) -> &[Posting] {
-        match self.terms.binary_search_by(|(t, _)| t.as_str().cmp(term)) {
-            Ok(i) => &self.terms[i].1,
-            Err(_) => &[],
-        }
+        self.lookup(term).map_or(&[], |(_, _, p)| p.as_slice())
     }
 
     /// Inverse document frequency of a (stemmed) term; 0 when absent.
     pub fn idf(&self, term: &str) -> f32 {
-        let postings = self.postings(term);
-        if postings.is_empty() {
+        let Some((_, df, _)) = self.lookup(term) else {
             return 0.0;
-        }
-        let mut df = 0u32;
-        let mut last = u32::MAX;
-        for p in postings {
-            if p.doc != last {
-                df += 1;
-                last = p.doc;
-            }
-        }
+        };
         let n = self.docs as f32;
-        let df = df as f32;
+        let df = *df as f32;
         (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
     }
 
-    /// Every document matching at least one query term, best first; `keep`
-    /// filters documents before ranking.
-    pub fn search(&self, query: &Query, keep: impl Fn(usize) -> bool) -> Vec<Hit> {
+    /// The `limit` best documents matching at least one query term, best
+    /// first, and how many matched in all; `keep` filters documents before
+    /// ranking.
+    pub fn search(
+        &self,
+        query: &Query,
+        keep: impl Fn(usize) -> bool,
+        limit: usize,
+    ) -> (Vec<Hit>, usize) {
         let n = self.docs as usize;
         let mut scores = vec![0f32; n];
-        let mut matched = vec![false; n];
         let mut tf_norm = vec![0f32; n];
+        let mut matched: Vec<u32> = Vec::new();
         let mut touched: Vec<u32> = Vec::new();
         for term in &query.terms {
             let postings = self.postings(term);
@@ -165,36 +179,51 @@ impl SearchIndex {
             for p in postings {
                 let doc = p.doc as usize;
                 let field = p.field as usize;
-                let (Some(spec), Some(len)) = (
+                let (Some(spec), Some(len), Some(slot)) = (
                     self.fields.get(field),
                     self.lengths.get(field).and_then(|l| l.get(doc)),
+                    tf_norm.get_mut(doc),
                 ) else {
                     continue;
                 };
                 let avg = self.avg_lengths.get(field).copied().unwrap_or(1.0);
                 let norm = 1.0 - spec.b + spec.b * (*len as f32 / avg);
-                if tf_norm[doc] == 0.0 {
+                if *slot == 0.0 {
                     touched.push(p.doc);
                 }
-                tf_norm[doc] += spec.weight * p.tf as f32 / norm;
+                *slot += spec.weight * p.tf as f32 / norm;
             }
             for &doc in &touched {
                 let doc = doc as usize;
                 let t = tf_norm[doc];
+                if scores[doc] == 0.0 {
+                    matched.push(doc as u32);
+                }
                 scores[doc] += idf * t * (K1 + 1.0) / (K1 + t);
-                matched[doc] = true;
                 tf_norm[doc] = 0.0;
             }
         }
-        let mut hits: Vec<Hit> = (0..n)
-            .filter(|&d| matched[d] && keep(d))
+        let mut hits: Vec<Hit> = matched
+            .into_iter()
+            .map(|d| d as usize)
+            .filter(|&d| keep(d))
             .map(|doc| Hit {
                 doc,
                 score: scores[doc],
             })
             .collect();
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.doc.cmp(&b.doc)));
-        hits
+        let total = hits.len();
+        let order = |a: &Hit, b: &Hit| b.score.total_cmp(&a.score).then(a.doc.cmp(&b.doc));
+        if limit < hits.len() {
+            if limit == 0 {
+                hits.clear();
+            } else {
+                hits.select_nth_unstable_by(limit - 1, order);
+                hits.truncate(limit);
+            }
+        }
+        hits.sort_unstable_by(order);
+        (hits, total)
     }
 }
 
@@ -270,76 +299,112 @@ pub fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
     word_spans(text).filter_map(move |(s, e)| normalize(&text[s..e]))
 }
 
+/// Whether `word`, lower-cased, starts with `prefix` (already lower-case),
+/// without allocating.
+fn starts_with_ci(word: &str, prefix: &str) -> bool {
+    let mut w = word.chars().flat_map(char::to_lowercase);
+    prefix.chars().all(|p| w.next() == Some(p))
+}
+
 /// The passage of `text` (at most `max` characters, whitespace collapsed)
 /// covering the most distinct query terms, weighted by `weight`; the start of
 /// the text when no term occurs.
+///
+/// Works on byte offsets of the original text and collapses whitespace only
+/// in the chosen window, so a long answer costs one scan of its words.
 pub fn snippet(text: &str, query: &Query, weight: impl Fn(&str) -> f32, max: usize) -> String {
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let chars: Vec<(usize, char)> = flat.char_indices().collect();
-    if chars.len() <= max {
-        return flat;
-    }
-    // Hits as (char position, term index).
-    let mut byte_to_char = HashMap::new();
-    for (ci, (bi, _)) in chars.iter().enumerate() {
-        byte_to_char.insert(*bi, ci);
-    }
-    let hits: Vec<(usize, usize)> = word_spans(&flat)
-        .filter_map(|(s, e)| {
-            let term = normalize(&flat[s..e])?;
-            let ti = query.terms.iter().position(|t| *t == term)?;
-            Some((byte_to_char.get(&s).copied()?, ti))
-        })
+    // A stem keeps its word's first letters, so a word can only stem to a
+    // query term sharing its first two: this skips stemming most words.
+    let prefixes: Vec<String> = query
+        .terms
+        .iter()
+        .map(|t| t.chars().take(2).collect())
         .collect();
-    let body = max.saturating_sub(2); // room for two ellipses
+    let mut hits: Vec<(usize, usize)> = Vec::new(); // (byte offset, term index)
+    for (start, end) in word_spans(text) {
+        let word = &text[start..end];
+        if !prefixes.iter().any(|p| starts_with_ci(word, p)) {
+            continue;
+        }
+        if let Some(term) = normalize(word)
+            && let Some(ti) = query.terms.iter().position(|t| *t == term)
+        {
+            hits.push((start, ti));
+        }
+    }
+    // Window width in bytes of the original text: whitespace runs collapse,
+    // so this is an upper bound on the characters shown, refined below.
+    let body = max.saturating_sub(2);
     let lead = body / 6;
     let mut best: Option<(f32, usize)> = None;
-    for &(pos, _) in &hits {
+    let mut seen = vec![false; query.terms.len()];
+    for (i, &(pos, _)) in hits.iter().enumerate() {
         let start = pos.saturating_sub(lead);
         let end = start + body;
-        let mut seen = vec![false; query.terms.len()];
+        seen.iter_mut().for_each(|s| *s = false);
         let mut score = 0.0;
-        for &(p, ti) in &hits {
-            if p >= start && p < end {
-                if !seen[ti] {
-                    seen[ti] = true;
-                    score += weight(&query.terms[ti]).max(0.01);
-                } else {
-                    score += 0.01;
-                }
+        for &(_, ti) in hits[i..].iter().take_while(|(p, _)| *p < end) {
+            if !seen[ti] {
+                seen[ti] = true;
+                score += weight(&query.terms[ti]).max(0.01);
+            } else {
+                score += 0.01;
             }
         }
         if best.is_none_or(|(b, _)| score > b) {
             best = Some((score, start));
         }
     }
-    let mut start = best.map_or(0, |(_, s)| s);
-    // Start on a word boundary.
-    while start > 0 && start < chars.len() && chars[start - 1].1 != ' ' {
-        start -= 1;
+    // Back up to the start of a word (whitespace is ASCII, so the cut is on
+    // a char boundary).
+    let mut from = best.map_or(0, |(_, s)| s).min(text.len());
+    while from > 0 && !text.as_bytes()[from - 1].is_ascii_whitespace() {
+        from -= 1;
     }
-    let prefix = start > 0;
-    let budget = max - usize::from(prefix) - 1;
-    let mut end = (start + budget).min(chars.len());
-    if end < chars.len() {
-        // End on a word boundary when one is in reach.
-        let mut e = end;
-        while e > start + budget / 2 && chars[e].1 != ' ' {
-            e -= 1;
-        }
-        if e > start + budget / 2 {
-            end = e;
-        }
-    }
-    let suffix = end < chars.len();
-    let from = chars[start].0;
-    let to = chars.get(end).map_or(flat.len(), |c| c.0);
-    let mut out = String::new();
-    if prefix {
+    let leading = !text[..from].trim().is_empty();
+    let mut out = String::with_capacity(max + 8);
+    if leading {
         out.push('…');
     }
-    out.push_str(flat[from..to].trim());
-    if suffix {
+    let budget = max - usize::from(leading) - 1; // keep room for a trailing '…'
+    let mut shown = 0;
+    let mut cut = false;
+    let mut words = text[from..].split_whitespace().peekable();
+    while let Some(word) = words.next() {
+        let n = word.chars().count();
+        let sep = usize::from(shown > 0);
+        if shown + sep + n > budget {
+            // Without a trailing ellipsis, the whole rest may still fit.
+            let rest: usize = words.clone().map(|w| 1 + w.chars().count()).sum();
+            if shown + sep + n + rest <= budget + 1 {
+                if sep == 1 {
+                    out.push(' ');
+                }
+                out.push_str(word);
+                for w in words {
+                    out.push(' ');
+                    out.push_str(w);
+                }
+                return out;
+            }
+            if shown == 0 {
+                // A single overlong word: cut it.
+                out.extend(word.chars().take(budget));
+            }
+            cut = true;
+            break;
+        }
+        if sep == 1 {
+            out.push(' ');
+        }
+        out.push_str(word);
+        shown += sep + n;
+        if words.peek().is_none() {
+            break;
+        }
+    }
+    if cut {
+        // Without the trailing ellipsis the whole rest may have fitted.
         out.push('…');
     }
     out
@@ -385,12 +450,21 @@ mod tests {
             ["other", "no match"],
         ];
         let index = SearchIndex::build(&FIELDS, docs.iter().map(|d| d.iter().copied()));
-        let hits = index.search(&Query::parse("vault"), |_| true);
+        let (hits, total) = index.search(&Query::parse("vault"), |_| true, 10);
         assert_eq!(hits.iter().map(|h| h.doc).collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(total, 2);
         assert!(hits[0].score > hits[1].score);
-        let filtered = index.search(&Query::parse("vault"), |d| d != 0);
+        let (filtered, _) = index.search(&Query::parse("vault"), |d| d != 0, 10);
         assert_eq!(filtered.len(), 1);
-        assert!(index.search(&Query::parse("zebra"), |_| true).is_empty());
+        assert!(
+            index
+                .search(&Query::parse("zebra"), |_| true, 10)
+                .0
+                .is_empty()
+        );
+        // A limit keeps the best, and still counts every match.
+        let (top, total) = index.search(&Query::parse("vault"), |_| true, 1);
+        assert_eq!((top.len(), top[0].doc, total), (1, 0, 2));
     }
 
     #[test]
@@ -398,7 +472,7 @@ mod tests {
         let docs = [["a", "common rare"], ["b", "common"], ["c", "common"]];
         let index = SearchIndex::build(&FIELDS, docs.iter().map(|d| d.iter().copied()));
         assert!(index.idf("rare") > index.idf("common"));
-        let hits = index.search(&Query::parse("common rare"), |_| true);
+        let (hits, _) = index.search(&Query::parse("common rare"), |_| true, 10);
         assert_eq!(hits[0].doc, 0);
     }
 
@@ -412,6 +486,15 @@ mod tests {
         assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
         let short = snippet("short  text", &Query::parse("x"), |_| 1.0, 300);
         assert_eq!(short, "short text");
+        // Exactly `max` characters fit without an ellipsis; one more does not.
+        assert_eq!(
+            snippet("abcd efgh", &Query::parse("x"), |_| 1.0, 9),
+            "abcd efgh"
+        );
+        assert_eq!(
+            snippet("abcd efghi", &Query::parse("x"), |_| 1.0, 9),
+            "abcd…"
+        );
     }
 
     #[test]
@@ -421,6 +504,6 @@ mod tests {
         let bytes = postcard::to_stdvec(&index).unwrap();
         let back: SearchIndex = postcard::from_bytes(&bytes).unwrap();
         let q = Query::parse("d");
-        assert_eq!(back.search(&q, |_| true), index.search(&q, |_| true));
+        assert_eq!(back.search(&q, |_| true, 5), index.search(&q, |_| true, 5));
     }
 }

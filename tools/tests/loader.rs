@@ -287,7 +287,10 @@ async fn corrupt_cache_files_are_ignored_and_rebuilt() {
         let e = engine(p.path(), cache.path());
         assert_eq!(e.qa().await.unwrap().entries()[0].id, "a");
         assert_eq!(evaluations(&e), 1, "a corrupt entry is never trusted");
-        assert_eq!(std::fs::read(&file).unwrap(), good, "and it is rewritten");
+        // It was rewritten: the next fresh engine is served from disk.
+        let next = engine(p.path(), cache.path());
+        next.qa().await.unwrap();
+        assert_eq!(evaluations(&next), 0, "the entry was rewritten");
     }
 }
 
@@ -373,5 +376,36 @@ async fn concurrent_loads_evaluate_once() {
     for t in tasks {
         assert_eq!(t.await.unwrap().unwrap(), 1);
     }
+    assert_eq!(evaluations(&e), 1);
+}
+
+#[tokio::test]
+async fn stat_stamps_are_trusted_only_while_they_match() {
+    let p = project(&[("reflection/qa.ncl", &store(&[entry("aaa", "")]))]);
+    let qa = p.path().join("reflection/qa.ncl");
+    let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+    let set_mtime = |t| {
+        std::fs::File::options()
+            .write(true)
+            .open(&qa)
+            .unwrap()
+            .set_modified(t)
+            .unwrap()
+    };
+    set_mtime(old);
+    let cache = tempfile::tempdir().unwrap();
+    engine(p.path(), cache.path()).qa().await.unwrap();
+
+    // Touched but unchanged: the stamp differs, the sha256 still matches.
+    set_mtime(old + Duration::from_secs(60));
+    let e = engine(p.path(), cache.path());
+    assert_eq!(e.qa().await.unwrap().entries()[0].id, "aaa");
+    assert_eq!(evaluations(&e), 0);
+
+    // Same size, same mtime, other content: the ctime gives it away.
+    std::fs::write(&qa, store(&[entry("bbb", "")])).unwrap();
+    set_mtime(old + Duration::from_secs(60));
+    let e = engine(p.path(), cache.path());
+    assert_eq!(e.qa().await.unwrap().entries()[0].id, "bbb");
     assert_eq!(evaluations(&e), 1);
 }

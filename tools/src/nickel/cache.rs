@@ -10,8 +10,12 @@
 //! persist under `<cache dir>/docs/`, one file per `(kind, path)`. An entry is
 //! used only if its key (build id, embedded schemas, path and sha256 of the
 //! main file) matches, the sha256 of every import it lists matches the files
-//! now on disk, and the payload checksum verifies; anything else (corrupt,
-//! foreign, stale) is ignored and rewritten.
+//! now on disk, and the payload's xxh3 checksum verifies; anything else
+//! (corrupt, foreign, stale) is ignored and rewritten. As in git's index, a
+//! file whose stat stamp equals the one recorded, and which was not modified
+//! within [`RACY_WINDOW`] of the entry being written, is taken to still have
+//! the recorded sha256 without being read again: a warm start does not
+//! re-read a large store just to hash it.
 //!
 //! Evaluations that time out are remembered by key for [`TIMEOUT_MEMO`], so a
 //! runaway file does not tie up a fresh thread on every call.
@@ -27,6 +31,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use xxhash_rust::xxh3::xxh3_64;
 
 use super::{Evaluator, NclError};
 use crate::error::ToolError;
@@ -36,7 +41,7 @@ pub const RACY_WINDOW: Duration = Duration::from_secs(2);
 /// How long a timed-out key is answered from memory.
 pub const TIMEOUT_MEMO: Duration = Duration::from_secs(60);
 /// Bumped whenever the disk layout changes.
-const DISK_FORMAT: u32 = 1;
+const DISK_FORMAT: u32 = 2;
 const MAGIC: &[u8; 8] = b"ONTOREF\x01";
 
 /// A typed document built from one evaluated Nickel file.
@@ -101,7 +106,7 @@ struct Dep {
     racy: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Stamp {
     len: u64,
     mtime: i128,
@@ -153,9 +158,25 @@ impl Stamp {
 #[derive(Serialize, Deserialize)]
 struct DiskHeader {
     key: [u8; 32],
-    deps: Vec<(PathBuf, [u8; 32])>,
+    /// When the entry was written, in ns since the epoch.
+    written_at: i128,
+    /// The main file first, then every import.
+    deps: Vec<DiskDep>,
     payload_len: u64,
-    payload_sha256: [u8; 32],
+    payload_xxh3: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct DiskDep {
+    path: PathBuf,
+    sha256: [u8; 32],
+    stamp: Option<Stamp>,
+}
+
+fn now_ns() -> i128 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128)
 }
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -208,9 +229,8 @@ impl Loader {
         *slot = None;
 
         let display = self.evaluator.display(path);
-        let main_stamp = Stamp::of(path);
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
+        let main_stamp = match std::fs::metadata(path) {
+            Ok(meta) => Stamp::from_meta(&meta),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => {
                 return Err(NclError::Read {
@@ -220,6 +240,21 @@ impl Loader {
                 .into());
             }
         };
+
+        if let Some((doc, deps)) = self.read_disk::<D>(path, main_stamp) {
+            self.stats.disk_hits.fetch_add(1, Ordering::Relaxed);
+            let doc = Arc::new(doc);
+            *slot = Some(Entry {
+                deps,
+                doc: doc.clone(),
+            });
+            return Ok(Some(doc));
+        }
+
+        let bytes = std::fs::read(path).map_err(|e| NclError::Read {
+            file: display.clone(),
+            reason: e.to_string(),
+        })?;
         let max = self.evaluator.options().max_file_size;
         if bytes.len() as u64 > max {
             return Err(NclError::TooLarge {
@@ -240,23 +275,12 @@ impl Loader {
         let key = self.key::<D>(path, &main_sha);
         let main = Dep {
             path: path.to_path_buf(),
-            stamp: main_stamp,
+            stamp: Some(main_stamp),
             sha256: main_sha,
-            racy: main_stamp.is_none_or(|s| s.is_racy(SystemTime::now())),
+            racy: main_stamp.is_racy(SystemTime::now()),
         };
-
         if let Some(err) = self.remembered_timeout(&key) {
             return Err(err.into());
-        }
-
-        if let Some((doc, deps)) = self.read_disk::<D>(path, &key, &main) {
-            self.stats.disk_hits.fetch_add(1, Ordering::Relaxed);
-            let doc = Arc::new(doc);
-            *slot = Some(Entry {
-                deps,
-                doc: doc.clone(),
-            });
-            return Ok(Some(doc));
         }
 
         let started = SystemTime::now();
@@ -349,19 +373,69 @@ impl Loader {
     }
 
     /// A verified disk entry, or `None` (absent, corrupt, foreign or stale).
-    fn read_disk<D: Document>(
-        &self,
-        path: &Path,
-        key: &[u8; 32],
-        main: &Dep,
-    ) -> Option<(D, Vec<Dep>)> {
+    fn read_disk<D: Document>(&self, path: &Path, main_stamp: Stamp) -> Option<(D, Vec<Dep>)> {
         let file = self.disk_path::<D>(path)?;
         let bytes = std::fs::read(&file).ok()?;
-        let result = decode_disk::<D>(&bytes, key, path, main);
+        let result = self.decode_disk::<D>(&bytes, path, main_stamp);
         if result.is_none() {
             tracing::debug!(cache = %file.display(), "disk cache entry ignored (stale, foreign or corrupt)");
         }
         result
+    }
+
+    fn decode_disk<D: Document>(
+        &self,
+        bytes: &[u8],
+        path: &Path,
+        main_stamp: Stamp,
+    ) -> Option<(D, Vec<Dep>)> {
+        let rest = bytes.strip_prefix(MAGIC.as_slice())?;
+        let (len, rest) = rest.split_at_checked(4)?;
+        let header_len = u32::from_le_bytes(len.try_into().ok()?) as usize;
+        let (header, payload) = rest.split_at_checked(header_len)?;
+        let header: DiskHeader = postcard::from_bytes(header).ok()?;
+        if header.payload_len != payload.len() as u64 {
+            return None;
+        }
+        let (main, imports) = header.deps.split_first()?;
+        if main.path != path {
+            return None;
+        }
+        let now = SystemTime::now();
+        let mut deps = Vec::with_capacity(header.deps.len());
+        for (dep, current) in
+            std::iter::once((main, Some(main_stamp))).chain(imports.iter().map(|d| (d, None)))
+        {
+            let stamp = match current {
+                Some(stamp) => stamp,
+                None => Stamp::of(&dep.path)?,
+            };
+            let trusted = dep.stamp == Some(stamp)
+                && stamp.mtime.max(stamp.ctime) + (RACY_WINDOW.as_nanos() as i128)
+                    < header.written_at;
+            if !trusted {
+                let content = std::fs::read(&dep.path).ok()?;
+                if sha256(&content) != dep.sha256 {
+                    return None;
+                }
+            }
+            deps.push(Dep {
+                path: dep.path.clone(),
+                stamp: Some(stamp),
+                sha256: dep.sha256,
+                racy: stamp.is_racy(now),
+            });
+        }
+        // The key binds the entry to this build, these schemas, this path and
+        // the main file's content.
+        if header.key != self.key::<D>(path, &main.sha256) {
+            return None;
+        }
+        if xxh3_64(payload) != header.payload_xxh3 {
+            return None;
+        }
+        let (doc, trailing) = postcard::take_from_bytes::<D>(payload).ok()?;
+        trailing.is_empty().then_some((doc, deps))
     }
 
     fn write_disk<D: Document>(&self, path: &Path, key: &[u8; 32], deps: &[Dep], doc: &D) {
@@ -436,45 +510,6 @@ fn stamp_deps(main: Dep, files: &[PathBuf], started: SystemTime) -> (Vec<Dep>, b
     (deps, clean)
 }
 
-fn decode_disk<D: Document>(
-    bytes: &[u8],
-    key: &[u8; 32],
-    path: &Path,
-    main: &Dep,
-) -> Option<(D, Vec<Dep>)> {
-    let rest = bytes.strip_prefix(MAGIC.as_slice())?;
-    let (len, rest) = rest.split_at_checked(4)?;
-    let header_len = u32::from_le_bytes(len.try_into().ok()?) as usize;
-    let (header, payload) = rest.split_at_checked(header_len)?;
-    let header: DiskHeader = postcard::from_bytes(header).ok()?;
-    if header.key != *key || header.payload_len != payload.len() as u64 {
-        return None;
-    }
-    let now = SystemTime::now();
-    let mut deps = vec![main.clone()];
-    for (dep_path, dep_sha) in &header.deps {
-        if dep_path == path {
-            continue;
-        }
-        let stamp = Stamp::of(dep_path)?;
-        let content = std::fs::read(dep_path).ok()?;
-        if sha256(&content) != *dep_sha {
-            return None;
-        }
-        deps.push(Dep {
-            path: dep_path.clone(),
-            stamp: Some(stamp),
-            sha256: *dep_sha,
-            racy: stamp.is_racy(now),
-        });
-    }
-    if sha256(payload) != header.payload_sha256 {
-        return None;
-    }
-    let (doc, trailing) = postcard::take_from_bytes::<D>(payload).ok()?;
-    trailing.is_empty().then_some((doc, deps))
-}
-
 fn write_disk_entry<D: Document>(
     file: &Path,
     key: &[u8; 32],
@@ -484,9 +519,17 @@ fn write_disk_entry<D: Document>(
     let payload = postcard::to_stdvec(doc).map_err(std::io::Error::other)?;
     let header = DiskHeader {
         key: *key,
-        deps: deps.iter().map(|d| (d.path.clone(), d.sha256)).collect(),
+        written_at: now_ns(),
+        deps: deps
+            .iter()
+            .map(|d| DiskDep {
+                path: d.path.clone(),
+                sha256: d.sha256,
+                stamp: d.stamp,
+            })
+            .collect(),
         payload_len: payload.len() as u64,
-        payload_sha256: sha256(&payload),
+        payload_xxh3: xxh3_64(&payload),
     };
     let header = postcard::to_stdvec(&header).map_err(std::io::Error::other)?;
     let dir = file.parent().unwrap_or(Path::new("."));

@@ -1,0 +1,436 @@
+//! Startup and latency benchmark. Run with `cargo bench --bench ontoref`
+//! (`-- --quick` for a smoke run with few iterations, as CI does).
+//!
+//! Over stdio, against the release binary, as a client sees it:
+//! - spawn → first `tools/list` answer (initialize handshake included);
+//! - spawn → first `ontoref_qa_search` answer on a generated 10,000-entry
+//!   store, with a cold and with a warm disk cache;
+//! - `ontoref_qa_search` latency (p50, p99) on the seed's qa.ncl and on the
+//!   10,000-entry store, one request at a time.
+//!
+//! In-process, through `ontoref_tools::Engine`:
+//! - first evaluation of qa.ncl vs a cached re-read (memory hit, stat checks
+//!   included), and a fresh engine answering from the disk cache.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ontoref_tools::{Engine, EngineConfig};
+use serde_json::{Value, json};
+
+struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    id: u64,
+}
+
+impl Client {
+    fn spawn(project: &Path, cache: &Path) -> Client {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ontoref"))
+            .args(["serve", "--project"])
+            .arg(project)
+            .env("ONTOREF_CACHE_DIR", cache)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn ontoref serve");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        Client {
+            child,
+            stdin,
+            stdout,
+            id: 0,
+        }
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        self.id += 1;
+        let msg = json!({"jsonrpc": "2.0", "id": self.id, "method": method, "params": params});
+        writeln!(self.stdin, "{msg}").expect("write");
+        self.stdin.flush().expect("flush");
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(
+                self.stdout.read_line(&mut line).expect("read") > 0,
+                "server closed stdout"
+            );
+            let v: Value = serde_json::from_str(&line).expect("json line");
+            if v.get("id") == Some(&json!(self.id)) {
+                return v;
+            }
+        }
+    }
+
+    fn initialize(&mut self) {
+        let r = self.request(
+            "initialize",
+            json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}),
+        );
+        assert!(r.get("result").is_some(), "{r}");
+        writeln!(
+            self.stdin,
+            "{}",
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        )
+        .expect("write");
+    }
+
+    fn search(&mut self, query: &str) -> Value {
+        let r = self.request(
+            "tools/call",
+            json!({"name": "ontoref_qa_search", "arguments": {"query": query}}),
+        );
+        assert_eq!(r["result"]["isError"], false, "{r}");
+        r
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Deterministic generator (xorshift), so every run measures the same store.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a>(&mut self, words: &[&'a str]) -> &'a str {
+        words[(self.next() % words.len() as u64) as usize]
+    }
+}
+
+const WORDS: &[&str] = &[
+    "vault",
+    "credential",
+    "registry",
+    "deploy",
+    "staging",
+    "rollback",
+    "migration",
+    "schema",
+    "contract",
+    "nickel",
+    "ontology",
+    "decision",
+    "constraint",
+    "backlog",
+    "mode",
+    "level",
+    "delegate",
+    "override",
+    "merge",
+    "compose",
+    "agent",
+    "developer",
+    "pipeline",
+    "cache",
+    "index",
+    "search",
+    "cursor",
+    "token",
+    "session",
+    "transport",
+    "stdio",
+    "http",
+    "server",
+    "client",
+    "recipient",
+    "scope",
+    "namespace",
+    "artifact",
+    "signature",
+    "attestation",
+    "release",
+    "version",
+    "workspace",
+    "project",
+    "template",
+    "error",
+    "recovery",
+    "timeout",
+    "evaluation",
+    "import",
+    "module",
+    "crate",
+    "binary",
+    "test",
+    "benchmark",
+    "latency",
+    "throughput",
+    "memory",
+    "disk",
+    "file",
+    "directory",
+    "permission",
+    "audit",
+];
+
+/// Writes a qa.ncl of `n` entries (about 600 bytes each) under `root`.
+fn generate_store(root: &Path, n: usize) {
+    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+    let mut text = String::from("let s = import \"schemas/qa.ncl\" in\n{\n  entries = [\n");
+    for i in 0..n {
+        let w: Vec<&str> = (0..6).map(|_| rng.pick(WORDS)).collect();
+        let id = format!("{}-{}-{i}", w[0], w[1]);
+        let question = format!("How does the {} {} handle {} {}?", w[2], w[3], w[4], w[5]);
+        let mut answer = String::new();
+        for _ in 0..6 {
+            let line: Vec<&str> = (0..12).map(|_| rng.pick(WORDS)).collect();
+            answer.push_str("        ");
+            answer.push_str(&line.join(" "));
+            answer.push_str(".\n");
+        }
+        let tags: Vec<String> = (0..3).map(|_| format!("\"{}\"", rng.pick(WORDS))).collect();
+        text.push_str(&format!(
+            "    {{\n      id = \"{id}\",\n      question = \"{question}\",\n      answer = m%\"\n{answer}      \"%,\n      actor = \"agent\",\n      created_at = \"2026-{:02}-{:02}\",\n      tags = [{}],\n      related = [],\n      verified = {},\n    }},\n",
+            i % 12 + 1,
+            i % 28 + 1,
+            tags.join(", "),
+            i % 3 == 0
+        ));
+    }
+    text.push_str("  ],\n} | s.QaStore\n");
+    std::fs::create_dir_all(root.join("reflection")).expect("mkdir");
+    std::fs::create_dir_all(root.join(".ontoref")).expect("mkdir");
+    std::fs::write(root.join("reflection/qa.ncl"), text).expect("write store");
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn fmt(d: Duration) -> String {
+    if d < Duration::from_millis(1) {
+        format!("{:.1} µs", d.as_secs_f64() * 1e6)
+    } else {
+        format!("{:.2} ms", d.as_secs_f64() * 1e3)
+    }
+}
+
+struct Report {
+    rows: Vec<(String, String, String)>,
+}
+
+impl Report {
+    fn row(&mut self, what: &str, value: String, target: &str) {
+        println!("{what:<62} {value:>12}   {target}");
+        self.rows.push((what.to_owned(), value, target.to_owned()));
+    }
+}
+
+fn stats(samples: &mut [Duration]) -> (Duration, Duration) {
+    samples.sort();
+    (percentile(samples, 0.5), percentile(samples, 0.99))
+}
+
+const QUERIES: &[&str] = &[
+    "vault credential",
+    "rollback migration",
+    "stdio transport",
+    "registry scope namespace",
+    "nickel contract schema",
+    "agent delegate override",
+    "timeout evaluation",
+    "cache disk memory",
+];
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (spawns, searches, entries) = if quick {
+        (3, 50, 1_000)
+    } else {
+        (20, 2_000, 10_000)
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let seed = repo.join("tests/fixtures/seed");
+    let big = tmp.path().join("big");
+    generate_store(&big, entries);
+    let size = std::fs::metadata(big.join("reflection/qa.ncl"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    println!(
+        "ontoref benchmark{} — generated store: {entries} entries, {:.1} MB; {} cores",
+        if quick { " (quick)" } else { "" },
+        size as f64 / 1e6,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let mut report = Report { rows: Vec::new() };
+    let label = |s: &str| s.replace("10,000", &format!("{entries}"));
+
+    // Spawn → first tools/list.
+    let cache = tmp.path().join("cache-list");
+    let mut samples = Vec::new();
+    for _ in 0..spawns {
+        let t = Instant::now();
+        let mut c = Client::spawn(&seed, &cache);
+        c.initialize();
+        let r = c.request("tools/list", json!({}));
+        samples.push(t.elapsed());
+        assert_eq!(r["result"]["tools"].as_array().map(Vec::len), Some(3));
+    }
+    let (p50, _) = stats(&mut samples);
+    report.row("spawn → first tools/list (p50)", fmt(p50), "≤ 30 ms");
+
+    // Spawn → first qa_search on the big store, cold disk cache.
+    let mut cold = Vec::new();
+    for i in 0..spawns.min(5) {
+        let cache = tmp.path().join(format!("cache-cold-{i}"));
+        let t = Instant::now();
+        let mut c = Client::spawn(&big, &cache);
+        c.initialize();
+        c.search("vault credential");
+        cold.push(t.elapsed());
+    }
+    let (p50, _) = stats(&mut cold);
+    report.row(
+        &label("spawn → first qa_search, 10,000 entries, cold disk cache (p50)"),
+        fmt(p50),
+        "(reference)",
+    );
+
+    // The same with a warm disk cache (primed by the last cold run's directory).
+    let warm_cache = tmp.path().join("cache-warm");
+    {
+        let mut c = Client::spawn(&big, &warm_cache);
+        c.initialize();
+        c.search("vault credential");
+    }
+    let mut warm = Vec::new();
+    for _ in 0..spawns {
+        let t = Instant::now();
+        let mut c = Client::spawn(&big, &warm_cache);
+        c.initialize();
+        c.search("vault credential");
+        warm.push(t.elapsed());
+    }
+    let (p50, _) = stats(&mut warm);
+    report.row(
+        &label("spawn → first qa_search, 10,000 entries, warm disk cache (p50)"),
+        fmt(p50),
+        "≤ 50 ms",
+    );
+
+    // qa_search latency over stdio.
+    for (name, project) in [
+        ("seed qa.ncl (12 entries)", &seed),
+        (&*label("generated store (10,000 entries)"), &big),
+    ] {
+        let mut c = Client::spawn(project, &warm_cache);
+        c.initialize();
+        c.search("warm up");
+        let mut samples = Vec::with_capacity(searches);
+        for i in 0..searches {
+            let q = QUERIES[i % QUERIES.len()];
+            let t = Instant::now();
+            c.search(q);
+            samples.push(t.elapsed());
+        }
+        let (p50, p99) = stats(&mut samples);
+        let target = if name.contains("generated") {
+            "p50 ≤ 1 ms"
+        } else {
+            "(reference)"
+        };
+        report.row(
+            &format!("qa_search over stdio, {name}: p50 / p99"),
+            format!("{} / {}", fmt(p50), fmt(p99)),
+            target,
+        );
+    }
+
+    // In-process: first evaluation vs cached re-read.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    for (name, project) in [("seed qa.ncl", &seed), (&*label("10,000 entries"), &big)] {
+        let engine = Engine::new(EngineConfig {
+            project: Some(project.to_path_buf()),
+            cache_dir: Some(tmp.path().join("cache-inproc")),
+            disk_cache: false,
+            ..EngineConfig::default()
+        })
+        .expect("engine");
+        let t = Instant::now();
+        rt.block_on(engine.qa()).expect("qa");
+        let first = t.elapsed();
+        let mut samples = Vec::new();
+        for _ in 0..searches {
+            let t = Instant::now();
+            rt.block_on(engine.qa()).expect("qa");
+            samples.push(t.elapsed());
+        }
+        let (reread_p50, _) = stats(&mut samples);
+        report.row(
+            &format!("{name}: first evaluation"),
+            fmt(first),
+            "(reference)",
+        );
+        let store = rt.block_on(engine.qa()).expect("qa");
+        let mut samples = Vec::new();
+        for i in 0..searches {
+            let q = QUERIES[i % QUERIES.len()];
+            let t = Instant::now();
+            let r = store.search(q, &[], 10);
+            samples.push(t.elapsed());
+            assert!(r.total_matches > 0 || name.contains("seed"));
+        }
+        let (search_p50, search_p99) = stats(&mut samples);
+        report.row(
+            &format!("{name}: search in process, limit 10: p50 / p99"),
+            format!("{} / {}", fmt(search_p50), fmt(search_p99)),
+            "(reference)",
+        );
+        report.row(
+            &format!("{name}: cached re-read (p50)"),
+            fmt(reread_p50),
+            "≤ 100 µs",
+        );
+
+        // A fresh engine with a warm disk cache.
+        let disk = tmp.path().join("cache-disk");
+        let prime = Engine::new(EngineConfig {
+            project: Some(project.to_path_buf()),
+            cache_dir: Some(disk.clone()),
+            ..EngineConfig::default()
+        })
+        .expect("engine");
+        rt.block_on(prime.qa()).expect("qa");
+        let mut samples = Vec::new();
+        for _ in 0..spawns {
+            let fresh = Engine::new(EngineConfig {
+                project: Some(project.to_path_buf()),
+                cache_dir: Some(disk.clone()),
+                ..EngineConfig::default()
+            })
+            .expect("engine");
+            let t = Instant::now();
+            rt.block_on(fresh.qa()).expect("qa");
+            samples.push(t.elapsed());
+        }
+        let (p50, _) = stats(&mut samples);
+        report.row(
+            &format!("{name}: load from disk cache in a fresh engine (p50)"),
+            fmt(p50),
+            "(reference)",
+        );
+    }
+    let _ = report.rows.len();
+}

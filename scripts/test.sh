@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs every test ontoref has, installing what the tests need first (idempotently), so it passes on
+# a fresh machine. This is the README's test command and exactly what CI runs (.ci/run).
+#
+#   scripts/test.sh            everything: fmt, clippy, build, benchmark smoke run, Rust and Python tests
+#
+# Python test dependencies go to a venv under target/ (pinned in tests/python/requirements.txt).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+step() { printf '\n== %s\n' "$*"; }
+
+# --- system packages (Debian); only when something is missing ----------------------------------
+need_apt=()
+command -v script >/dev/null || need_apt+=(bsdutils)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+if ((${#need_apt[@]})); then
+    step "apt-get install ${need_apt[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need_apt[@]}"
+fi
+
+# --- Python venv for the MCP SDK tests ----------------------------------------------------------
+venv=$root/target/pyenv
+req=$root/tests/python/requirements.txt
+stamp=$venv/.requirements
+if [[ ! -x $venv/bin/python ]] || ! cmp -s "$req" "$stamp"; then
+    step "python venv ($venv)"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+    cp "$req" "$stamp"
+fi
+
+command -v cargo-nextest >/dev/null || { step "cargo install cargo-nextest"; cargo install --locked cargo-nextest; }
+
+export ONTOREF_CACHE_DIR=$root/target/ontoref-test-cache
+rm -rf "$ONTOREF_CACHE_DIR"
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --release -- -D warnings
+
+step "cargo build --release"
+cargo build --workspace --release --all-targets
+
+step "benchmark smoke run (figures in BENCHMARKS.md come from a full run)"
+cargo bench --bench ontoref -- --quick
+
+step "cargo nextest (unit, integration, compile-fail)"
+cargo nextest run --workspace --release --no-fail-fast
+
+step "Python MCP SDK tests"
+ONTOREF_BIN=$root/target/release/ontoref "$venv/bin/python" -m pytest "$root/tests/python" -q

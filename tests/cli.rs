@@ -1,0 +1,353 @@
+//! The CLI: global flags anywhere, output format rules, errors and exit
+//! codes, project discovery and the embedded default project.
+
+use serde_json::{Value, json};
+
+use crate::util::{Sandbox, fixture, json_out, path_str, run_in_tty, stderr, stdout};
+
+#[test]
+fn global_flags_work_before_and_after_the_subcommand() {
+    let s = Sandbox::new();
+    let p = fixture();
+    let before = s.run(&[
+        "--project",
+        path_str(&p),
+        "-f",
+        "json",
+        "qa",
+        "list",
+        "--limit",
+        "2",
+    ]);
+    let after = s.run(&[
+        "qa",
+        "list",
+        "--limit",
+        "2",
+        "--project",
+        path_str(&p),
+        "--fmt",
+        "json",
+    ]);
+    let middle = s.run(&["qa", "--project", path_str(&p), "list", "--limit", "2"]);
+    assert!(before.status.success(), "{}", stderr(&before));
+    assert_eq!(stdout(&before), stdout(&after));
+    assert_eq!(stdout(&before), stdout(&middle));
+    assert_eq!(
+        json_out(&before)["entries"].as_array().map(Vec::len),
+        Some(2)
+    );
+}
+
+#[test]
+fn piped_output_is_json_and_matches_the_tool() {
+    let s = Sandbox::new();
+    let out = s.run(&[
+        "--project",
+        path_str(&fixture()),
+        "qa",
+        "show",
+        "deploy-staging",
+    ]);
+    assert!(out.status.success());
+    let v = json_out(&out);
+    assert_eq!(v["entry"]["id"], "deploy-staging");
+    assert!(
+        v["entry"]["answer"]
+            .as_str()
+            .unwrap()
+            .contains("Rollback: `just rollback staging`.")
+    );
+    assert_eq!(v["entry"]["related"], json!(["rollback-policy"]));
+}
+
+#[test]
+fn a_person_at_a_terminal_reads_text_an_agent_gets_json() {
+    let s = Sandbox::new();
+    let line = format!(
+        "{} --project {} qa show deploy-staging",
+        crate::util::bin(),
+        path_str(&fixture())
+    );
+    let text = run_in_tty(&s, &line, &[]);
+    assert!(
+        serde_json::from_str::<Value>(&text).is_err(),
+        "text expected: {text}"
+    );
+    assert!(text.contains("How do we deploy to staging?"), "{text}");
+    assert!(
+        text.contains("Run `just deploy staging` from the repository root.\nThe pipeline"),
+        "line breaks kept: {text}"
+    );
+    assert!(text.contains("tags: deploy, staging, ops"), "{text}");
+    assert!(text.contains("related: rollback-policy"), "{text}");
+
+    for (line, env) in [
+        (line.clone(), vec![("ONTOREF_ACTOR", "agent")]),
+        (format!("{line} --actor agent"), vec![]),
+        (format!("{line} -f json"), vec![]),
+    ] {
+        let out = run_in_tty(&s, &line, &env);
+        let v: Value =
+            serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{line}: {e}: {out}"));
+        assert_eq!(v["entry"]["id"], "deploy-staging");
+    }
+}
+
+#[test]
+fn text_and_markdown_on_request() {
+    let s = Sandbox::new();
+    let p = fixture();
+    let out = s.run(&[
+        "--project",
+        path_str(&p),
+        "qa",
+        "search",
+        "rollback",
+        "--fmt",
+        "text",
+    ]);
+    let text = stdout(&out);
+    assert!(text.starts_with("1. rollback-policy"), "{text}");
+    assert!(text.contains("matches"), "{text}");
+    let md = stdout(&s.run(&["--project", path_str(&p), "qa", "list", "-f", "md"]));
+    assert!(
+        md.starts_with("| id | question | tags | verified |"),
+        "{md}"
+    );
+    assert!(md.contains("| `deploy-staging` |"), "{md}");
+}
+
+#[test]
+fn tool_errors_are_json_on_stdout_with_status_1() {
+    let s = Sandbox::new();
+    let out = s.run(&[
+        "--project",
+        path_str(&fixture()),
+        "qa",
+        "show",
+        "deploy-stagin",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json_out(&out);
+    assert_eq!(v["error"]["code"], "qa-not-found");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("deploy-stagin")
+    );
+    assert!(
+        v["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("`deploy-staging`"),
+        "{v}"
+    );
+
+    let out = s.run(&[
+        "--project",
+        path_str(&fixture()),
+        "qa",
+        "list",
+        "--limit",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_out(&out)["error"]["code"], "invalid-params");
+}
+
+#[test]
+fn tool_errors_in_text_mode_go_to_stderr() {
+    let s = Sandbox::new();
+    let out = s.run(&[
+        "--project",
+        path_str(&fixture()),
+        "--fmt",
+        "text",
+        "qa",
+        "show",
+        "nope",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).is_empty());
+    let err = stderr(&out);
+    assert!(
+        err.contains("error[qa-not-found]: no Q&A entry has id `nope`"),
+        "{err}"
+    );
+    assert!(err.contains("hint:"), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let s = Sandbox::new();
+    for args in [
+        vec!["qa", "show"],
+        vec!["qa", "list", "--limit", "many"],
+        vec!["--fmt", "xml", "qa", "list"],
+        vec!["nonsense"],
+        vec!["tools", "--toolsets", "nope"],
+        vec!["serve", "--tools", "ontoref_qa_shw"],
+        vec!["--eval-timeout", "-1", "qa", "list"],
+    ] {
+        let out = s.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("error"), "{args:?}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "{args:?}");
+    }
+    let out = s.run(&["serve", "--tools", "ontoref_qa_shw"]);
+    assert!(
+        stderr(&out).contains("did you mean `ontoref_qa_show`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_missing_project_is_a_clear_error() {
+    let s = Sandbox::new();
+    let out = s.run(&["--project", "/nonexistent/project", "qa", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json_out(&out);
+    assert_eq!(v["error"]["code"], "project-not-found");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent/project")
+    );
+}
+
+#[test]
+fn the_embedded_template_is_the_default_project() {
+    let s = Sandbox::new();
+    let out = s.run(&["qa", "search", "stdio"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = json_out(&out);
+    let ids: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert!(ids.contains(&"connect-claude-code-stdio"), "{ids:?}");
+    assert!(
+        stderr(&out).is_empty(),
+        "no note when a program reads the output: {}",
+        stderr(&out)
+    );
+    let list = json_out(&s.run(&["qa", "list"]));
+    assert!(list["total"].as_u64().unwrap() >= 8);
+
+    // A person at a terminal is told where the answers come from.
+    let tty = run_in_tty(&s, &format!("{} qa search stdio", crate::util::bin()), &[]);
+    assert!(tty.contains("embedded agent-first template"), "{tty}");
+}
+
+#[test]
+fn the_project_is_found_from_env_then_from_the_working_directory() {
+    let s = Sandbox::new();
+    let other = s.project("other", &[(
+        "reflection/qa.ncl",
+        r#"{ entries = [ { id = "only-here", question = "q", answer = "a", actor = "h", created_at = "2026-01-01" } ] }"#,
+    )]);
+    let out = s
+        .cmd()
+        .args(["qa", "list"])
+        .env("ONTOREF_PROJECT_ROOT", &other)
+        .output()
+        .unwrap();
+    assert_eq!(json_out(&out)["entries"][0]["id"], "only-here");
+    // --project wins over the environment.
+    let out = s
+        .cmd()
+        .args(["qa", "list", "--project"])
+        .arg(fixture())
+        .env("ONTOREF_PROJECT_ROOT", &other)
+        .output()
+        .unwrap();
+    assert_eq!(json_out(&out)["total"], 5);
+    // Discovery walks up from a nested directory.
+    let nested = other.join("src/deep");
+    std::fs::create_dir_all(&nested).unwrap();
+    let out = s
+        .cmd()
+        .args(["qa", "list"])
+        .current_dir(&nested)
+        .output()
+        .unwrap();
+    assert_eq!(json_out(&out)["entries"][0]["id"], "only-here");
+}
+
+#[test]
+fn paging_through_the_cli() {
+    let s = Sandbox::new();
+    let p = fixture();
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut args = vec!["--project", path_str(&p), "qa", "list", "--limit", "2"];
+        if let Some(c) = cursor.as_deref() {
+            args.extend(["--cursor", c]);
+        }
+        let v = json_out(&s.run(&args));
+        ids.extend(
+            v["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].as_str().unwrap().to_owned()),
+        );
+        match v.get("next_cursor").and_then(Value::as_str) {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(ids.len(), 5);
+    let filtered = json_out(&s.run(&[
+        "--project",
+        path_str(&p),
+        "qa",
+        "list",
+        "--tag",
+        "ops",
+        "--tag",
+        "policy",
+        "--verified",
+        "true",
+    ]));
+    assert_eq!(filtered["entries"][0]["id"], "rollback-policy");
+    assert_eq!(filtered["total"], 1);
+}
+
+#[test]
+fn the_tools_listing_reflects_the_catalog_and_filters() {
+    let s = Sandbox::new();
+    let v = json_out(&s.run(&["tools"]));
+    let names: Vec<&str> = v["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["ontoref_qa_list", "ontoref_qa_search", "ontoref_qa_show"]
+    );
+    assert!(
+        v["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["toolset"] == "qa" && t["read_only"] == true && t["title"].is_string())
+    );
+    let v = json_out(&s.run(&[
+        "tools",
+        "--toolsets",
+        "qa",
+        "--exclude-tools",
+        "ontoref_qa_list",
+    ]));
+    assert_eq!(v["total"], 2);
+}

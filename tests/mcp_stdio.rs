@@ -1,0 +1,379 @@
+//! MCP over stdio with real clients: rmcp's own client over a child process,
+//! and raw JSON-RPC for what a client library hides (protocol eras, stdout
+//! purity, logs, undeclared capabilities, bad input).
+
+use std::time::{Duration, Instant};
+
+use rmcp::ServiceExt;
+use rmcp::model::CallToolRequestParams;
+use rmcp::transport::TokioChildProcess;
+use serde_json::{Value, json};
+
+use crate::util::{Sandbox, Session, bin, fixture, json_out, modern_meta, path_str};
+
+fn args(v: Value) -> rmcp::model::JsonObject {
+    match v {
+        Value::Object(m) => m,
+        _ => panic!("arguments must be an object"),
+    }
+}
+
+#[tokio::test]
+async fn rmcp_client_lists_and_calls_every_tool() {
+    let s = Sandbox::new();
+    let mut cmd = tokio::process::Command::new(bin());
+    cmd.args(["serve", "--project", path_str(&fixture())])
+        .env("ONTOREF_CACHE_DIR", s.cache())
+        .env_remove("RUST_LOG");
+    let client = ().serve(TokioChildProcess::new(cmd).unwrap()).await.unwrap();
+
+    let tools = client.list_all_tools().await.unwrap();
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(
+        names,
+        ["ontoref_qa_list", "ontoref_qa_search", "ontoref_qa_show"]
+    );
+    for t in &tools {
+        let a = t.annotations.as_ref().unwrap();
+        assert_eq!(
+            (a.read_only_hint, a.destructive_hint, a.open_world_hint),
+            (Some(true), Some(false), Some(false))
+        );
+        assert!(t.output_schema.is_some() && t.title.is_some());
+    }
+
+    let list = client
+        .call_tool(
+            CallToolRequestParams::new("ontoref_qa_list")
+                .with_arguments(args(json!({"tags": ["ops"]}))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(list.is_error, Some(false));
+    let v = list.structured_content.clone().unwrap();
+    assert_eq!(v["total"], 3);
+    assert!(
+        v["entries"][0].get("answer").is_none(),
+        "no answers in list output"
+    );
+
+    let search = client
+        .call_tool(
+            CallToolRequestParams::new("ontoref_qa_search")
+                .with_arguments(args(json!({"query": "roll back"}))),
+        )
+        .await
+        .unwrap();
+    let v = search.structured_content.clone().unwrap();
+    assert_eq!(v["results"][0]["id"], "rollback-policy", "{v}");
+
+    let show = client
+        .call_tool(
+            CallToolRequestParams::new("ontoref_qa_show")
+                .with_arguments(args(json!({"id": "local-dev-setup"}))),
+        )
+        .await
+        .unwrap();
+    let v = show.structured_content.clone().unwrap();
+    assert_eq!(v["entry"]["verified"], false);
+    assert_eq!(v["entry"]["related"], json!([]));
+    // The same JSON travels as text for clients without structured output.
+    let text = show.content[0].as_text().map(|t| t.text.clone()).unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), v);
+
+    let missing = client
+        .call_tool(
+            CallToolRequestParams::new("ontoref_qa_show")
+                .with_arguments(args(json!({"id": "rollback"}))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(missing.is_error, Some(true));
+    let e = &missing.structured_content.unwrap()["error"];
+    assert_eq!(e["code"], "qa-not-found");
+    assert!(e["hint"].as_str().unwrap().contains("rollback-policy"));
+
+    let bad = client
+        .call_tool(
+            CallToolRequestParams::new("ontoref_qa_search")
+                .with_arguments(args(json!({"query": "x", "limit": "ten"}))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(bad.is_error, Some(true));
+    let e = &bad.structured_content.unwrap()["error"];
+    assert_eq!(e["code"], "invalid-params");
+    assert!(e["message"].as_str().unwrap().contains("limit"), "{e}");
+
+    let unknown = client
+        .call_tool(CallToolRequestParams::new("ontoref_nope"))
+        .await;
+    assert!(unknown.is_err(), "an unknown tool is a protocol error");
+    client.cancel().await.unwrap();
+}
+
+#[test]
+fn cli_json_is_the_tools_structured_content() {
+    let s = Sandbox::new();
+    let p = fixture();
+    let mut session = Session::start(&s, &["--project", path_str(&p)], &[]);
+    session.initialize();
+    let cases: [(&str, Value, Vec<&str>); 4] = [
+        (
+            "ontoref_qa_list",
+            json!({"limit": 2}),
+            vec!["qa", "list", "--limit", "2"],
+        ),
+        (
+            "ontoref_qa_search",
+            json!({"query": "deploy staging", "tags": ["ops"]}),
+            vec!["qa", "search", "deploy", "staging", "--tag", "ops"],
+        ),
+        (
+            "ontoref_qa_show",
+            json!({"id": "database-migrations"}),
+            vec!["qa", "show", "database-migrations"],
+        ),
+        (
+            "ontoref_qa_show",
+            json!({"id": "no-such"}),
+            vec!["qa", "show", "no-such"],
+        ),
+    ];
+    for (tool, arguments, argv) in cases {
+        let r = session.request("tools/call", json!({"name": tool, "arguments": arguments}));
+        let structured = r["result"]["structuredContent"].clone();
+        let mut cli = vec!["--project", path_str(&p)];
+        cli.extend(argv);
+        let out = s.run(&cli);
+        assert_eq!(json_out(&out), structured, "{tool}");
+        assert_eq!(
+            out.status.success(),
+            r["result"]["isError"] == false,
+            "{tool}"
+        );
+    }
+}
+
+#[test]
+fn both_protocol_eras_are_served() {
+    let s = Sandbox::new();
+    let mut legacy = Session::start(&s, &["--project", path_str(&fixture())], &[]);
+    let init = legacy.initialize();
+    assert_eq!(init["result"]["protocolVersion"], "2025-11-25");
+    assert_eq!(init["result"]["serverInfo"]["name"], "ontoref");
+    assert_eq!(init["result"]["capabilities"], json!({"tools": {}}));
+    let r = legacy.request("tools/list", json!({}));
+    assert_eq!(r["result"]["tools"].as_array().unwrap().len(), 3);
+    assert!(
+        r["result"].get("ttlMs").is_none(),
+        "no 2026 cache hints for a 2025 client"
+    );
+
+    // A stateless 2026-07-28 client: no initialize, _meta on every request.
+    let mut modern = Session::start(&s, &["--project", path_str(&fixture())], &[]);
+    let d = modern.request("server/discover", json!({"_meta": modern_meta()}));
+    let versions = d["result"]["supportedVersions"].as_array().unwrap();
+    assert!(
+        versions.contains(&json!("2026-07-28")) && versions.contains(&json!("2025-11-25")),
+        "{d}"
+    );
+    let r = modern.request("tools/list", json!({"_meta": modern_meta()}));
+    assert_eq!(r["result"]["tools"].as_array().unwrap().len(), 3, "{r}");
+    assert_eq!(r["result"]["ttlMs"], 0);
+    let r = modern.request(
+        "tools/call",
+        json!({"_meta": modern_meta(), "name": "ontoref_qa_show", "arguments": {"id": "stdio-transport"}}),
+    );
+    assert_eq!(
+        r["result"]["structuredContent"]["entry"]["id"], "stdio-transport",
+        "{r}"
+    );
+    assert_eq!(r["result"]["resultType"], "complete");
+}
+
+#[test]
+fn undeclared_capabilities_are_not_answered() {
+    let s = Sandbox::new();
+    let mut session = Session::start(&s, &["--project", path_str(&fixture())], &[]);
+    session.initialize();
+    for method in ["prompts/list", "resources/list", "resources/templates/list"] {
+        let r = session.request(method, json!({}));
+        assert_eq!(r["error"]["code"], -32601, "{method}: {r}");
+    }
+}
+
+#[test]
+fn stdout_carries_only_protocol_and_logs_go_to_stderr() {
+    let s = Sandbox::new();
+    let mut session = Session::start(
+        &s,
+        &["--project", path_str(&fixture()), "--log-level", "trace"],
+        &[],
+    );
+    session.initialize();
+    session.request("tools/list", json!({}));
+    session.request(
+        "tools/call",
+        json!({"name": "ontoref_qa_show", "arguments": {"id": "deploy-staging"}}),
+    );
+    session.request(
+        "tools/call",
+        json!({"name": "ontoref_qa_show", "arguments": {"id": "missing"}}),
+    );
+    // Garbage does not stop the server.
+    session.send_raw("this is not json");
+    session.send_raw(
+        "{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"tools/call\",\"params\":{\"name\":42}}",
+    );
+    let r = session.request(
+        "tools/call",
+        json!({"name": "ontoref_qa_search", "arguments": {"query": "rollback"}}),
+    );
+    assert_eq!(r["result"]["isError"], false);
+    let (stderr, lines) = session.finish();
+    for line in &lines {
+        let v: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("non-protocol stdout line ({e}): {line}"));
+        assert_eq!(v["jsonrpc"], "2.0", "{line}");
+    }
+    assert!(
+        stderr.contains("tools/call{tool=ontoref_qa_show}"),
+        "a span per call names the tool: {stderr}"
+    );
+    assert!(stderr.contains("duration_us="), "{stderr}");
+    assert!(stderr.contains("tools/list"), "{stderr}");
+}
+
+#[test]
+fn tool_selection_flags_shape_the_served_catalog() {
+    let s = Sandbox::new();
+    let mut session = Session::start(
+        &s,
+        &[
+            "--project",
+            path_str(&fixture()),
+            "--toolsets",
+            "qa",
+            "--exclude-tools",
+            "ontoref_qa_show",
+        ],
+        &[],
+    );
+    session.initialize();
+    let r = session.request("tools/list", json!({}));
+    let names: Vec<&str> = r["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ontoref_qa_list", "ontoref_qa_search"]);
+    let r = session.request(
+        "tools/call",
+        json!({"name": "ontoref_qa_show", "arguments": {"id": "deploy-staging"}}),
+    );
+    assert!(
+        r.get("error").is_some(),
+        "an excluded tool cannot be called: {r}"
+    );
+
+    let mut only = Session::start(
+        &s,
+        &[
+            "--project",
+            path_str(&fixture()),
+            "--toolsets",
+            "",
+            "--tools",
+            "ontoref_qa_show",
+        ],
+        &[],
+    );
+    only.initialize();
+    let r = only.request("tools/list", json!({}));
+    assert_eq!(r["result"]["tools"].as_array().unwrap().len(), 1, "{r}");
+}
+
+#[test]
+fn a_runaway_file_times_out_and_the_server_keeps_serving() {
+    let s = Sandbox::new();
+    let p = s.project(
+        "looping",
+        &[(
+            "reflection/qa.ncl",
+            "let rec f = fun x => f (x + 1) in { entries = f 0 }",
+        )],
+    );
+    let mut session = Session::start(
+        &s,
+        &["--project", path_str(&p), "--eval-timeout", "0.5"],
+        &[],
+    );
+    session.initialize();
+    let started = Instant::now();
+    let r = session.request(
+        "tools/call",
+        json!({"name": "ontoref_qa_list", "arguments": {}}),
+    );
+    assert_eq!(r["result"]["isError"], true, "{r}");
+    assert_eq!(
+        r["result"]["structuredContent"]["error"]["code"],
+        "ncl-eval-timeout"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let r = session.request("tools/list", json!({}));
+    assert_eq!(r["result"]["tools"].as_array().unwrap().len(), 3);
+    let again = Instant::now();
+    let r = session.request(
+        "tools/call",
+        json!({"name": "ontoref_qa_search", "arguments": {"query": "x"}}),
+    );
+    assert_eq!(
+        r["result"]["structuredContent"]["error"]["code"],
+        "ncl-eval-timeout"
+    );
+    assert!(
+        again.elapsed() < Duration::from_millis(400),
+        "remembered: {:?}",
+        again.elapsed()
+    );
+}
+
+#[test]
+fn a_broken_file_is_an_error_result_naming_its_location() {
+    let s = Sandbox::new();
+    let p = s.project(
+        "broken",
+        &[("reflection/qa.ncl", "{ entries = [ { id = \"a\" }, ] ")],
+    );
+    let mut session = Session::start(&s, &["--project", path_str(&p)], &[]);
+    session.initialize();
+    let r = session.request(
+        "tools/call",
+        json!({"name": "ontoref_qa_search", "arguments": {"query": "a"}}),
+    );
+    let e = &r["result"]["structuredContent"]["error"];
+    assert_eq!(e["code"], "ncl-eval-failed", "{r}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("reflection/qa.ncl:1:"),
+        "{e}"
+    );
+    // Fixing the file is picked up by the running server.
+    std::fs::write(
+        p.join("reflection/qa.ncl"),
+        r#"{ entries = [ { id = "a", question = "q", answer = "alpha", actor = "h", created_at = "2026-01-01" } ] }"#,
+    )
+    .unwrap();
+    let r = session.request(
+        "tools/call",
+        json!({"name": "ontoref_qa_search", "arguments": {"query": "alpha"}}),
+    );
+    assert_eq!(
+        r["result"]["structuredContent"]["results"][0]["id"], "a",
+        "{r}"
+    );
+}

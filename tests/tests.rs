@@ -1,0 +1,9 @@
+//! Integration tests: they drive the built `ontoref` binary as its users do,
+//! through the CLI and through real MCP clients over stdio. All modules build
+//! into this one test binary (`autotests = false`).
+
+mod cli;
+mod mcp_stdio;
+mod readme;
+mod snapshot;
+mod util;

@@ -1,0 +1,240 @@
+//! Helpers: a sandbox per test (private working directory and cache), the
+//! fixture project, CLI runs, and a raw JSON-RPC stdio session.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+/// The binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_ontoref")
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The fixture project (5 Q&A entries).
+pub fn fixture() -> PathBuf {
+    repo().join("tests/fixtures/project")
+}
+
+/// A private working directory and cache directory.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn cache(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+
+    pub fn cwd(&self) -> PathBuf {
+        let cwd = self.dir.path().join("cwd");
+        std::fs::create_dir_all(&cwd).expect("cwd");
+        cwd
+    }
+
+    /// `ontoref` with a clean environment: no actor, no project, no log filter.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::new(bin());
+        cmd.current_dir(self.cwd())
+            .env("ONTOREF_CACHE_DIR", self.cache())
+            .env_remove("ONTOREF_ACTOR")
+            .env_remove("ONTOREF_PROJECT_ROOT")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `ontoref ARGS` and returns its output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().expect("run ontoref")
+    }
+
+    /// Writes a project with the given files and returns its root.
+    pub fn project(&self, name: &str, files: &[(&str, &str)]) -> PathBuf {
+        let root = self.dir.path().join(name);
+        std::fs::create_dir_all(root.join(".ontoref")).expect("project");
+        for (rel, text) in files {
+            let path = root.join(rel);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
+            std::fs::write(path, text).expect("write");
+        }
+        root
+    }
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Parses stdout as one JSON value.
+pub fn json_out(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            stdout(out),
+            stderr(out)
+        )
+    })
+}
+
+/// Runs a shell command line under a pseudo-terminal (util-linux `script`),
+/// so the program sees a terminal on stdin, stdout and stderr.
+pub fn run_in_tty(sandbox: &Sandbox, line: &str, env: &[(&str, &str)]) -> String {
+    let mut c = Command::new("script");
+    c.args(["-qec", line, "/dev/null"])
+        .current_dir(sandbox.cwd())
+        .env("ONTOREF_CACHE_DIR", sandbox.cache())
+        .env_remove("ONTOREF_ACTOR")
+        .env_remove("ONTOREF_PROJECT_ROOT")
+        .env("TERM", "dumb")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().expect("script(1) from util-linux");
+    String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+}
+
+/// A raw MCP session over the child's stdio: JSON-RPC lines in and out.
+pub struct Session {
+    pub child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    pub stdout_lines: Vec<String>,
+    next_id: u64,
+}
+
+impl Session {
+    pub fn start(sandbox: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Session {
+        let mut cmd = sandbox.cmd();
+        cmd.arg("serve")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn ontoref serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        Session {
+            child,
+            stdin,
+            lines: rx,
+            stdout_lines: Vec::new(),
+            next_id: 1,
+        }
+    }
+
+    pub fn send_raw(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{line}").expect("write");
+        stdin.flush().expect("flush");
+    }
+
+    pub fn notify(&mut self, method: &str, params: Value) {
+        let msg = json!({"jsonrpc": "2.0", "method": method, "params": params});
+        self.send_raw(&msg.to_string());
+    }
+
+    /// Sends a request and waits for the response with its id.
+    pub fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        let msg = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        self.send_raw(&msg.to_string());
+        self.response(id)
+    }
+
+    pub fn response(&mut self, id: u64) -> Value {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(30))
+                .expect("a response within 30 s");
+            self.stdout_lines.push(line.clone());
+            let v: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("non-JSON line on stdout ({e}): {line}"));
+            if v.get("id") == Some(&json!(id)) {
+                return v;
+            }
+        }
+    }
+
+    /// `initialize` with a 2025-11-25 client, then `notifications/initialized`.
+    pub fn initialize(&mut self) -> Value {
+        let r = self.request(
+            "initialize",
+            json!({
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "ontoref-tests", "version": "0"}
+            }),
+        );
+        self.notify("notifications/initialized", json!({}));
+        r
+    }
+
+    /// Closes stdin, waits for exit, and returns stderr plus the remaining
+    /// stdout lines.
+    pub fn finish(mut self) -> (String, Vec<String>) {
+        drop(self.stdin.take());
+        let mut stderr = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+        }
+        let _ = self.child.wait();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+            self.stdout_lines.push(line);
+        }
+        (stderr, std::mem::take(&mut self.stdout_lines))
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `_meta` of a stateless 2026-07-28 request.
+pub fn modern_meta() -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "ontoref-tests", "version": "0"}
+    })
+}
+
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
