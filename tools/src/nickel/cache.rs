@@ -82,10 +82,14 @@ pub struct Loader {
     evaluator: Evaluator,
     disk: Option<PathBuf>,
     salt: [u8; 32],
-    slots: Mutex<HashMap<(&'static str, PathBuf), Arc<tokio::sync::Mutex<Option<Entry>>>>>,
+    slots: Mutex<HashMap<(&'static str, PathBuf), Slot>>,
     timeouts: Mutex<HashMap<[u8; 32], (Instant, NclError)>>,
     stats: Stats,
 }
+
+/// One document's cache slot; its lock also makes concurrent loads of the
+/// same file evaluate once.
+type Slot = Arc<tokio::sync::Mutex<Option<Entry>>>;
 
 struct Entry {
     deps: Vec<Dep>,
