@@ -42,13 +42,7 @@ fn global_flags_work_before_and_after_the_subcommand() {
 #[test]
 fn piped_output_is_json_and_matches_the_tool() {
     let s = Sandbox::new();
-    let out = s.run(&[
-        "--project",
-        path_str(&fixture()),
-        "qa",
-        "show",
-        "deploy-staging",
-    ]);
+    let out = s.on_fixture(&["qa", "show", "deploy-staging"]);
     assert!(out.status.success());
     let v = json_out(&out);
     assert_eq!(v["entry"]["id"], "deploy-staging");
@@ -97,20 +91,11 @@ fn a_person_at_a_terminal_reads_text_an_agent_gets_json() {
 #[test]
 fn text_and_markdown_on_request() {
     let s = Sandbox::new();
-    let p = fixture();
-    let out = s.run(&[
-        "--project",
-        path_str(&p),
-        "qa",
-        "search",
-        "rollback",
-        "--fmt",
-        "text",
-    ]);
+    let out = s.on_fixture(&["qa", "search", "rollback", "--fmt", "text"]);
     let text = stdout(&out);
     assert!(text.starts_with("1. rollback-policy"), "{text}");
     assert!(text.contains("matches"), "{text}");
-    let md = stdout(&s.run(&["--project", path_str(&p), "qa", "list", "-f", "md"]));
+    let md = stdout(&s.on_fixture(&["qa", "list", "-f", "md"]));
     assert!(
         md.starts_with("| id | question | tags | verified |"),
         "{md}"
@@ -121,13 +106,7 @@ fn text_and_markdown_on_request() {
 #[test]
 fn tool_errors_are_json_on_stdout_with_status_1() {
     let s = Sandbox::new();
-    let out = s.run(&[
-        "--project",
-        path_str(&fixture()),
-        "qa",
-        "show",
-        "deploy-stagin",
-    ]);
+    let out = s.on_fixture(&["qa", "show", "deploy-stagin"]);
     assert_eq!(out.status.code(), Some(1));
     let v = json_out(&out);
     assert_eq!(v["error"]["code"], "qa-not-found");
@@ -145,14 +124,7 @@ fn tool_errors_are_json_on_stdout_with_status_1() {
         "{v}"
     );
 
-    let out = s.run(&[
-        "--project",
-        path_str(&fixture()),
-        "qa",
-        "list",
-        "--limit",
-        "0",
-    ]);
+    let out = s.on_fixture(&["qa", "list", "--limit", "0"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json_out(&out)["error"]["code"], "invalid-params");
 }
@@ -160,15 +132,7 @@ fn tool_errors_are_json_on_stdout_with_status_1() {
 #[test]
 fn tool_errors_in_text_mode_go_to_stderr() {
     let s = Sandbox::new();
-    let out = s.run(&[
-        "--project",
-        path_str(&fixture()),
-        "--fmt",
-        "text",
-        "qa",
-        "show",
-        "nope",
-    ]);
+    let out = s.on_fixture(&["--fmt", "text", "qa", "show", "nope"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).is_empty());
     let err = stderr(&out);
@@ -305,9 +269,7 @@ fn paging_through_the_cli() {
         }
     }
     assert_eq!(ids.len(), 5);
-    let filtered = json_out(&s.run(&[
-        "--project",
-        path_str(&p),
+    let filtered = json_out(&s.on_fixture(&[
         "qa",
         "list",
         "--tag",

@@ -63,6 +63,16 @@ impl Sandbox {
         self.cmd().args(args).output().expect("run ontoref")
     }
 
+    /// Runs `ontoref --project <fixture> ARGS`.
+    pub fn on_fixture(&self, args: &[&str]) -> Output {
+        self.cmd()
+            .arg("--project")
+            .arg(fixture())
+            .args(args)
+            .output()
+            .expect("run ontoref")
+    }
+
     /// Writes a project with the given files and returns its root.
     pub fn project(&self, name: &str, files: &[(&str, &str)]) -> PathBuf {
         let root = self.dir.path().join(name);
