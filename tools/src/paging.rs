@@ -100,6 +100,37 @@ impl PageKey {
     }
 }
 
+/// The most a single tool response should carry, in bytes of JSON: about
+/// 8,000 tokens, far below the 25,000 that MCP hosts such as Claude Code
+/// accept by default, even though the JSON travels twice (structured and as
+/// text).
+pub const RESPONSE_BUDGET: usize = 32 * 1024;
+
+/// Like [`page`], but the page also ends before its items' estimated sizes
+/// (`size(i)`, in bytes of JSON) exceed `budget`; it always holds at least one
+/// item, and the next cursor continues where it stopped.
+pub fn page_within(
+    key: &PageKey,
+    cursor: Option<&str>,
+    limit: usize,
+    total: usize,
+    budget: usize,
+    size: impl Fn(usize) -> usize,
+) -> Result<(std::ops::Range<usize>, Option<String>), CursorError> {
+    let (range, _) = page(key, cursor, limit, total)?;
+    let mut used = 0;
+    let mut end = range.start;
+    for i in range.clone() {
+        used += size(i);
+        if used > budget && end > range.start {
+            break;
+        }
+        end = i + 1;
+    }
+    let next = (end < total).then(|| key.encode(end));
+    Ok((range.start..end, next))
+}
+
 /// One page of `total` items: the range to return and the next cursor.
 pub fn page(
     key: &PageKey,
@@ -135,6 +166,19 @@ mod tests {
             }
         }
         assert_eq!(seen, (0..10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_budget_shortens_pages_without_losing_items() {
+        let key = PageKey::new("q", b"g");
+        let sizes = [10, 10, 50, 10, 10];
+        let (r, next) = page_within(&key, None, 5, 5, 30, |i| sizes[i]).unwrap();
+        assert_eq!(r, 0..2);
+        // An item larger than the budget still comes alone.
+        let (r, next) = page_within(&key, next.as_deref(), 5, 5, 30, |i| sizes[i]).unwrap();
+        assert_eq!(r, 2..3);
+        let (r, next) = page_within(&key, next.as_deref(), 5, 5, 30, |i| sizes[i]).unwrap();
+        assert_eq!((r, next), (3..5, None));
     }
 
     #[test]

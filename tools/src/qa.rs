@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ToolError, closest, quote_list};
 use crate::nickel::cache::{Document, Source};
-use crate::paging::{PageKey, page};
+use crate::paging::{PageKey, RESPONSE_BUDGET, page_within};
 use crate::search::{FieldSpec, Query, SearchIndex, snippet};
 
 /// One question and its answer.
@@ -266,6 +266,25 @@ pub struct QaSearch {
     pub total_matches: usize,
 }
 
+/// One whole entry.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct QaShow {
+    /// The entry, answer included.
+    pub entry: QaEntry,
+    /// Present and true when the answer was cut to keep the response small.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+}
+
+fn tags_size(tags: &[String]) -> usize {
+    tags.iter().map(|t| t.len() + 3).sum()
+}
+
+/// Estimated JSON size of a list row, in bytes.
+fn summary_size(e: &QaEntry) -> usize {
+    e.id.len() + e.question.len() + e.created_at.len() + tags_size(&e.tags) + 80
+}
+
 /// Longest snippet, in characters.
 pub const SNIPPET_CHARS: usize = 300;
 
@@ -323,7 +342,10 @@ impl QaStore {
             &format!("qa_list tags={tags:?} verified={verified:?}"),
             &self.generation,
         );
-        let (range, next_cursor) = page(&key, cursor, limit, matching.len())?;
+        let (range, next_cursor) =
+            page_within(&key, cursor, limit, matching.len(), RESPONSE_BUDGET, |i| {
+                matching.get(i).map_or(0, |e| summary_size(e))
+            })?;
         Ok(QaList {
             entries: matching[range]
                 .iter()
@@ -366,7 +388,8 @@ impl QaStore {
                 },
             );
         }
-        let results = hits
+        let mut used = 0;
+        let results: Vec<QaHit> = hits
             .into_iter()
             .take(limit)
             .filter_map(|h| {
@@ -379,11 +402,43 @@ impl QaStore {
                     tags: e.tags.clone(),
                 })
             })
+            // Stay within the response budget; the best results come first.
+            .take_while(|hit| {
+                used += hit.id.len() + hit.question.len() + hit.snippet.len() + tags_size(&hit.tags) + 60;
+                used <= RESPONSE_BUDGET
+            })
             .collect();
         QaSearch {
             results,
             total_matches,
         }
+    }
+
+    /// The entry with this id, its answer cut if the whole entry would not fit
+    /// the response budget.
+    pub fn show(&self, id: &str) -> Result<QaShow, QaError> {
+        let mut entry = self.get(id)?.clone();
+        let others = entry.id.len()
+            + entry.question.len()
+            + entry.actor.len()
+            + entry.created_at.len()
+            + tags_size(&entry.tags)
+            + tags_size(&entry.related)
+            + 200;
+        let room = RESPONSE_BUDGET.saturating_sub(others).max(1024);
+        let truncated = entry.answer.len() > room;
+        if truncated {
+            let full = entry.answer.len();
+            let mut cut = room;
+            while !entry.answer.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            entry.answer.truncate(cut);
+            entry.answer.push_str(&format!(
+                "\n… (answer cut at {cut} of {full} bytes to keep the response small; read the rest in the store file)"
+            ));
+        }
+        Ok(QaShow { entry, truncated })
     }
 
     /// The entry with this id.
@@ -497,6 +552,40 @@ mod tests {
             .list(&["vault".into()], None, 2, p1.next_cursor.as_deref())
             .unwrap_err();
         assert_eq!(err.code(), "invalid-cursor");
+    }
+
+    #[test]
+    fn responses_stay_within_the_budget() {
+        let long_q = "reason ".repeat(60);
+        let entries: Vec<QaEntry> = (0..500)
+            .map(|i| entry(&format!("e-{i}"), &format!("{long_q} {i}?"), &"reason answer ".repeat(40), &["t"]))
+            .collect();
+        let s = QaStore::new(entries, [1; 32]);
+        let mut seen = 0;
+        let mut cursor = None;
+        loop {
+            let page = s.list(&[], None, 500, cursor.as_deref()).unwrap();
+            let bytes = serde_json::to_vec(&page).unwrap().len();
+            assert!(bytes <= RESPONSE_BUDGET + 1024, "{bytes}");
+            assert!(!page.entries.is_empty());
+            seen += page.entries.len();
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(seen, 500, "the budget shortens pages, it loses nothing");
+        let r = s.search("reason", &[], 100);
+        assert_eq!(r.total_matches, 500);
+        assert!(serde_json::to_vec(&r).unwrap().len() <= RESPONSE_BUDGET + 1024);
+        assert!(!r.results.is_empty());
+
+        let huge = QaStore::new(vec![entry("big", "q?", &"x".repeat(200_000), &[])], [2; 32]);
+        let shown = huge.show("big").unwrap();
+        assert!(shown.truncated);
+        assert!(serde_json::to_vec(&shown).unwrap().len() <= RESPONSE_BUDGET + 1024);
+        assert!(shown.entry.answer.ends_with("read the rest in the store file)"));
+        assert!(!store().show("vault-keys").unwrap().truncated);
     }
 
     #[test]

@@ -5,13 +5,13 @@ use std::borrow::Cow;
 use rmcp::handler::server::router::tool::{AsyncTool, ToolBase};
 use rmcp::model::ToolAnnotations;
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::catalog::{name, read_only_annotations};
 use crate::engine::Engine;
 use crate::error::ToolError;
 use crate::onto_mcp_tool;
-use crate::qa::{QaEntry, QaList, QaSearch};
+use crate::qa::{QaList, QaSearch, QaShow};
 use crate::toolsets::limit;
 
 fn default_list_limit() -> u32 {
@@ -153,13 +153,6 @@ pub struct QaShowParams {
     pub id: String,
 }
 
-/// One whole entry.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct QaShow {
-    /// The entry, answer included.
-    pub entry: QaEntry,
-}
-
 /// Reads one Q&A entry.
 #[onto_mcp_tool(toolset = "qa")]
 pub struct QaShowTool;
@@ -181,7 +174,8 @@ impl ToolBase for QaShowTool {
         Some(Cow::Borrowed(
             "Return one Q&A entry by id with every field: question, full answer (line breaks \
              kept), actor, created_at, tags, related ids (ADRs or other entries, which can be \
-             shown in turn) and verified. Get ids from ontoref_qa_search or ontoref_qa_list. An \
+             shown in turn) and verified. An answer too long for one response is cut, with \
+             `truncated: true`. Get ids from ontoref_qa_search or ontoref_qa_list. An \
              unknown id is the error `qa-not-found`, whose hint names the closest ids.",
         ))
     }
@@ -193,9 +187,6 @@ impl ToolBase for QaShowTool {
 
 impl AsyncTool<Engine> for QaShowTool {
     async fn invoke(engine: &Engine, p: QaShowParams) -> Result<QaShow, ToolError> {
-        let store = engine.qa().await?;
-        Ok(QaShow {
-            entry: store.get(&p.id)?.clone(),
-        })
+        Ok(engine.qa().await?.show(&p.id)?)
     }
 }
