@@ -377,3 +377,35 @@ fn a_broken_file_is_an_error_result_naming_its_location() {
         "{r}"
     );
 }
+
+#[test]
+fn a_fresh_server_answers_from_the_disk_cache_without_evaluating() {
+    let s = Sandbox::new();
+    let run = || {
+        let mut session = Session::start(
+            &s,
+            &[
+                "--project",
+                path_str(&fixture()),
+                "--log-level",
+                "ontoref_tools=debug",
+            ],
+            &[],
+        );
+        session.initialize();
+        let r = session.request(
+            "tools/call",
+            json!({"name": "ontoref_qa_search", "arguments": {"query": "rollback"}}),
+        );
+        assert_eq!(
+            r["result"]["structuredContent"]["results"][0]["id"],
+            "rollback-policy"
+        );
+        session.finish().0
+    };
+    let first = run();
+    assert!(first.contains("evaluating with nickel"), "{first}");
+    let second = run();
+    assert!(second.contains("served from the disk cache"), "{second}");
+    assert!(!second.contains("evaluating with nickel"), "{second}");
+}

@@ -404,7 +404,11 @@ impl QaStore {
             })
             // Stay within the response budget; the best results come first.
             .take_while(|hit| {
-                used += hit.id.len() + hit.question.len() + hit.snippet.len() + tags_size(&hit.tags) + 60;
+                used += hit.id.len()
+                    + hit.question.len()
+                    + hit.snippet.len()
+                    + tags_size(&hit.tags)
+                    + 60;
                 used <= RESPONSE_BUDGET
             })
             .collect();
@@ -558,7 +562,14 @@ mod tests {
     fn responses_stay_within_the_budget() {
         let long_q = "reason ".repeat(60);
         let entries: Vec<QaEntry> = (0..500)
-            .map(|i| entry(&format!("e-{i}"), &format!("{long_q} {i}?"), &"reason answer ".repeat(40), &["t"]))
+            .map(|i| {
+                entry(
+                    &format!("e-{i}"),
+                    &format!("{long_q} {i}?"),
+                    &"reason answer ".repeat(40),
+                    &["t"],
+                )
+            })
             .collect();
         let s = QaStore::new(entries, [1; 32]);
         let mut seen = 0;
@@ -584,7 +595,12 @@ mod tests {
         let shown = huge.show("big").unwrap();
         assert!(shown.truncated);
         assert!(serde_json::to_vec(&shown).unwrap().len() <= RESPONSE_BUDGET + 1024);
-        assert!(shown.entry.answer.ends_with("read the rest in the store file)"));
+        assert!(
+            shown
+                .entry
+                .answer
+                .ends_with("read the rest in the store file)")
+        );
         assert!(!store().show("vault-keys").unwrap().truncated);
     }
 

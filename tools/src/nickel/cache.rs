@@ -247,6 +247,11 @@ impl Loader {
 
         if let Some((doc, deps)) = self.read_disk::<D>(path, main_stamp) {
             self.stats.disk_hits.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(
+                kind = D::KIND,
+                file = ?path,
+                "served from the disk cache"
+            );
             let doc = Arc::new(doc);
             *slot = Some(Entry {
                 deps,
@@ -289,6 +294,11 @@ impl Loader {
 
         let started = SystemTime::now();
         self.stats.evaluations.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(
+            kind = D::KIND,
+            file = ?path,
+            "evaluating with nickel"
+        );
         let evaluated = match self.evaluator.eval(path, text.clone()).await {
             Ok(evaluated) => evaluated,
             Err(err) => {
