@@ -83,7 +83,8 @@ pub struct Loader {
     disk: Option<PathBuf>,
     salt: [u8; 32],
     slots: Mutex<HashMap<(&'static str, PathBuf), Slot>>,
-    timeouts: Mutex<HashMap<[u8; 32], (Instant, NclError)>>,
+    /// Keys that timed out: when, the file shown and the limit in force.
+    timeouts: Mutex<HashMap<[u8; 32], (Instant, String, u64)>>,
     stats: Stats,
 }
 
@@ -350,39 +351,18 @@ impl Loader {
 
     fn remembered_timeout(&self, key: &[u8; 32]) -> Option<NclError> {
         let mut memo = self.timeouts.lock().unwrap_or_else(|e| e.into_inner());
-        memo.retain(|_, (at, _)| at.elapsed() < TIMEOUT_MEMO);
-        memo.get(key).map(|(_, err)| match err {
-            NclError::Timeout { file, limit_ms, .. } => NclError::Timeout {
-                file: file.clone(),
-                limit_ms: *limit_ms,
-                stuck: self.evaluator.stuck(),
-            },
-            other => NclError::Read {
-                file: String::new(),
-                reason: other.to_string(),
-            },
+        memo.retain(|_, (at, _, _)| at.elapsed() < TIMEOUT_MEMO);
+        memo.get(key).map(|(_, file, limit_ms)| NclError::Timeout {
+            file: file.clone(),
+            limit_ms: *limit_ms,
+            stuck: self.evaluator.stuck(),
         })
     }
 
     fn remember_timeout(&self, key: [u8; 32], err: &NclError) {
-        if let NclError::Timeout {
-            file,
-            limit_ms,
-            stuck,
-        } = err
-        {
+        if let NclError::Timeout { file, limit_ms, .. } = err {
             let mut memo = self.timeouts.lock().unwrap_or_else(|e| e.into_inner());
-            memo.insert(
-                key,
-                (
-                    Instant::now(),
-                    NclError::Timeout {
-                        file: file.clone(),
-                        limit_ms: *limit_ms,
-                        stuck: *stuck,
-                    },
-                ),
-            );
+            memo.insert(key, (Instant::now(), file.clone(), *limit_ms));
         }
     }
 
