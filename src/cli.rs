@@ -78,6 +78,107 @@ enum Command {
     /// The project's Q&A knowledge (reflection/qa.ncl)
     #[command(subcommand)]
     Qa(QaCommand),
+    /// Ontology nodes (.ontology/core.ncl)
+    #[command(subcommand)]
+    Node(NodeCommand),
+    /// Walks of the ontology graph
+    #[command(subcommand)]
+    Graph(GraphCommand),
+    /// State dimensions: current vs desired, and what blocks the way
+    State,
+    /// Architecture decision records (adrs/)
+    #[command(subcommand)]
+    Adr(AdrCommand),
+    /// The backlog (reflection/backlog.ncl)
+    #[command(subcommand)]
+    Backlog(BacklogCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum NodeCommand {
+    /// List nodes
+    List {
+        /// Keep nodes of this level: Axiom, Tension or Practice
+        #[arg(long)]
+        level: Option<String>,
+        /// Keep nodes of this pole: Yang, Yin or Spiral
+        #[arg(long)]
+        pole: Option<String>,
+        /// Page size (1-500)
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// next_cursor of the previous page
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Show one node with its edges
+    Show {
+        /// The node's id
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GraphCommand {
+    /// What hangs on a node (or what it hangs on)
+    Impact {
+        /// The node's id
+        id: String,
+        /// in (what depends on it), out (what it depends on) or both
+        #[arg(long, default_value = "in")]
+        direction: String,
+        /// Edges to follow (1-5)
+        #[arg(long, default_value_t = 2)]
+        depth: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdrCommand {
+    /// List ADRs
+    List {
+        /// Keep ADRs with this status: Proposed, Accepted or Superseded
+        #[arg(long)]
+        status: Option<String>,
+        /// Page size (1-500)
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// next_cursor of the previous page
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Show one ADR with its constraints and supersession chain
+    Show {
+        /// The ADR's id, e.g. adr-003
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BacklogCommand {
+    /// List items
+    List {
+        /// Keep items with this status, e.g. Open
+        #[arg(long)]
+        status: Option<String>,
+        /// Keep items with this priority, e.g. High
+        #[arg(long)]
+        priority: Option<String>,
+        /// Keep items of this kind, e.g. Bug
+        #[arg(long)]
+        kind: Option<String>,
+        /// Page size (1-500)
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// next_cursor of the previous page
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Show one item
+    Show {
+        /// The item's id, e.g. bl-003
+        id: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -177,6 +278,76 @@ pub fn run() -> Result<(), Failure> {
         Command::Serve(args) => serve(&cli.global, args),
         Command::Tools(args) => tools(args, format),
         Command::Qa(cmd) => qa(&cli.global, cmd, format),
+        Command::Node(cmd) => {
+            let (tool, args) = match cmd {
+                NodeCommand::List {
+                    level,
+                    pole,
+                    limit,
+                    cursor,
+                } => (
+                    "ontoref_node_list",
+                    with_optional(
+                        json!({ "limit": limit }),
+                        [("level", level), ("pole", pole), ("cursor", cursor)],
+                    ),
+                ),
+                NodeCommand::Show { id } => ("ontoref_node_get", json!({ "id": id })),
+            };
+            call(&cli.global, tool, args, format)
+        }
+        Command::Graph(GraphCommand::Impact {
+            id,
+            direction,
+            depth,
+        }) => call(
+            &cli.global,
+            "ontoref_graph_impact",
+            json!({ "id": id, "direction": direction, "depth": depth }),
+            format,
+        ),
+        Command::State => call(&cli.global, "ontoref_state", json!({}), format),
+        Command::Adr(cmd) => {
+            let (tool, args) = match cmd {
+                AdrCommand::List {
+                    status,
+                    limit,
+                    cursor,
+                } => (
+                    "ontoref_adr_list",
+                    with_optional(
+                        json!({ "limit": limit }),
+                        [("status", status), ("cursor", cursor)],
+                    ),
+                ),
+                AdrCommand::Show { id } => ("ontoref_adr_get", json!({ "id": id })),
+            };
+            call(&cli.global, tool, args, format)
+        }
+        Command::Backlog(cmd) => {
+            let (tool, args) = match cmd {
+                BacklogCommand::List {
+                    status,
+                    priority,
+                    kind,
+                    limit,
+                    cursor,
+                } => (
+                    "ontoref_backlog_list",
+                    with_optional(
+                        json!({ "limit": limit }),
+                        [
+                            ("status", status),
+                            ("priority", priority),
+                            ("kind", kind),
+                            ("cursor", cursor),
+                        ],
+                    ),
+                ),
+                BacklogCommand::Show { id } => ("ontoref_backlog_get", json!({ "id": id })),
+            };
+            call(&cli.global, tool, args, format)
+        }
     }
 }
 
@@ -266,6 +437,16 @@ fn tools(args: &SelectionArgs, format: Format) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Adds each present optional flag to a tool's argument object.
+fn with_optional<const N: usize>(mut args: Value, optional: [(&str, &Option<String>); N]) -> Value {
+    for (key, value) in optional {
+        if let Some(v) = value {
+            args[key] = json!(v);
+        }
+    }
+    args
+}
+
 /// The first sentence of a tool description.
 fn summary(description: &str) -> &str {
     description
@@ -283,12 +464,12 @@ fn qa(global: &Global, cmd: &QaCommand, format: Format) -> Result<(), Failure> {
             limit,
             cursor,
         } => {
-            let mut args = json!({ "tags": tags, "limit": limit });
+            let mut args = with_optional(
+                json!({ "tags": tags, "limit": limit }),
+                [("cursor", cursor)],
+            );
             if let Some(v) = verified {
                 args["verified"] = json!(v);
-            }
-            if let Some(c) = cursor {
-                args["cursor"] = json!(c);
             }
             ("ontoref_qa_list", args)
         }

@@ -254,16 +254,139 @@ fn render(kind: &str, v: &Value, md: bool) -> String {
                 }
             }
         }
+        "ontoref_node_list" | "ontoref_adr_list" | "ontoref_backlog_list" => {
+            let (list, cols): (&str, &[&str]) = match kind {
+                "ontoref_node_list" => ("nodes", &["id", "level", "pole", "name"]),
+                "ontoref_adr_list" => ("adrs", &["id", "status", "date", "title"]),
+                _ => ("items", &["id", "status", "priority", "kind", "title"]),
+            };
+            let rows = v
+                .get(list)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            rows_table(&mut out, &rows, cols, md);
+            let total = v.get("total").and_then(Value::as_u64).unwrap_or(0);
+            let _ = writeln!(out, "\n{} of {total}", rows.len());
+            for extra in ["skipped", "findings"] {
+                if let Some(items) = v
+                    .get(extra)
+                    .and_then(Value::as_array)
+                    .filter(|a| !a.is_empty())
+                {
+                    let _ = writeln!(out, "\n{extra}:");
+                    tree(&mut out, &Value::Array(items.clone()), 1);
+                }
+            }
+            next_page(&mut out, v);
+        }
         _ => {
-            let pretty = serde_json::to_string_pretty(v).unwrap_or_default();
             if md {
+                let pretty = serde_json::to_string_pretty(v).unwrap_or_default();
                 let _ = writeln!(out, "```json\n{pretty}\n```");
             } else {
-                out.push_str(&pretty);
+                tree(&mut out, v, 0);
             }
         }
     }
     out
+}
+
+/// Rows as aligned text columns, or a Markdown table.
+fn rows_table(out: &mut String, rows: &[Value], cols: &[&str], md: bool) {
+    let cell = |r: &Value, c: &str| match r.get(c) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    };
+    if md {
+        let _ = writeln!(out, "| {} |", cols.join(" | "));
+        let _ = writeln!(out, "|{}", "---|".repeat(cols.len()));
+        for r in rows {
+            let cells: Vec<String> = cols
+                .iter()
+                .map(|c| cell(r, c).replace('|', "\\|"))
+                .collect();
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+        }
+        return;
+    }
+    let widths: Vec<usize> = cols
+        .iter()
+        .map(|c| {
+            rows.iter()
+                .map(|r| cell(r, c).chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for r in rows {
+        let mut line = String::new();
+        for (i, c) in cols.iter().enumerate() {
+            let text = cell(r, c);
+            if i + 1 == cols.len() {
+                line.push_str(&text);
+            } else {
+                let _ = write!(line, "{text:<w$}  ", w = widths[i]);
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+}
+
+/// Any JSON value as indented `key: value` lines; multi-line strings keep
+/// their line breaks.
+fn tree(out: &mut String, v: &Value, depth: usize) {
+    let pad = "  ".repeat(depth);
+    match v {
+        Value::Object(map) => {
+            for (k, val) in map {
+                match val {
+                    Value::Object(m) if m.is_empty() => {}
+                    Value::Array(a) if a.is_empty() => {}
+                    Value::Object(_) | Value::Array(_) => {
+                        let _ = writeln!(out, "{pad}{k}:");
+                        tree(out, val, depth + 1);
+                    }
+                    Value::String(s) if s.contains('\n') => {
+                        let _ = writeln!(out, "{pad}{k}:");
+                        for line in s.trim_end().lines() {
+                            let _ = writeln!(out, "{pad}  {line}");
+                        }
+                    }
+                    other => {
+                        let _ = writeln!(out, "{pad}{k}: {}", scalar(other));
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                match item {
+                    Value::Object(_) | Value::Array(_) => {
+                        let mut inner = String::new();
+                        tree(&mut inner, item, depth + 1);
+                        // The first line of an item carries the dash.
+                        let body = inner.trim_start_matches(' ');
+                        let _ = write!(out, "{pad}- {body}");
+                    }
+                    other => {
+                        let _ = writeln!(out, "{pad}- {}", scalar(other));
+                    }
+                }
+            }
+        }
+        other => {
+            let _ = writeln!(out, "{pad}{}", scalar(other));
+        }
+    }
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -276,5 +399,19 @@ mod tests {
         assert_eq!(choose(None, None, false), Format::Json);
         assert_eq!(choose(None, Some("developer"), true), Format::Text);
         assert_eq!(choose(Some(Format::Md), Some("agent"), false), Format::Md);
+    }
+
+    #[test]
+    fn tree_renders_nested_values_readably() {
+        let v = serde_json::json!({
+            "adr": {"id": "adr-001", "context": "line one\nline two", "tags": ["a", "b"]},
+            "chain": [{"id": "x", "n": 1}]
+        });
+        let mut out = String::new();
+        tree(&mut out, &v, 0);
+        assert_eq!(
+            out,
+            "adr:\n  context:\n    line one\n    line two\n  id: adr-001\n  tags:\n    - a\n    - b\nchain:\n  - id: x\n    n: 1\n"
+        );
     }
 }

@@ -287,23 +287,23 @@ fn paging_through_the_cli() {
 fn the_tools_listing_reflects_the_catalog_and_filters() {
     let s = Sandbox::new();
     let v = json_out(&s.run(&["tools"]));
-    let names: Vec<&str> = v["tools"]
-        .as_array()
-        .unwrap()
+    let tools = v["tools"].as_array().unwrap();
+    let keys: Vec<(&str, &str)> = tools
         .iter()
-        .map(|t| t["name"].as_str().unwrap())
+        .map(|t| (t["toolset"].as_str().unwrap(), t["name"].as_str().unwrap()))
         .collect();
-    assert_eq!(
-        names,
-        ["ontoref_qa_list", "ontoref_qa_search", "ontoref_qa_show"]
-    );
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "sorted by toolset, then name");
+    for name in ["ontoref_qa_list", "ontoref_qa_search", "ontoref_qa_show"] {
+        assert!(keys.contains(&("qa", name)), "{name}");
+    }
     assert!(
-        v["tools"]
-            .as_array()
-            .unwrap()
+        tools
             .iter()
-            .all(|t| t["toolset"] == "qa" && t["read_only"] == true && t["title"].is_string())
+            .all(|t| t["read_only"] == true && t["title"].is_string() && t["summary"].is_string())
     );
+    assert_eq!(v["total"], tools.len());
     let v = json_out(&s.run(&[
         "tools",
         "--toolsets",

@@ -127,6 +127,7 @@ pub fn run_in_tty(sandbox: &Sandbox, line: &str, env: &[(&str, &str)]) -> String
 pub struct Session {
     pub child: Child,
     stdin: Option<ChildStdin>,
+    stderr: Option<std::thread::JoinHandle<String>>,
     lines: Receiver<String>,
     pub stdout_lines: Vec<String>,
     next_id: u64,
@@ -154,10 +155,18 @@ impl Session {
                 }
             }
         });
+        // Drain stderr as it comes: a full pipe would block the server.
+        let mut err = child.stderr.take().expect("stderr");
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut err, &mut text);
+            text
+        });
         let stdin = child.stdin.take();
         Session {
             child,
             stdin,
+            stderr: Some(stderr),
             lines: rx,
             stdout_lines: Vec::new(),
             next_id: 1,
@@ -217,11 +226,12 @@ impl Session {
     /// stdout lines.
     pub fn finish(mut self) -> (String, Vec<String>) {
         drop(self.stdin.take());
-        let mut stderr = String::new();
-        if let Some(mut e) = self.child.stderr.take() {
-            let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
-        }
         let _ = self.child.wait();
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
         while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
             self.stdout_lines.push(line);
         }
@@ -234,6 +244,17 @@ impl Drop for Session {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Every tool name in the catalog, as `ontoref tools` prints it.
+pub fn catalog_names() -> Vec<String> {
+    let out = Sandbox::new().run(&["tools", "--fmt", "json"]);
+    json_out(&out)["tools"]
+        .as_array()
+        .expect("tools array")
+        .iter()
+        .filter_map(|t| t["name"].as_str().map(str::to_owned))
+        .collect()
 }
 
 /// `_meta` of a stateless 2026-07-28 request.

@@ -8,6 +8,7 @@ Expected values come from tests/fixtures/project/reflection/qa.ncl.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,13 @@ METHOD_NOT_FOUND = -32601
 
 EXPECTED_VERSION = {"legacy": "2025-11-25", "auto": "2026-07-28"}
 
-TOOLS = {"ontoref_qa_list", "ontoref_qa_search", "ontoref_qa_show"}
+QA_TOOLS = {"ontoref_qa_list", "ontoref_qa_search", "ontoref_qa_show"}
+
+
+def catalog(ontoref_bin: Path) -> set[str]:
+    """Every tool the binary's catalog holds, as `ontoref tools` prints it."""
+    out = subprocess.run([str(ontoref_bin), "tools", "--fmt", "json"], capture_output=True, check=True, text=True)
+    return {tool["name"] for tool in json.loads(out.stdout)["tools"]}
 
 # File order of reflection/qa.ncl.
 ALL_IDS = ["deploy-staging", "rollback-policy", "local-dev-setup", "database-migrations", "stdio-transport"]
@@ -109,13 +116,15 @@ async def test_negotiated_protocol_version(connect, mode: str) -> None:
         assert caps.prompts is None and caps.resources is None
 
 
-async def test_tools_list(connect, mode: str) -> None:
+async def test_tools_list(connect, ontoref_bin: Path, mode: str) -> None:
     async with connect(mode) as client:
         assert client.protocol_version == EXPECTED_VERSION[mode]
         listing = await client.list_tools()
         assert listing.next_cursor is None
         names = [tool.name for tool in listing.tools]
-        assert sorted(names) == sorted(TOOLS), names
+        assert sorted(names) == sorted(catalog(ontoref_bin)), names
+        assert QA_TOOLS <= set(names)
+        assert len(names) > len(QA_TOOLS)
         for tool in listing.tools:
             assert tool.title, tool.name
             assert tool.description, tool.name
@@ -142,6 +151,12 @@ async def test_prompts_and_resources_not_served(connect, mode: str) -> None:
         assert resources.value.code == METHOD_NOT_FOUND, resources.value.error
 
 
+async def test_toolsets_select(connect, mode: str) -> None:
+    async with connect(mode, "--toolsets", "qa") as client:
+        listing = await client.list_tools()
+        assert {tool.name for tool in listing.tools} == QA_TOOLS
+
+
 async def test_exclude_tools(connect, mode: str) -> None:
     async with connect(mode, "--toolsets", "qa", "--exclude-tools", "ontoref_qa_show") as client:
         listing = await client.list_tools()
@@ -152,10 +167,10 @@ async def test_exclude_tools(connect, mode: str) -> None:
         assert excinfo.value.code == INVALID_PARAMS, excinfo.value.error
 
 
-async def test_read_only_keeps_read_only_tools(connect, mode: str) -> None:
+async def test_read_only_keeps_read_only_tools(connect, ontoref_bin: Path, mode: str) -> None:
     async with connect(mode, "--read-only") as client:
         listing = await client.list_tools()
-        assert sorted(tool.name for tool in listing.tools) == sorted(TOOLS)
+        assert sorted(tool.name for tool in listing.tools) == sorted(catalog(ontoref_bin))
 
 
 async def test_cache_goes_to_ontoref_cache_dir(connect, mode: str, cache_dir: Path) -> None:

@@ -139,10 +139,24 @@ impl CatalogTool {
 }
 
 /// Every toolset ontoref knows, with what it is for.
-pub const TOOLSETS: &[(&str, &str)] = &[(
-    "qa",
-    "the project's Q&A knowledge (reflection/qa.ncl): list, search, show",
-)];
+pub const TOOLSETS: &[(&str, &str)] = &[
+    (
+        "adr",
+        "architecture decision records (adrs/): list, show with constraints and supersession",
+    ),
+    (
+        "backlog",
+        "the project's open work (reflection/backlog.ncl): list, show",
+    ),
+    (
+        "ontology",
+        "nodes, edges and state dimensions (.ontology/): list, show, impact, state",
+    ),
+    (
+        "qa",
+        "the project's Q&A knowledge (reflection/qa.ncl): list, search, show",
+    ),
+];
 
 /// Every registered tool, sorted by toolset then name.
 pub fn catalog() -> &'static [CatalogTool] {

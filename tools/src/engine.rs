@@ -9,10 +9,13 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use crate::adr::{Adr, AdrSet, Skipped, is_adr_file};
+use crate::backlog::Backlog;
 use crate::embedded::SCHEMAS;
 use crate::error::ToolError;
 use crate::nickel::cache::Loader;
 use crate::nickel::{EvalOptions, Evaluator};
+use crate::ontology::{Core, GateDoc, StateDoc};
 use crate::project::{Project, ProjectError};
 use crate::qa::QaStore;
 
@@ -144,6 +147,74 @@ impl Engine {
     /// The cache directory in use.
     pub fn cache_dir(&self) -> &Path {
         &self.cache_dir
+    }
+
+    /// The ontology (`.ontology/core.ncl`); empty when absent.
+    pub async fn core(&self) -> Result<Arc<Core>, ToolError> {
+        Ok(self
+            .loader
+            .load::<Core>(&self.project.file(".ontology/core.ncl"))
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// The state dimensions (`.ontology/state.ncl`); empty when absent.
+    pub async fn state(&self) -> Result<Arc<StateDoc>, ToolError> {
+        Ok(self
+            .loader
+            .load::<StateDoc>(&self.project.file(".ontology/state.ncl"))
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// The membranes (`.ontology/gate.ncl`); empty when absent.
+    pub async fn gates(&self) -> Result<Arc<GateDoc>, ToolError> {
+        Ok(self
+            .loader
+            .load::<GateDoc>(&self.project.file(".ontology/gate.ncl"))
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// The backlog (`reflection/backlog.ncl`); empty when absent.
+    pub async fn backlog(&self) -> Result<Arc<Backlog>, ToolError> {
+        Ok(self
+            .loader
+            .load::<Backlog>(&self.project.file("reflection/backlog.ncl"))
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Every ADR (`adrs/adr-NNN-*.ncl`), each file loaded on its own: a file
+    /// that fails is listed in `skipped`, the others load.
+    pub async fn adrs(&self) -> Result<AdrSet, ToolError> {
+        let dir = self.project.file("adrs");
+        let mut files: Vec<std::path::PathBuf> = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(is_adr_file)
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        files.sort();
+        let mut set = AdrSet::default();
+        for path in files {
+            let shown = self.loader.evaluator().display(&path);
+            match self.loader.load::<Adr>(&path).await {
+                Ok(Some(adr)) => set.adrs.push((shown, adr)),
+                Ok(None) => {}
+                Err(e) => set.skipped.push(Skipped {
+                    file: shown,
+                    error: e.body(),
+                }),
+            }
+        }
+        Ok(set)
     }
 
     /// The Q&A store; empty when `reflection/qa.ncl` does not exist.

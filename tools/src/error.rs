@@ -9,10 +9,10 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::model::ModelError;
 use crate::nickel::NclError;
 use crate::paging::CursorError;
 use crate::project::ProjectError;
-use crate::qa::QaError;
 
 /// The serialised form of an error: `{"code", "message", "hint"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -32,9 +32,9 @@ pub enum ToolError {
     /// Evaluating a Nickel file failed or took too long.
     #[error(transparent)]
     Ncl(#[from] NclError),
-    /// The Q&A store is invalid, or an entry is missing.
+    /// A record is missing, repeated, or malformed.
     #[error(transparent)]
-    Qa(#[from] QaError),
+    Model(#[from] ModelError),
     /// The project root could not be used.
     #[error(transparent)]
     Project(#[from] ProjectError),
@@ -57,6 +57,9 @@ pub enum ToolError {
         /// The closest known names.
         closest: Vec<String>,
     },
+    /// A file needed for the answer failed to load earlier in this call.
+    #[error("{}", .0.message)]
+    Skipped(ErrorBody),
     /// A bug: something that should not fail did.
     #[error("internal error: {0}")]
     Internal(String),
@@ -67,11 +70,12 @@ impl ToolError {
     pub fn code(&self) -> &'static str {
         match self {
             ToolError::Ncl(e) => e.code(),
-            ToolError::Qa(e) => e.code(),
+            ToolError::Model(e) => e.code(),
             ToolError::Project(e) => e.code(),
             ToolError::Cursor(e) => e.code(),
             ToolError::InvalidParams { .. } => "invalid-params",
             ToolError::UnknownTool { .. } => "unknown-tool",
+            ToolError::Skipped(body) => known_code(&body.code),
             ToolError::Internal(_) => "internal-error",
         }
     }
@@ -80,7 +84,7 @@ impl ToolError {
     pub fn hint(&self) -> String {
         match self {
             ToolError::Ncl(e) => e.hint(),
-            ToolError::Qa(e) => e.hint(),
+            ToolError::Model(e) => e.hint(),
             ToolError::Project(e) => e.hint(),
             ToolError::Cursor(e) => e.hint(),
             ToolError::InvalidParams { tool, .. } => {
@@ -95,6 +99,7 @@ impl ToolError {
                     format!("did you mean {}?", quote_list(closest))
                 }
             }
+            ToolError::Skipped(body) => body.hint.clone(),
             ToolError::Internal(_) => {
                 "this is a bug in ontoref; retry, and report it with the message if it persists"
                     .to_owned()
@@ -124,6 +129,25 @@ impl From<ToolError> for rmcp::ErrorData {
     fn from(err: ToolError) -> Self {
         rmcp::ErrorData::internal_error(err.to_string(), Some(err.to_json()))
     }
+}
+
+/// The static code matching one carried in an [`ErrorBody`].
+fn known_code(code: &str) -> &'static str {
+    const CODES: &[&str] = &[
+        "ncl-eval-failed",
+        "ncl-eval-timeout",
+        "ncl-read-failed",
+        "ncl-file-too-large",
+        "adr-invalid",
+        "adr-duplicate-id",
+        "mode-invalid",
+        "mode-duplicate-id",
+    ];
+    CODES
+        .iter()
+        .find(|c| **c == code)
+        .copied()
+        .unwrap_or("load-failed")
 }
 
 /// Formats names as `` `a`, `b` or `c` `` for hints.

@@ -14,11 +14,15 @@
 
 extern crate self as ontoref_tools;
 
+pub mod adr;
+pub mod backlog;
 pub mod catalog;
 pub mod embedded;
 pub mod engine;
 pub mod error;
+pub mod model;
 pub mod nickel;
+pub mod ontology;
 pub mod paging;
 pub mod project;
 pub mod qa;

@@ -139,6 +139,11 @@ impl Project {
         self.origin
     }
 
+    /// A path relative to the root.
+    pub fn file(&self, relative: &str) -> PathBuf {
+        self.root.join(relative)
+    }
+
     /// `reflection/qa.ncl`.
     pub fn qa_path(&self) -> PathBuf {
         self.root.join("reflection").join("qa.ncl")

@@ -2,12 +2,11 @@
 //! Nickel contract (unique ids, with the line of each occurrence), and the
 //! list, search and show operations the `qa` tools expose.
 
-use std::collections::HashMap;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ToolError, closest, quote_list};
+use crate::error::ToolError;
+use crate::model::{Kind, ModelError, decode, unique_ids};
 use crate::nickel::cache::{Document, Source};
 use crate::paging::{PageKey, RESPONSE_BUDGET, page_within};
 use crate::search::{FieldSpec, Query, SearchIndex, snippet};
@@ -34,69 +33,6 @@ pub struct QaEntry {
     /// Checked against the code by a person.
     #[serde(default)]
     pub verified: bool,
-}
-
-/// The Q&A store is invalid, or an entry is missing.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum QaError {
-    /// No entry has this id.
-    #[error("no Q&A entry has id `{id}`")]
-    NotFound {
-        /// The id asked for.
-        id: String,
-        /// The closest existing ids.
-        closest: Vec<String>,
-    },
-    /// Two entries share an id.
-    #[error("{file}{line}: field `id`: duplicate id `{id}`{first}")]
-    DuplicateId {
-        /// The store file.
-        file: String,
-        /// `:N` for the second occurrence, when found.
-        line: String,
-        /// The repeated id.
-        id: String,
-        /// ` (first defined at line N)`, when found.
-        first: String,
-    },
-    /// An entry does not have the shape of a `QaEntry`.
-    #[error("{file}{line}: field `{field}`: {detail}")]
-    InvalidEntry {
-        /// The store file.
-        file: String,
-        /// `:N`, when found.
-        line: String,
-        /// Path of the field, e.g. `entries[3].tags`.
-        field: String,
-        /// What is wrong.
-        detail: String,
-    },
-}
-
-impl QaError {
-    /// The stable kebab-case code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            QaError::NotFound { .. } => "qa-not-found",
-            QaError::DuplicateId { .. } => "qa-duplicate-id",
-            QaError::InvalidEntry { .. } => "qa-invalid-entry",
-        }
-    }
-
-    /// How to recover.
-    pub fn hint(&self) -> String {
-        match self {
-            QaError::NotFound { closest, .. } if !closest.is_empty() => {
-                format!("did you mean {}? `ontoref_qa_search` finds entries by words", quote_list(closest))
-            }
-            QaError::NotFound { .. } => {
-                "list ids with `ontoref_qa_list`, or find entries by words with `ontoref_qa_search`".to_owned()
-            }
-            QaError::DuplicateId { .. } => "give each entry its own id; ids are how agents and `related` refer to entries".to_owned(),
-            QaError::InvalidEntry { .. } => "make the entry match the QaStore contract of schemas/qa.ncl (id, question, answer, actor, created_at, tags, related, verified)".to_owned(),
-        }
-    }
 }
 
 /// The loaded store with its search index.
@@ -137,82 +73,10 @@ impl Document for QaStore {
     const VERSION: u32 = 2;
 
     fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError> {
-        let ids: Vec<Option<String>> = value
-            .get("entries")
-            .and_then(|e| e.as_array())
-            .map(|a| {
-                a.iter()
-                    .map(|e| e.get("id").and_then(|v| v.as_str()).map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let file: QaFile = serde_path_to_error::deserialize(value).map_err(|e| {
-            let field = e.path().to_string();
-            let entry = entry_index(&field);
-            let line = entry
-                .and_then(|i| ids.get(i).cloned().flatten())
-                .and_then(|id| line_of_id(source.text, &id, 0))
-                .map(|l| format!(":{l}"))
-                .unwrap_or_default();
-            QaError::InvalidEntry {
-                file: source.display.to_owned(),
-                line,
-                field: if field == "." {
-                    "entries".to_owned()
-                } else {
-                    field
-                },
-                detail: e.into_inner().to_string(),
-            }
-        })?;
-        let mut first: HashMap<&str, usize> = HashMap::new();
-        for (i, entry) in file.entries.iter().enumerate() {
-            if let Some(_prev) = first.insert(entry.id.as_str(), i) {
-                let first_line = line_of_id(source.text, &entry.id, 0);
-                let line = line_of_id(source.text, &entry.id, 1);
-                return Err(QaError::DuplicateId {
-                    file: source.display.to_owned(),
-                    line: line.map(|l| format!(":{l}")).unwrap_or_default(),
-                    id: entry.id.clone(),
-                    first: first_line
-                        .map(|l| format!(" (first defined at line {l})"))
-                        .unwrap_or_default(),
-                }
-                .into());
-            }
-        }
+        let file: QaFile = decode(value, source, Kind::Qa, "entries")?;
+        unique_ids(file.entries.iter().map(|e| e.id.as_str()), source, Kind::Qa)?;
         Ok(QaStore::new(file.entries, source.key))
     }
-}
-
-/// `entries[3].tags` → 3.
-fn entry_index(path: &str) -> Option<usize> {
-    let rest = path.strip_prefix("entries[")?;
-    rest[..rest.find(']')?].parse().ok()
-}
-
-/// The 1-based line of the `nth` (0-based) `id = "<id>"` in `text`.
-fn line_of_id(text: &str, id: &str, nth: usize) -> Option<usize> {
-    let quoted = format!("\"{id}\"");
-    let defines = |line: &str| {
-        line.match_indices(&quoted).any(|(at, _)| {
-            let before = line[..at].trim_end();
-            let Some(before) = before.strip_suffix('=') else {
-                return false;
-            };
-            let before = before.trim_end();
-            before.strip_suffix("id").is_some_and(|rest| {
-                rest.chars()
-                    .next_back()
-                    .is_none_or(|c| c.is_whitespace() || c == '{' || c == ',')
-            })
-        })
-    };
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| defines(line))
-        .nth(nth)
-        .map(|(i, _)| i + 1)
 }
 
 /// A list row: no answer, to keep pages small.
@@ -420,7 +284,7 @@ impl QaStore {
 
     /// The entry with this id, its answer cut if the whole entry would not fit
     /// the response budget.
-    pub fn show(&self, id: &str) -> Result<QaShow, QaError> {
+    pub fn show(&self, id: &str) -> Result<QaShow, ModelError> {
         let mut entry = self.get(id)?.clone();
         let others = entry.id.len()
             + entry.question.len()
@@ -446,14 +310,10 @@ impl QaStore {
     }
 
     /// The entry with this id.
-    pub fn get(&self, id: &str) -> Result<&QaEntry, QaError> {
-        self.entries
-            .iter()
-            .find(|e| e.id == id)
-            .ok_or_else(|| QaError::NotFound {
-                id: id.to_owned(),
-                closest: closest(id, self.entries.iter().map(|e| e.id.as_str()), 3),
-            })
+    pub fn get(&self, id: &str) -> Result<&QaEntry, ModelError> {
+        self.entries.iter().find(|e| e.id == id).ok_or_else(|| {
+            ModelError::not_found(Kind::Qa, id, self.entries.iter().map(|e| e.id.as_str()))
+        })
     }
 }
 
@@ -602,15 +462,5 @@ mod tests {
                 .ends_with("read the rest in the store file)")
         );
         assert!(!store().show("vault-keys").unwrap().truncated);
-    }
-
-    #[test]
-    fn line_of_id_finds_each_occurrence() {
-        let text = "{\n  id = \"a\",\n  x = 1,\n},\n{\n  id   =  \"a\",\n}\n{ id = \"a\", related = [\"a\"], pid = \"a\" }";
-        assert_eq!(line_of_id(text, "a", 0), Some(2));
-        assert_eq!(line_of_id(text, "a", 1), Some(6));
-        assert_eq!(line_of_id(text, "a", 2), Some(8));
-        assert_eq!(line_of_id(text, "a", 3), None);
-        assert_eq!(line_of_id("{ pid = \"a\" }", "a", 0), None);
     }
 }

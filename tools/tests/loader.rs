@@ -153,7 +153,7 @@ async fn duplicate_ids_name_both_lines() {
     assert_eq!(err.code(), "qa-duplicate-id");
     assert_eq!(
         err.to_string(),
-        "reflection/qa.ncl:6: field `id`: duplicate id `a` (first defined at line 4)"
+        "reflection/qa.ncl:6: field `id`: duplicate Q&A entry id `a` (first defined at line 4)"
     );
 }
 

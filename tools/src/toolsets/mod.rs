@@ -2,6 +2,9 @@
 //! domain function and returns that function's result; nothing here knows
 //! which transport or CLI command called it.
 
+pub mod adr;
+pub mod backlog;
+pub mod ontology;
 pub mod qa;
 
 use crate::error::ToolError;

@@ -1,0 +1,401 @@
+//! The ontology, ADR and backlog tools on the agent-first template and on
+//! broken projects, through the CLI (which runs the same catalog tools and
+//! prints their structured content) and over MCP.
+
+use serde_json::{Value, json};
+
+use crate::util::{Sandbox, Session, json_out, path_str, repo, stderr};
+
+fn template() -> std::path::PathBuf {
+    repo().join("agent-first-template")
+}
+
+fn on_template(s: &Sandbox, args: &[&str]) -> Value {
+    let root = template();
+    let mut all = vec!["--project", path_str(&root)];
+    all.extend(args);
+    let out = s.run(&all);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}\n{}",
+        stderr(&out),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    json_out(&out)
+}
+
+fn ids(v: &Value, list: &str) -> Vec<String> {
+    v[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn the_template_has_a_real_ontology() {
+    let s = Sandbox::new();
+    let count = |level: &str| {
+        on_template(&s, &["node", "list", "--level", level])["total"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(count("Axiom") >= 3 && count("Tension") >= 2 && count("Practice") >= 5);
+    let spiral = on_template(&s, &["node", "list", "--pole", "Spiral"]);
+    assert!(
+        spiral["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["pole"] == "Spiral" && n["level"] == "Tension")
+    );
+
+    let all = on_template(&s, &["node", "list", "--limit", "3"]);
+    assert_eq!(all["nodes"].as_array().unwrap().len(), 3);
+    let next = all["next_cursor"].as_str().unwrap();
+    let page2 = on_template(&s, &["node", "list", "--limit", "3", "--cursor", next]);
+    assert_ne!(ids(&all, "nodes")[0], ids(&page2, "nodes")[0]);
+
+    let node = on_template(&s, &["node", "show", "agents-never-hold-secrets"]);
+    assert_eq!(node["node"]["level"], "Axiom");
+    assert!(
+        node["incoming"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["kind"] == "realizes"),
+        "{node}"
+    );
+}
+
+#[test]
+fn graph_impact_finds_the_practices_and_adrs_hanging_on_an_axiom() {
+    let s = Sandbox::new();
+    let v = on_template(
+        &s,
+        &[
+            "graph",
+            "impact",
+            "agents-never-hold-secrets",
+            "--depth",
+            "3",
+        ],
+    );
+    let nodes = v["nodes"].as_array().unwrap();
+    assert!(
+        nodes
+            .iter()
+            .any(|n| n["level"] == "Practice" && n["distance"] == 1),
+        "{v}"
+    );
+    assert!(
+        nodes
+            .windows(2)
+            .all(|w| w[0]["distance"].as_u64() <= w[1]["distance"].as_u64()),
+        "nearest first"
+    );
+    assert!(
+        v["adrs"].as_array().unwrap().contains(&json!("adr-002")),
+        "{v}"
+    );
+    let shallow = on_template(
+        &s,
+        &[
+            "graph",
+            "impact",
+            "agents-never-hold-secrets",
+            "--depth",
+            "1",
+        ],
+    );
+    assert!(shallow["nodes"].as_array().unwrap().len() < nodes.len());
+    let out = s.run(&[
+        "--project",
+        path_str(&template()),
+        "graph",
+        "impact",
+        "agents-never",
+        "--depth",
+        "9",
+    ]);
+    assert_eq!(json_out(&out)["error"]["code"], "invalid-params");
+    let out = s.run(&[
+        "--project",
+        path_str(&template()),
+        "graph",
+        "impact",
+        "agents-never-hold-secret",
+    ]);
+    let e = &json_out(&out)["error"];
+    assert_eq!(e["code"], "node-not-found");
+    assert!(
+        e["hint"]
+            .as_str()
+            .unwrap()
+            .contains("agents-never-hold-secrets"),
+        "{e}"
+    );
+}
+
+#[test]
+fn state_shows_the_way_to_the_desired_state_and_its_gates() {
+    let s = Sandbox::new();
+    let v = on_template(&s, &["state"]);
+    let dims = v["dimensions"].as_array().unwrap();
+    assert!(dims.len() >= 2);
+    let behind: Vec<&Value> = dims.iter().filter(|d| d["at_desired"] == false).collect();
+    assert!(!behind.is_empty());
+    for d in &behind {
+        assert_eq!(d["reachable"], true, "{d}");
+        let path = d["path"].as_array().unwrap();
+        assert_eq!(path.first().unwrap()["from"], d["current"]);
+        assert_eq!(path.last().unwrap()["to"], d["desired"]);
+    }
+    assert!(
+        dims.iter()
+            .flat_map(|d| d["path"].as_array().unwrap())
+            .any(|t| t["blocked_by"]["guards"]
+                .as_array()
+                .is_some_and(|g| !g.is_empty())),
+        "some transition is gated by a membrane with guards: {v}"
+    );
+}
+
+#[test]
+fn adrs_list_filter_and_show_supersession() {
+    let s = Sandbox::new();
+    let all = on_template(&s, &["adr", "list"]);
+    assert!(all["total"].as_u64().unwrap() >= 3);
+    assert!(
+        all.get("skipped").is_none() && all.get("findings").is_none(),
+        "{all}"
+    );
+    let accepted = on_template(&s, &["adr", "list", "--status", "Accepted"]);
+    assert!(
+        accepted["adrs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["status"] == "Accepted")
+    );
+    for a in all["adrs"].as_array().unwrap() {
+        assert!(
+            a["hard_constraints"].as_u64().unwrap() >= 1,
+            "every ADR has a Hard constraint: {a}"
+        );
+    }
+    let old = all["adrs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["status"] == "Superseded")
+        .expect("a superseded ADR");
+    let id = old["id"].as_str().unwrap();
+    let newer = old["superseded_by"][0].as_str().unwrap();
+    let shown = on_template(&s, &["adr", "show", id]);
+    assert_eq!(shown["chain"], json!([id, newer]));
+    assert!(
+        shown["file"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("adrs/{id}-"))
+    );
+    assert!(shown["adr"]["constraints"][0]["severity"].is_string());
+}
+
+#[test]
+fn backlog_filters_case_insensitively() {
+    let s = Sandbox::new();
+    let open = on_template(&s, &["backlog", "list", "--status", "open"]);
+    assert!(open["total"].as_u64().unwrap() >= 1);
+    assert!(
+        open["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["status"] == "Open")
+    );
+    let high = on_template(
+        &s,
+        &["backlog", "list", "--status", "OPEN", "--priority", "high"],
+    );
+    assert!(high["total"].as_u64() <= open["total"].as_u64());
+    let first = ids(&open, "items")[0].clone();
+    let item = on_template(&s, &["backlog", "show", &first]);
+    assert_eq!(item["item"]["id"], first);
+    assert!(item["item"]["detail"].is_string());
+}
+
+#[test]
+fn the_cli_and_mcp_give_the_same_json() {
+    let s = Sandbox::new();
+    let mut session = Session::start(&s, &["--project", path_str(&template())], &[]);
+    session.initialize();
+    for (tool, args, argv) in [
+        (
+            "ontoref_node_get",
+            json!({"id": "context-is-scarce"}),
+            vec!["node", "show", "context-is-scarce"],
+        ),
+        (
+            "ontoref_graph_impact",
+            json!({"id": "context-is-scarce", "direction": "both", "depth": 2}),
+            vec![
+                "graph",
+                "impact",
+                "context-is-scarce",
+                "--direction",
+                "both",
+            ],
+        ),
+        ("ontoref_state", json!({}), vec!["state"]),
+        (
+            "ontoref_adr_list",
+            json!({"status": "Accepted"}),
+            vec!["adr", "list", "--status", "Accepted"],
+        ),
+        (
+            "ontoref_backlog_list",
+            json!({"kind": "Bug"}),
+            vec!["backlog", "list", "--kind", "Bug"],
+        ),
+    ] {
+        let r = session.request("tools/call", json!({"name": tool, "arguments": args}));
+        assert_eq!(
+            on_template(&s, &argv),
+            r["result"]["structuredContent"],
+            "{tool}"
+        );
+    }
+}
+
+const CORE_OK: &str = r#"{ nodes = [ { id = "a", name = "A", pole = 'Yang, level = 'Axiom, description = "d" } ], edges = [] }"#;
+
+#[test]
+fn a_dangling_edge_names_the_file_line_and_missing_node() {
+    let s = Sandbox::new();
+    let p = s.project("dangling", &[(
+        ".ontology/core.ncl",
+        "{\n  nodes = [ { id = \"a\", name = \"A\", pole = 'Yang, level = 'Axiom, description = \"d\" } ],\n  edges = [\n    { from = \"a\", to = \"ghost\", kind = \"realizes\" },\n  ],\n}",
+    )]);
+    let out = s.run(&["--project", path_str(&p), "node", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = &json_out(&out)["error"];
+    assert_eq!(e["code"], "node-invalid");
+    let msg = e["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with(".ontology/core.ncl:4: field `edges[0].to`"),
+        "{msg}"
+    );
+    assert!(msg.contains("`ghost`"), "{msg}");
+    // Other toolsets keep working on the same project.
+    let out = s.run(&["--project", path_str(&p), "adr", "list"]);
+    assert!(out.status.success());
+    assert_eq!(json_out(&out)["total"], 0);
+}
+
+#[test]
+fn duplicate_node_ids_and_bad_enum_values_are_named() {
+    let s = Sandbox::new();
+    let dup = s.project("dup", &[(
+        ".ontology/core.ncl",
+        "{ nodes = [\n  { id = \"a\", name = \"A\", pole = 'Yang, level = 'Axiom, description = \"d\" },\n  { id = \"a\", name = \"B\", pole = 'Yin, level = 'Practice, description = \"d\" },\n] }",
+    )]);
+    let e = json_out(&s.run(&["--project", path_str(&dup), "node", "show", "a"]))["error"].clone();
+    assert_eq!(e["code"], "node-duplicate-id");
+    assert_eq!(
+        e["message"],
+        ".ontology/core.ncl:3: field `id`: duplicate node id `a` (first defined at line 2)"
+    );
+
+    let bad = s.project("bad", &[(
+        ".ontology/core.ncl",
+        "{ nodes = [\n  { id = \"a\", name = \"A\", pole = 'Up, level = 'Axiom, description = \"d\" },\n] }",
+    )]);
+    let e = json_out(&s.run(&["--project", path_str(&bad), "node", "list"]))["error"].clone();
+    assert_eq!(e["code"], "node-invalid");
+    assert!(
+        e["message"].as_str().unwrap().contains("nodes[0].pole"),
+        "{e}"
+    );
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(".ontology/core.ncl:2:"),
+        "{e}"
+    );
+}
+
+fn adr_text(id: &str, extra: &str) -> String {
+    format!(
+        "{{ id = \"{id}\", title = \"T {id}\", status = 'Accepted, date = \"2026-01-01\", context = \"c\", decision = \"d\", constraints = [ {{ id = \"c1\", severity = 'Hard, claim = \"x\" }} ], {extra} }}"
+    )
+}
+
+#[test]
+fn a_broken_adr_is_reported_beside_the_others_and_dangling_supersedes_is_a_finding() {
+    let s = Sandbox::new();
+    let p = s.project(
+        "adrs",
+        &[
+            ("adrs/adr-001-first.ncl", &adr_text("adr-001", "")),
+            (
+                "adrs/adr-002-second.ncl",
+                &adr_text("adr-002", "supersedes = \"adr-042\","),
+            ),
+            ("adrs/adr-003-broken.ncl", "{ id = \"adr-003\", title = "),
+            ("adrs/adr-defaults.ncl", "{ not_an_adr = true }"),
+            (".ontology/core.ncl", CORE_OK),
+        ],
+    );
+    let v = json_out(&s.run(&["--project", path_str(&p), "adr", "list"]));
+    assert_eq!(ids(&v, "adrs"), ["adr-001", "adr-002"]);
+    assert_eq!(v["skipped"][0]["file"], "adrs/adr-003-broken.ncl");
+    assert_eq!(v["skipped"][0]["error"]["code"], "ncl-eval-failed");
+    assert_eq!(v["findings"][0]["id"], "adr-002");
+    assert!(
+        v["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("adr-042")
+    );
+    // Asking for the broken one gives its own error, not "not found".
+    let e =
+        json_out(&s.run(&["--project", path_str(&p), "adr", "show", "adr-003"]))["error"].clone();
+    assert_eq!(e["code"], "ncl-eval-failed", "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("adrs/adr-003-broken.ncl:1:"),
+        "{e}"
+    );
+    // The ontology of the same project is unaffected.
+    assert_eq!(
+        json_out(&s.run(&["--project", path_str(&p), "node", "list"]))["total"],
+        1
+    );
+}
+
+#[test]
+fn a_project_without_these_files_has_empty_sections() {
+    let s = Sandbox::new();
+    let p = s.project("bare", &[]);
+    for (args, list) in [
+        (vec!["node", "list"], "nodes"),
+        (vec!["adr", "list"], "adrs"),
+        (vec!["backlog", "list"], "items"),
+    ] {
+        let mut all = vec!["--project", path_str(&p)];
+        all.extend(args);
+        let v = json_out(&s.run(&all));
+        assert_eq!(v["total"], 0, "{v}");
+        assert_eq!(v[list], json!([]));
+    }
+    assert_eq!(
+        json_out(&s.run(&["--project", path_str(&p), "state"]))["dimensions"],
+        json!([])
+    );
+}

@@ -1,0 +1,251 @@
+//! Architecture decision records: one `adrs/adr-NNN-slug.ncl` per decision,
+//! loaded (and cached) file by file, so one broken ADR is reported beside
+//! the others instead of hiding them.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ErrorBody, ToolError};
+use crate::model::{Kind, ModelError, decode};
+use crate::nickel::cache::{Document, Source};
+
+/// Where an ADR stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum AdrStatus {
+    /// Under discussion.
+    Proposed,
+    /// In force.
+    Accepted,
+    /// Replaced by a newer ADR.
+    Superseded,
+}
+
+/// How binding a constraint is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum Severity {
+    /// Must hold.
+    Hard,
+    /// Should hold.
+    Soft,
+}
+
+/// A constraint an ADR imposes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Constraint {
+    /// Id.
+    pub id: String,
+    /// Hard or Soft.
+    pub severity: Severity,
+    /// What must hold.
+    pub claim: String,
+    /// How to verify it (free-form, e.g. `{tag = "Grep", paths, pattern}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<serde_json::Value>,
+}
+
+/// One reason for the decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Reason {
+    /// The claim.
+    pub claim: String,
+    /// Why it holds.
+    pub detail: String,
+}
+
+/// An architecture decision record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Adr {
+    /// Id, e.g. `adr-017`.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Status.
+    pub status: AdrStatus,
+    /// Date decided, `YYYY-MM-DD`.
+    pub date: String,
+    /// The situation.
+    pub context: String,
+    /// What was decided.
+    pub decision: String,
+    /// Why.
+    #[serde(default)]
+    pub rationale: Vec<Reason>,
+    /// What it imposes.
+    #[serde(default)]
+    pub constraints: Vec<Constraint>,
+    /// The ADR this one replaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<String>,
+}
+
+impl Document for Adr {
+    const KIND: &'static str = "adr";
+    const VERSION: u32 = 1;
+
+    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError> {
+        Ok(decode(value, source, Kind::Adr, "constraints")?)
+    }
+}
+
+/// An ADR file that could not be loaded.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Skipped {
+    /// The file, relative to the project.
+    pub file: String,
+    /// Why.
+    pub error: ErrorBody,
+}
+
+/// A problem across ADRs: a dangling `supersedes`, a repeated id.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Finding {
+    /// The ADR concerned.
+    pub id: String,
+    /// Its file.
+    pub file: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Every ADR of a project.
+#[derive(Debug, Default, Clone)]
+pub struct AdrSet {
+    /// Loaded ADRs with their files, sorted by file name.
+    pub adrs: Vec<(String, std::sync::Arc<Adr>)>,
+    /// Files that failed to load.
+    pub skipped: Vec<Skipped>,
+}
+
+impl AdrSet {
+    /// The ADR with this id and its file.
+    pub fn get(&self, id: &str) -> Result<(&str, &Adr), ModelError> {
+        self.adrs
+            .iter()
+            .find(|(_, a)| a.id == id)
+            .map(|(f, a)| (f.as_str(), a.as_ref()))
+            .ok_or_else(|| {
+                ModelError::not_found(Kind::Adr, id, self.adrs.iter().map(|(_, a)| a.id.as_str()))
+            })
+    }
+
+    /// Ids of the ADRs that name `id` in `supersedes`.
+    pub fn superseded_by(&self, id: &str) -> Vec<String> {
+        self.adrs
+            .iter()
+            .filter(|(_, a)| a.supersedes.as_deref() == Some(id))
+            .map(|(_, a)| a.id.clone())
+            .collect()
+    }
+
+    /// The supersession chain through `id`, oldest first: follows
+    /// `supersedes` back and `superseded_by` forward, stopping at a cycle or
+    /// a dangling id.
+    pub fn chain(&self, id: &str) -> Vec<String> {
+        let mut back = vec![id.to_owned()];
+        let mut cur = id.to_owned();
+        while let Ok((_, a)) = self.get(&cur) {
+            match &a.supersedes {
+                Some(prev) if !back.contains(prev) => {
+                    back.push(prev.clone());
+                    cur = prev.clone();
+                }
+                _ => break,
+            }
+        }
+        back.reverse();
+        let mut cur = id.to_owned();
+        loop {
+            let next = self.superseded_by(&cur);
+            match next.first() {
+                Some(n) if !back.contains(n) => {
+                    back.push(n.clone());
+                    cur = n.clone();
+                }
+                _ => break,
+            }
+        }
+        back
+    }
+
+    /// Dangling `supersedes` and repeated ids.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for (i, (file, a)) in self.adrs.iter().enumerate() {
+            if let Some(prev) = &a.supersedes
+                && self.get(prev).is_err()
+            {
+                out.push(Finding {
+                    id: a.id.clone(),
+                    file: file.clone(),
+                    message: format!(
+                        "`supersedes` names `{prev}`, which is no ADR of this project"
+                    ),
+                });
+            }
+            if let Some((other, _)) = self.adrs[..i].iter().find(|(_, b)| b.id == a.id) {
+                out.push(Finding {
+                    id: a.id.clone(),
+                    file: file.clone(),
+                    message: format!("id `{}` is also used by {other}", a.id),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// Whether a file name is an ADR: `adr-<digits>…​.ncl`.
+pub fn is_adr_file(name: &str) -> bool {
+    name.strip_prefix("adr-")
+        .and_then(|rest| rest.strip_suffix(".ncl"))
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn adr(id: &str, supersedes: Option<&str>) -> (String, std::sync::Arc<Adr>) {
+        (
+            format!("adrs/{id}.ncl"),
+            std::sync::Arc::new(Adr {
+                id: id.into(),
+                title: id.into(),
+                status: AdrStatus::Accepted,
+                date: "2026-01-01".into(),
+                context: String::new(),
+                decision: String::new(),
+                rationale: vec![],
+                constraints: vec![],
+                supersedes: supersedes.map(Into::into),
+            }),
+        )
+    }
+
+    #[test]
+    fn chains_and_findings() {
+        let set = AdrSet {
+            adrs: vec![
+                adr("adr-001", None),
+                adr("adr-002", Some("adr-001")),
+                adr("adr-003", Some("adr-002")),
+                adr("adr-004", Some("adr-099")),
+            ],
+            skipped: vec![],
+        };
+        assert_eq!(set.chain("adr-002"), ["adr-001", "adr-002", "adr-003"]);
+        assert_eq!(set.superseded_by("adr-001"), ["adr-002"]);
+        let f = set.findings();
+        assert_eq!(f.len(), 1);
+        assert!(f[0].message.contains("adr-099") && f[0].file == "adrs/adr-004.ncl");
+        assert_eq!(set.get("adr-05").unwrap_err().code(), "adr-not-found");
+    }
+
+    #[test]
+    fn adr_file_names() {
+        assert!(is_adr_file("adr-017-registry-vault.ncl"));
+        assert!(!is_adr_file("adr-defaults.ncl"));
+        assert!(!is_adr_file("reflection.ncl"));
+        assert!(!is_adr_file("adr-001.md"));
+    }
+}

@@ -1,0 +1,140 @@
+//! The backlog (`reflection/backlog.ncl`): open work, its priority and the
+//! decisions and dimensions it relates to.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::error::ToolError;
+use crate::model::{Kind, ModelError, decode, same, unique_ids};
+use crate::nickel::cache::{Document, Source};
+
+/// A backlog item. `kind`, `priority` and `status` are the enum tags of the
+/// file as strings (`Todo`, `High`, `Open`, …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Item {
+    /// Id, e.g. `bl-003`.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Kind, e.g. `Todo`, `Bug`.
+    #[serde(deserialize_with = "tag")]
+    pub kind: String,
+    /// Priority, e.g. `High`.
+    #[serde(deserialize_with = "tag")]
+    pub priority: String,
+    /// Status, e.g. `Open`.
+    #[serde(deserialize_with = "tag")]
+    pub status: String,
+    /// Details.
+    #[serde(default)]
+    pub detail: String,
+    /// Related ADR ids.
+    #[serde(default)]
+    pub related_adrs: Vec<String>,
+    /// Related state dimension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub related_dim: Option<String>,
+    /// What it becomes when done, e.g. `PrItem`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_tag"
+    )]
+    pub graduates_to: Option<String>,
+    /// Date created.
+    pub created: String,
+}
+
+/// A tag exported by Nickel is a string; accept numbers and booleans too.
+fn tag<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    match v {
+        serde_json::Value::String(s) => Ok(s),
+        serde_json::Value::Number(_) | serde_json::Value::Bool(_) => Ok(v.to_string()),
+        other => Err(serde::de::Error::custom(format!(
+            "expected an enum tag or string, got {other}"
+        ))),
+    }
+}
+
+fn opt_tag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    tag(d).map(Some)
+}
+
+/// `reflection/backlog.ncl`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Backlog {
+    items: Vec<Item>,
+    generation: [u8; 8],
+}
+
+impl Document for Backlog {
+    const KIND: &'static str = "backlog";
+    const VERSION: u32 = 1;
+
+    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError> {
+        #[derive(Deserialize)]
+        struct File {
+            #[serde(default)]
+            items: Vec<Item>,
+        }
+        let file: File = decode(value, source, Kind::BacklogItem, "items")?;
+        unique_ids(
+            file.items.iter().map(|i| i.id.as_str()),
+            source,
+            Kind::BacklogItem,
+        )?;
+        let mut generation = [0u8; 8];
+        generation.copy_from_slice(&source.key[..8]);
+        Ok(Backlog {
+            items: file.items,
+            generation,
+        })
+    }
+}
+
+/// Filters of a backlog listing; each compared case-insensitively.
+#[derive(Debug, Default, Clone)]
+pub struct ItemFilter<'a> {
+    /// Status.
+    pub status: Option<&'a str>,
+    /// Priority.
+    pub priority: Option<&'a str>,
+    /// Kind.
+    pub kind: Option<&'a str>,
+}
+
+impl Backlog {
+    /// All items, in file order.
+    pub fn items(&self) -> &[Item] {
+        &self.items
+    }
+
+    /// A digest of the file, for cursors.
+    pub fn generation(&self) -> &[u8; 8] {
+        &self.generation
+    }
+
+    /// Items matching the filter.
+    pub fn matching<'s>(&'s self, f: &ItemFilter<'_>) -> Vec<&'s Item> {
+        self.items
+            .iter()
+            .filter(|i| {
+                f.status.is_none_or(|s| same(&i.status, s))
+                    && f.priority.is_none_or(|p| same(&i.priority, p))
+                    && f.kind.is_none_or(|k| same(&i.kind, k))
+            })
+            .collect()
+    }
+
+    /// The item with this id.
+    pub fn get(&self, id: &str) -> Result<&Item, ModelError> {
+        self.items.iter().find(|i| i.id == id).ok_or_else(|| {
+            ModelError::not_found(
+                Kind::BacklogItem,
+                id,
+                self.items.iter().map(|i| i.id.as_str()),
+            )
+        })
+    }
+}

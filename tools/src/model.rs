@@ -1,0 +1,295 @@
+//! What every document kind shares: typed decoding of an exported Nickel
+//! value with errors naming the file, line and field; unique ids; and the
+//! "not found, did you mean" error. Q&A entries, ontology nodes, ADRs,
+//! backlog items and modes all report through [`ModelError`].
+
+use std::collections::HashMap;
+
+use serde::de::DeserializeOwned;
+
+use crate::error::{closest, quote_list};
+use crate::nickel::cache::Source;
+
+/// The kinds of record a project holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Kind {
+    /// A Q&A entry.
+    Qa,
+    /// An ontology node.
+    Node,
+    /// An architecture decision record.
+    Adr,
+    /// A backlog item.
+    BacklogItem,
+    /// An operational mode.
+    Mode,
+    /// A state dimension.
+    Dimension,
+}
+
+impl Kind {
+    /// How the kind is named in messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Kind::Qa => "Q&A entry",
+            Kind::Node => "node",
+            Kind::Adr => "ADR",
+            Kind::BacklogItem => "backlog item",
+            Kind::Mode => "mode",
+            Kind::Dimension => "dimension",
+        }
+    }
+
+    fn codes(self) -> [&'static str; 3] {
+        match self {
+            Kind::Qa => ["qa-not-found", "qa-duplicate-id", "qa-invalid-entry"],
+            Kind::Node => ["node-not-found", "node-duplicate-id", "node-invalid"],
+            Kind::Adr => ["adr-not-found", "adr-duplicate-id", "adr-invalid"],
+            Kind::BacklogItem => [
+                "backlog-item-not-found",
+                "backlog-duplicate-id",
+                "backlog-invalid",
+            ],
+            Kind::Mode => ["mode-not-found", "mode-duplicate-id", "mode-invalid"],
+            Kind::Dimension => [
+                "dimension-not-found",
+                "dimension-duplicate-id",
+                "dimension-invalid",
+            ],
+        }
+    }
+
+    fn finder(self) -> &'static str {
+        match self {
+            Kind::Qa => "`ontoref_qa_search` finds entries by words",
+            Kind::Node => "`ontoref_node_list` lists node ids",
+            Kind::Adr => "`ontoref_adr_list` lists ADR ids",
+            Kind::BacklogItem => "`ontoref_backlog_list` lists item ids",
+            Kind::Mode => "`ontoref_mode_list` lists mode ids",
+            Kind::Dimension => "`ontoref_state` lists dimensions",
+        }
+    }
+}
+
+/// A record is missing, repeated, or malformed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// No record of this kind has the id.
+    #[error("no {} has id `{id}`", kind.noun())]
+    NotFound {
+        /// The kind looked for.
+        kind: Kind,
+        /// The id asked for.
+        id: String,
+        /// The closest existing ids.
+        closest: Vec<String>,
+    },
+    /// Two records share an id.
+    #[error("{file}{line}: field `id`: duplicate {} id `{id}`{first}", kind.noun())]
+    DuplicateId {
+        /// The kind.
+        kind: Kind,
+        /// The file of the second occurrence.
+        file: String,
+        /// `:N`, when found.
+        line: String,
+        /// The repeated id.
+        id: String,
+        /// ` (first defined at …)`, when found.
+        first: String,
+    },
+    /// A record does not have the expected shape, or refers to nothing.
+    #[error("{file}{line}: field `{field}`: {detail}")]
+    Invalid {
+        /// The kind.
+        kind: Kind,
+        /// The file.
+        file: String,
+        /// `:N`, when found.
+        line: String,
+        /// Path of the field, e.g. `nodes[3].pole`.
+        field: String,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+impl ModelError {
+    /// The stable kebab-case code.
+    pub fn code(&self) -> &'static str {
+        let (kind, which) = match self {
+            ModelError::NotFound { kind, .. } => (kind, 0),
+            ModelError::DuplicateId { kind, .. } => (kind, 1),
+            ModelError::Invalid { kind, .. } => (kind, 2),
+        };
+        kind.codes()[which]
+    }
+
+    /// How to recover.
+    pub fn hint(&self) -> String {
+        match self {
+            ModelError::NotFound { kind, closest, .. } if !closest.is_empty() => {
+                format!("did you mean {}? {}", quote_list(closest), kind.finder())
+            }
+            ModelError::NotFound { kind, .. } => kind.finder().to_owned(),
+            ModelError::DuplicateId { kind, .. } => format!(
+                "give each {} its own id; ids are how agents and other records refer to it",
+                kind.noun()
+            ),
+            ModelError::Invalid { .. } => {
+                "make the record match its protocol schema (the binary's schemas/*.ncl) at the field named".to_owned()
+            }
+        }
+    }
+
+    /// The not-found error for `id` among `ids`.
+    pub fn not_found<'a>(
+        kind: Kind,
+        id: &str,
+        ids: impl IntoIterator<Item = &'a str>,
+    ) -> ModelError {
+        ModelError::NotFound {
+            kind,
+            id: id.to_owned(),
+            closest: closest(id, ids, 3),
+        }
+    }
+}
+
+/// Decodes an exported value into `T`, naming the field path and, for a
+/// record in the array `list`, the line of that record's id.
+pub fn decode<T: DeserializeOwned>(
+    value: serde_json::Value,
+    source: &Source<'_>,
+    kind: Kind,
+    list: &str,
+) -> Result<T, ModelError> {
+    let ids: Vec<Option<String>> = value
+        .get(list)
+        .and_then(|e| e.as_array())
+        .map(|a| {
+            a.iter()
+                .map(|e| e.get("id").and_then(|v| v.as_str()).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let top_id = value.get("id").and_then(|v| v.as_str()).map(str::to_owned);
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = e.path().to_string();
+        let id = index_in(&field, list)
+            .and_then(|i| ids.get(i).cloned().flatten())
+            .or(top_id);
+        let line = id.and_then(|id| line_of_field(source.text, "id", &id, 0));
+        ModelError::Invalid {
+            kind,
+            file: source.display.to_owned(),
+            line: line.map(|l| format!(":{l}")).unwrap_or_default(),
+            field: if field == "." { list.to_owned() } else { field },
+            detail: e.into_inner().to_string(),
+        }
+    })
+}
+
+/// `entries[3].tags` with list `entries` → 3.
+fn index_in(path: &str, list: &str) -> Option<usize> {
+    let rest = path.strip_prefix(list)?.strip_prefix('[')?;
+    rest[..rest.find(']')?].parse().ok()
+}
+
+/// Fails on the first id used twice, naming the line of both occurrences.
+pub fn unique_ids<'a>(
+    ids: impl IntoIterator<Item = &'a str>,
+    source: &Source<'_>,
+    kind: Kind,
+) -> Result<HashMap<&'a str, usize>, ModelError> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, id) in ids.into_iter().enumerate() {
+        if seen.insert(id, i).is_some() {
+            let first = line_of_field(source.text, "id", id, 0);
+            let line = line_of_field(source.text, "id", id, 1);
+            return Err(ModelError::DuplicateId {
+                kind,
+                file: source.display.to_owned(),
+                line: line.map(|l| format!(":{l}")).unwrap_or_default(),
+                id: id.to_owned(),
+                first: first
+                    .map(|l| format!(" (first defined at line {l})"))
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    Ok(seen)
+}
+
+/// The 1-based line of the `nth` (0-based) `field = "<value>"` in `text`.
+pub fn line_of_field(text: &str, field: &str, value: &str, nth: usize) -> Option<usize> {
+    let quoted = format!("\"{value}\"");
+    let defines = |line: &str| {
+        line.match_indices(&quoted).any(|(at, _)| {
+            let Some(before) = line[..at].trim_end().strip_suffix('=') else {
+                return false;
+            };
+            before.trim_end().strip_suffix(field).is_some_and(|rest| {
+                rest.chars()
+                    .next_back()
+                    .is_none_or(|c| c.is_whitespace() || c == '{' || c == ',')
+            })
+        })
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| defines(line))
+        .nth(nth)
+        .map(|(i, _)| i + 1)
+}
+
+/// Case-insensitive equality for enum-like filters (`'Open` vs `open`).
+pub fn same(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// Estimated JSON size of a value, for response budgets.
+pub fn json_size<T: serde::Serialize>(value: &T) -> usize {
+    serde_json::to_vec(value).map_or(0, |v| v.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_of_field_finds_each_occurrence() {
+        let text = "{\n  id = \"a\",\n  x = 1,\n},\n{\n  id   =  \"a\",\n}\n{ id = \"a\", related = [\"a\"], pid = \"a\" }";
+        assert_eq!(line_of_field(text, "id", "a", 0), Some(2));
+        assert_eq!(line_of_field(text, "id", "a", 1), Some(6));
+        assert_eq!(line_of_field(text, "id", "a", 2), Some(8));
+        assert_eq!(line_of_field(text, "id", "a", 3), None);
+        assert_eq!(line_of_field("{ pid = \"a\" }", "id", "a", 0), None);
+        assert_eq!(line_of_field("  from = \"x\",", "from", "x", 0), Some(1));
+    }
+
+    #[test]
+    fn codes_are_unique_kebab_case() {
+        let kinds = [
+            Kind::Qa,
+            Kind::Node,
+            Kind::Adr,
+            Kind::BacklogItem,
+            Kind::Mode,
+            Kind::Dimension,
+        ];
+        let mut all: Vec<&str> = kinds.iter().flat_map(|k| k.codes()).collect();
+        for c in &all {
+            assert!(
+                c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '-'),
+                "{c}"
+            );
+        }
+        let n = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), n);
+    }
+}

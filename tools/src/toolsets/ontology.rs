@@ -1,0 +1,313 @@
+//! Toolset `ontology`: the project's nodes, edges and state dimensions
+//! (`.ontology/core.ncl`, `state.ncl`, `gate.ncl`).
+
+use std::borrow::Cow;
+
+use rmcp::handler::server::router::tool::{AsyncTool, ToolBase};
+use rmcp::model::ToolAnnotations;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{name, read_only_annotations};
+use crate::engine::Engine;
+use crate::error::ToolError;
+use crate::model::json_size;
+use crate::onto_mcp_tool;
+use crate::ontology::{DimensionState, Direction, Impact, Link, Node, NodeLevel, Pole, state};
+use crate::paging::{PageKey, RESPONSE_BUDGET, page_within};
+use crate::toolsets::limit;
+
+fn default_limit() -> u32 {
+    50
+}
+
+fn default_depth() -> u32 {
+    2
+}
+
+/// Arguments of `ontoref_node_list`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NodeListParams {
+    /// Keep nodes of this level.
+    #[serde(default)]
+    pub level: Option<NodeLevel>,
+    /// Keep nodes of this pole.
+    #[serde(default)]
+    pub pole: Option<Pole>,
+    /// Page size.
+    #[serde(default = "default_limit")]
+    #[schemars(range(min = 1, max = 500))]
+    pub limit: u32,
+    /// `next_cursor` from the previous page, with the same filters.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+/// A node in a listing.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct NodeSummary {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Level.
+    pub level: NodeLevel,
+    /// Pole.
+    pub pole: Pole,
+}
+
+/// One page of nodes.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct NodeList {
+    /// Nodes of this page, in file order.
+    pub nodes: Vec<NodeSummary>,
+    /// Nodes matching the filters, over all pages.
+    pub total: usize,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Lists ontology nodes.
+#[onto_mcp_tool(toolset = "ontology")]
+pub struct NodeListTool;
+
+impl ToolBase for NodeListTool {
+    type Parameter = NodeListParams;
+    type Output = NodeList;
+    type Error = ToolError;
+
+    fn name() -> Cow<'static, str> {
+        name("ontoref_node_list")
+    }
+
+    fn title() -> Option<String> {
+        Some("List ontology nodes".to_owned())
+    }
+
+    fn description() -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(
+            "List the project's ontology nodes (.ontology/core.ncl): id, name, level (Axiom = what \
+             must hold, Tension = forces pulling against each other, Practice = what the team \
+             does) and pole. Filter by level or pole. Use it to learn what the project is; read one \
+             node with its edges with ontoref_node_get, and what hangs on it with \
+             ontoref_graph_impact. Pages hold `limit` nodes (default 50, max 500); pass \
+             `next_cursor` back as `cursor` for more.",
+        ))
+    }
+
+    fn annotations() -> Option<ToolAnnotations> {
+        Some(read_only_annotations("List ontology nodes"))
+    }
+}
+
+impl AsyncTool<Engine> for NodeListTool {
+    async fn invoke(engine: &Engine, p: NodeListParams) -> Result<NodeList, ToolError> {
+        let limit = limit("ontoref_node_list", p.limit, 500)?;
+        let core = engine.core().await?;
+        let nodes: Vec<&Node> = core
+            .nodes()
+            .iter()
+            .filter(|n| p.level.is_none_or(|l| n.level == l) && p.pole.is_none_or(|x| n.pole == x))
+            .collect();
+        let summaries: Vec<NodeSummary> = nodes
+            .iter()
+            .map(|n| NodeSummary {
+                id: n.id.clone(),
+                name: n.name.clone(),
+                level: n.level,
+                pole: n.pole,
+            })
+            .collect();
+        let key = PageKey::new(
+            &format!("node_list {:?} {:?}", p.level, p.pole),
+            core.generation(),
+        );
+        let (range, next_cursor) = page_within(
+            &key,
+            p.cursor.as_deref(),
+            limit,
+            summaries.len(),
+            RESPONSE_BUDGET,
+            |i| summaries.get(i).map_or(0, json_size),
+        )?;
+        Ok(NodeList {
+            total: summaries.len(),
+            nodes: summaries[range].to_vec(),
+            next_cursor,
+        })
+    }
+}
+
+/// Arguments of `ontoref_node_get`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NodeGetParams {
+    /// The node's id.
+    pub id: String,
+}
+
+/// A node with its edges.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct NodeGet {
+    /// The node.
+    pub node: Node,
+    /// Edges pointing at it (`node` is the source).
+    pub incoming: Vec<Link>,
+    /// Edges leaving it (`node` is the target).
+    pub outgoing: Vec<Link>,
+}
+
+/// Reads one node and its edges.
+#[onto_mcp_tool(toolset = "ontology")]
+pub struct NodeGetTool;
+
+impl ToolBase for NodeGetTool {
+    type Parameter = NodeGetParams;
+    type Output = NodeGet;
+    type Error = ToolError;
+
+    fn name() -> Cow<'static, str> {
+        name("ontoref_node_get")
+    }
+
+    fn title() -> Option<String> {
+        Some("Show an ontology node".to_owned())
+    }
+
+    fn description() -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(
+            "Return one ontology node by id: name, level, pole, description, whether it is an \
+             invariant, the files that embody it (artifact_paths), the ADRs that bind it, and its \
+             incoming and outgoing edges (other node, relation kind, note). An unknown id is the \
+             error `node-not-found`, whose hint names the closest ids.",
+        ))
+    }
+
+    fn annotations() -> Option<ToolAnnotations> {
+        Some(read_only_annotations("Show an ontology node"))
+    }
+}
+
+impl AsyncTool<Engine> for NodeGetTool {
+    async fn invoke(engine: &Engine, p: NodeGetParams) -> Result<NodeGet, ToolError> {
+        let core = engine.core().await?;
+        let node = core.node(&p.id)?.clone();
+        let (incoming, outgoing) = core.links(&p.id);
+        Ok(NodeGet {
+            node,
+            incoming,
+            outgoing,
+        })
+    }
+}
+
+/// Arguments of `ontoref_graph_impact`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImpactParams {
+    /// The node to start from.
+    pub id: String,
+    /// `in`: what depends on the node (default); `out`: what it depends on; `both`.
+    #[serde(default)]
+    pub direction: Direction,
+    /// How many edges to follow.
+    #[serde(default = "default_depth")]
+    #[schemars(range(min = 1, max = 5))]
+    pub depth: u32,
+}
+
+/// The transitive neighbourhood of a node.
+#[onto_mcp_tool(toolset = "ontology")]
+pub struct GraphImpactTool;
+
+impl ToolBase for GraphImpactTool {
+    type Parameter = ImpactParams;
+    type Output = Impact;
+    type Error = ToolError;
+
+    fn name() -> Cow<'static, str> {
+        name("ontoref_graph_impact")
+    }
+
+    fn title() -> Option<String> {
+        Some("Impact of an ontology node".to_owned())
+    }
+
+    fn description() -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(
+            "Walk the ontology graph from a node, breadth first, up to `depth` edges (default 2, \
+             max 5): direction `in` finds what depends on it (which practices realize an axiom), \
+             `out` what it depends on, `both` either. Returns each reached node with its distance \
+             and the edge it was reached by, and every ADR binding the start node or a reached \
+             node. Use it before changing something an axiom or decision protects.",
+        ))
+    }
+
+    fn annotations() -> Option<ToolAnnotations> {
+        Some(read_only_annotations("Impact of an ontology node"))
+    }
+}
+
+impl AsyncTool<Engine> for GraphImpactTool {
+    async fn invoke(engine: &Engine, p: ImpactParams) -> Result<Impact, ToolError> {
+        let depth = limit("ontoref_graph_impact", p.depth, 5)?;
+        let core = engine.core().await?;
+        Ok(core.impact(&p.id, p.direction, depth, RESPONSE_BUDGET)?)
+    }
+}
+
+/// Arguments of `ontoref_state` (none).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StateParams {}
+
+/// Every dimension's position.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct StateOut {
+    /// One per dimension of `.ontology/state.ncl`, in file order.
+    pub dimensions: Vec<DimensionState>,
+}
+
+/// The project's state dimensions.
+#[onto_mcp_tool(toolset = "ontology")]
+pub struct StateTool;
+
+impl ToolBase for StateTool {
+    type Parameter = StateParams;
+    type Output = StateOut;
+    type Error = ToolError;
+
+    fn name() -> Cow<'static, str> {
+        name("ontoref_state")
+    }
+
+    fn title() -> Option<String> {
+        Some("Project state dimensions".to_owned())
+    }
+
+    fn description() -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(
+            "Report each state dimension of the project (.ontology/state.ncl): its current and \
+             desired state, whether it is there, the shortest path of declared transitions from \
+             current to desired (each with its condition) and, for a gated transition, the \
+             membrane from .ontology/gate.ncl that blocks it with the guards that must hold. Use \
+             it to see what the project is working towards and what stands in the way.",
+        ))
+    }
+
+    fn annotations() -> Option<ToolAnnotations> {
+        Some(read_only_annotations("Project state dimensions"))
+    }
+}
+
+impl AsyncTool<Engine> for StateTool {
+    async fn invoke(engine: &Engine, _p: StateParams) -> Result<StateOut, ToolError> {
+        let doc = engine.state().await?;
+        let gates = engine.gates().await?;
+        Ok(StateOut {
+            dimensions: state(&doc, &gates),
+        })
+    }
+}
