@@ -92,6 +92,44 @@ enum Command {
     /// The backlog (reflection/backlog.ncl)
     #[command(subcommand)]
     Backlog(BacklogCommand),
+    /// Operational modes across the level hierarchy (ADR-018)
+    #[command(subcommand)]
+    Mode(ModeCommand),
+    /// Check the project's files
+    #[command(subcommand)]
+    Validate(ValidateCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ModeCommand {
+    /// List modes and the levels defining them
+    List,
+    /// Show one level's definition of a mode
+    Show {
+        /// The mode's id
+        id: String,
+        /// Which level's definition [default: the lowest defining it]
+        #[arg(long)]
+        level: Option<String>,
+    },
+    /// Which level handles a mode, why, and the steps that run
+    Resolve {
+        /// The mode's id
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ValidateCommand {
+    /// Check every mode of every level; exits 1 on any Hard finding
+    Modes {
+        /// Run only this check (repeatable)
+        #[arg(long = "check", value_name = "CHECK")]
+        checks: Vec<String>,
+        /// Validate synthetic hierarchies (a clean one and one per violation) instead
+        #[arg(long)]
+        self_test: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -324,6 +362,32 @@ pub fn run() -> Result<(), Failure> {
             };
             call(&cli.global, tool, args, format)
         }
+        Command::Mode(cmd) => {
+            let (tool, args) = match cmd {
+                ModeCommand::List => ("ontoref_mode_list", json!({})),
+                ModeCommand::Show { id, level } => (
+                    "ontoref_mode_get",
+                    with_optional(json!({ "id": id }), [("level", level)]),
+                ),
+                ModeCommand::Resolve { id } => ("ontoref_mode_resolve", json!({ "id": id })),
+            };
+            call(&cli.global, tool, args, format)
+        }
+        Command::Validate(ValidateCommand::Modes { checks, self_test }) => {
+            if *self_test {
+                return validate_self_test(&cli.global, format);
+            }
+            let value = call_value(
+                &cli.global,
+                "ontoref_validate_modes",
+                json!({ "checks": checks }),
+                format,
+            )?;
+            if value["hard"].as_u64().unwrap_or(0) > 0 {
+                return Err(Failure::Reported);
+            }
+            Ok(())
+        }
         Command::Backlog(cmd) => {
             let (tool, args) = match cmd {
                 BacklogCommand::List {
@@ -482,8 +546,46 @@ fn qa(global: &Global, cmd: &QaCommand, format: Format) -> Result<(), Failure> {
     call(global, tool, args, format)
 }
 
+/// `ontoref validate modes --self-test`: the validator on synthetic
+/// hierarchies; exits 0 only if every violation was caught.
+fn validate_self_test(global: &Global, format: Format) -> Result<(), Failure> {
+    let config = engine_config(global)?;
+    let dir = tempdir_for_self_test()?;
+    let rt = runtime(false)?;
+    match rt.block_on(ontoref_tools::toolsets::modes::self_test(
+        dir.path(),
+        &config,
+    )) {
+        Ok(report) => {
+            let value = serde_json::to_value(&report).unwrap_or_default();
+            output::print("self-test", &value, format);
+            if report.ok {
+                Ok(())
+            } else {
+                Err(Failure::Reported)
+            }
+        }
+        Err(err) => {
+            output::print_error(&err, format);
+            Err(Failure::Reported)
+        }
+    }
+}
+
+fn tempdir_for_self_test() -> Result<tempfile::TempDir, Failure> {
+    tempfile::Builder::new()
+        .prefix("ontoref-self-test-")
+        .tempdir()
+        .map_err(|e| Failure::Fatal(format!("cannot create a temporary directory: {e}")))
+}
+
 /// Runs one catalog tool against the resolved project and prints its result.
 fn call(global: &Global, tool: &str, args: Value, format: Format) -> Result<(), Failure> {
+    call_value(global, tool, args, format).map(|_| ())
+}
+
+/// Like [`call`], returning the printed value.
+fn call_value(global: &Global, tool: &str, args: Value, format: Format) -> Result<Value, Failure> {
     let config = engine_config(global)?;
     let rt = runtime(false)?;
     let result: Result<Value, ToolError> = rt.block_on(async {
@@ -502,7 +604,7 @@ fn call(global: &Global, tool: &str, args: Value, format: Format) -> Result<(), 
     match result {
         Ok(value) => {
             output::print(tool, &value, format);
-            Ok(())
+            Ok(value)
         }
         Err(err) => {
             output::print_error(&err, format);

@@ -254,6 +254,116 @@ fn render(kind: &str, v: &Value, md: bool) -> String {
                 }
             }
         }
+        "ontoref_mode_resolve" => {
+            let level = v.get("resolved_level").unwrap_or(&Value::Null);
+            let _ = writeln!(
+                out,
+                "{} resolves at {} ({})\n\nwhy:",
+                s(v, "mode"),
+                s(level, "name"),
+                s(level, "index")
+            );
+            for (i, link) in v
+                .get("chain")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                let _ = writeln!(
+                    out,
+                    "  {}. [{}] {}: {}",
+                    i + 1,
+                    s(link, "index"),
+                    s(link, "outcome"),
+                    s(link, "reason")
+                );
+            }
+            let _ = writeln!(out, "\nsteps:");
+            for step in v
+                .get("steps")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let deps = strings(step, "depends_on");
+                let _ = writeln!(
+                    out,
+                    "  - {:<20} {}  ({}{}{})",
+                    s(step, "id"),
+                    s(step, "action"),
+                    s(step, "from_level"),
+                    step.get("actor")
+                        .and_then(Value::as_str)
+                        .map(|a| format!(", {a}"))
+                        .unwrap_or_default(),
+                    if deps.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", after {}", deps.join(", "))
+                    }
+                );
+                if let Some(cmd) = step.get("cmd").and_then(Value::as_str) {
+                    let _ = writeln!(out, "      $ {cmd}");
+                }
+            }
+            for w in strings(v, "warnings") {
+                let _ = writeln!(out, "\nwarning: {w}");
+            }
+        }
+        "ontoref_validate_modes" => {
+            let findings = v
+                .get("findings")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for f in &findings {
+                let _ = writeln!(
+                    out,
+                    "{} [{}] {}{}: {}\n    {}",
+                    s(f, "severity"),
+                    s(f, "check"),
+                    s(f, "level"),
+                    if s(f, "mode").is_empty() {
+                        String::new()
+                    } else {
+                        format!("/{}", s(f, "mode"))
+                    },
+                    s(f, "message"),
+                    s(f, "file")
+                );
+            }
+            let _ = writeln!(
+                out,
+                "{} Hard, {} Soft over {} mode definitions in {} levels",
+                v.get("hard").and_then(Value::as_u64).unwrap_or(0),
+                v.get("soft").and_then(Value::as_u64).unwrap_or(0),
+                v.get("modes").and_then(Value::as_u64).unwrap_or(0),
+                v.get("levels").and_then(Value::as_u64).unwrap_or(0)
+            );
+        }
+        "self-test" => {
+            for c in v
+                .get("cases")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let mark = if c.get("passed") == Some(&Value::Bool(true)) {
+                    "ok  "
+                } else {
+                    "FAIL"
+                };
+                let _ = writeln!(
+                    out,
+                    "{mark} {:<26} expects {}",
+                    s(c, "name"),
+                    s(c, "expect")
+                );
+            }
+            let ok = v.get("ok") == Some(&Value::Bool(true));
+            let _ = writeln!(out, "\nself-test {}", if ok { "passed" } else { "FAILED" });
+        }
         "ontoref_node_list" | "ontoref_adr_list" | "ontoref_backlog_list" => {
             let (list, cols): (&str, &[&str]) = match kind {
                 "ontoref_node_list" => ("nodes", &["id", "level", "pole", "name"]),

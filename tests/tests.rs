@@ -5,6 +5,7 @@
 mod cli;
 mod knowledge;
 mod mcp_stdio;
+mod modes;
 mod readme;
 mod snapshot;
 mod util;

@@ -369,3 +369,25 @@ async def test_unknown_tool_is_protocol_error(connect, mode: str) -> None:
         # The session survives the error.
         page = await call_ok(client, "ontoref_qa_list", {"limit": 1})
         assert page["total"] == 5
+
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "agent-first-template"
+
+
+async def test_mode_resolve_explains_the_hierarchy(connect, mode: str) -> None:
+    async with connect(mode, project=TEMPLATE) as client:
+        release = await call_ok(client, "ontoref_mode_resolve", {"id": "release"})
+        assert release["resolved_level"] == {"index": "Instance", "name": "agent-first"}
+        chain = [(link["name"], link["outcome"]) for link in release["chain"]]
+        assert chain == [("agent-first", "composed"), ("acme-platform", "resolved")]
+        assert all(link["reason"] for link in release["chain"])
+        steps = [(step["id"], step["from_level"]) for step in release["steps"]]
+        assert steps[:2] == [("changelog", "acme-platform"), ("tag", "acme-platform")]
+
+        onboard = await call_ok(client, "ontoref_mode_resolve", {"id": "onboard"})
+        assert onboard["resolved_level"]["name"] == "ontoref-base"
+
+        missing = await client.call_tool("ontoref_mode_resolve", {"id": "relase"})
+        assert missing.is_error
+        assert missing.structured_content["error"]["code"] == "mode-not-found"
+        assert "release" in missing.structured_content["error"]["hint"]

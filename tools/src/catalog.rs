@@ -149,6 +149,10 @@ pub const TOOLSETS: &[(&str, &str)] = &[
         "the project's open work (reflection/backlog.ncl): list, show",
     ),
     (
+        "modes",
+        "operational modes across the level hierarchy: list, show, resolve, validate",
+    ),
+    (
         "ontology",
         "nodes, edges and state dimensions (.ontology/): list, show, impact, state",
     ),

@@ -13,6 +13,7 @@ use crate::adr::{Adr, AdrSet, Skipped, is_adr_file};
 use crate::backlog::Backlog;
 use crate::embedded::SCHEMAS;
 use crate::error::ToolError;
+use crate::modes::{BASE, Hierarchy, Level, LevelIndex, Mode, Workflow, assemble, modes_dir};
 use crate::nickel::cache::Loader;
 use crate::nickel::{EvalOptions, Evaluator};
 use crate::ontology::{Core, GateDoc, StateDoc};
@@ -75,6 +76,7 @@ pub struct Engine {
     project: Project,
     loader: Loader,
     cache_dir: PathBuf,
+    schemas_dir: PathBuf,
 }
 
 impl Engine {
@@ -101,6 +103,7 @@ impl Engine {
                 })?;
         let mut import_paths = project.import_dirs();
         import_paths.push(schemas.clone());
+        let schemas_dir = schemas.clone();
         let options = EvalOptions {
             timeout: config.eval_timeout,
             max_file_size: 64 * 1024 * 1024,
@@ -123,6 +126,7 @@ impl Engine {
             project,
             loader,
             cache_dir,
+            schemas_dir,
         })
     }
 
@@ -183,6 +187,105 @@ impl Engine {
             .load::<Backlog>(&self.project.file("reflection/backlog.ncl"))
             .await?
             .unwrap_or_default())
+    }
+
+    /// The mode hierarchy: the levels of `reflection/workflow.ncl` (or the
+    /// implicit single Instance level over `reflection/modes/`), plus Base
+    /// with the modes shipped in the binary, each with its mode files.
+    pub async fn hierarchy(&self) -> Result<Hierarchy, ToolError> {
+        let root = self.project.root();
+        let workflow = self
+            .loader
+            .load::<Workflow>(&self.project.file("reflection/workflow.ncl"))
+            .await?;
+        let (declared, source) = match workflow {
+            Some(w) => (
+                w.level_hierarchy
+                    .iter()
+                    .map(|l| {
+                        (
+                            l.index,
+                            l.name.clone(),
+                            Some(l.parent.clone()),
+                            l.modes_dir.clone(),
+                            modes_dir(root, &l.modes_dir),
+                        )
+                    })
+                    .collect::<Vec<_>>(),
+                "reflection/workflow.ncl".to_owned(),
+            ),
+            None => {
+                let name = root.file_name().map_or_else(
+                    || "project".to_owned(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                (
+                    vec![(
+                        LevelIndex::Instance,
+                        name,
+                        Some(BASE.to_owned()),
+                        "reflection/modes".to_owned(),
+                        root.join("reflection/modes"),
+                    )],
+                    "(implicit: no reflection/workflow.ncl)".to_owned(),
+                )
+            }
+        };
+        let mut levels = Vec::new();
+        let base = (
+            LevelIndex::Base,
+            BASE.to_owned(),
+            None,
+            "<ontoref>/modes".to_owned(),
+            self.schemas_dir.join("modes"),
+        );
+        for (index, name, parent, shown, dir) in declared.into_iter().chain(std::iter::once(base)) {
+            levels.push(self.load_level(index, name, parent, shown, &dir).await);
+        }
+        Ok(assemble(levels, source))
+    }
+
+    async fn load_level(
+        &self,
+        index: LevelIndex,
+        name: String,
+        parent: Option<String>,
+        shown: String,
+        dir: &std::path::Path,
+    ) -> Level {
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "ncl"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        let mut level = Level {
+            index,
+            name,
+            parent,
+            modes_dir: shown,
+            modes: Default::default(),
+            skipped: Vec::new(),
+            duplicates: Vec::new(),
+        };
+        for path in files {
+            let file = self.loader.evaluator().display(&path);
+            match self.loader.load::<Mode>(&path).await {
+                Ok(Some(mode)) => {
+                    if level.modes.contains_key(&mode.id) {
+                        level.duplicates.push((mode.id.clone(), file));
+                    } else {
+                        level.modes.insert(mode.id.clone(), (file, mode));
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => level.skipped.push((file, e.body())),
+            }
+        }
+        level
     }
 
     /// Every ADR (`adrs/adr-NNN-*.ncl`), each file loaded on its own: a file

@@ -57,6 +57,14 @@ pub enum ToolError {
         /// The closest known names.
         closest: Vec<String>,
     },
+    /// A mode's level chain is incoherent: it cannot be resolved.
+    #[error("mode `{mode}` cannot be resolved: {reason}")]
+    Unresolvable {
+        /// The mode.
+        mode: String,
+        /// Why.
+        reason: String,
+    },
     /// A file needed for the answer failed to load earlier in this call.
     #[error("{}", .0.message)]
     Skipped(ErrorBody),
@@ -75,6 +83,7 @@ impl ToolError {
             ToolError::Cursor(e) => e.code(),
             ToolError::InvalidParams { .. } => "invalid-params",
             ToolError::UnknownTool { .. } => "unknown-tool",
+            ToolError::Unresolvable { .. } => "mode-unresolvable",
             ToolError::Skipped(body) => known_code(&body.code),
             ToolError::Internal(_) => "internal-error",
         }
@@ -98,6 +107,9 @@ impl ToolError {
                 } else {
                     format!("did you mean {}?", quote_list(closest))
                 }
+            }
+            ToolError::Unresolvable { .. } => {
+                "run `ontoref validate modes` for every problem in the level hierarchy; fix the level or strategy named".to_owned()
             }
             ToolError::Skipped(body) => body.hint.clone(),
             ToolError::Internal(_) => {

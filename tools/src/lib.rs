@@ -21,6 +21,7 @@ pub mod embedded;
 pub mod engine;
 pub mod error;
 pub mod model;
+pub mod modes;
 pub mod nickel;
 pub mod ontology;
 pub mod paging;

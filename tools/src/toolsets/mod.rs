@@ -4,6 +4,7 @@
 
 pub mod adr;
 pub mod backlog;
+pub mod modes;
 pub mod ontology;
 pub mod qa;
 
