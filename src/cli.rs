@@ -98,6 +98,26 @@ enum Command {
     /// Check the project's files
     #[command(subcommand)]
     Validate(ValidateCommand),
+    /// What the project is: capabilities (default), requirements or deps
+    Describe {
+        /// capabilities, requirements or deps
+        #[arg(default_value = "capabilities")]
+        subject: String,
+    },
+    /// One ranked search across Q&A, nodes, ADRs, backlog and modes
+    Search {
+        /// Words to search for
+        #[arg(required = true, num_args = 1..)]
+        query: Vec<String>,
+        /// Search only this kind: qa, node, adr, backlog, mode (repeatable)
+        #[arg(long = "kind", value_name = "KIND")]
+        kinds: Vec<String>,
+        /// Most results (1-100)
+        #[arg(long, default_value_t = 10)]
+        limit: u32,
+    },
+    /// Projects registered in the config home (projects.ncl)
+    Projects,
 }
 
 #[derive(Debug, Subcommand)]
@@ -388,6 +408,23 @@ pub fn run() -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Describe { subject } => call(
+            &cli.global,
+            "ontoref_describe",
+            json!({ "subject": subject }),
+            format,
+        ),
+        Command::Search {
+            query,
+            kinds,
+            limit,
+        } => call(
+            &cli.global,
+            "ontoref_search",
+            json!({ "query": query.join(" "), "kinds": kinds, "limit": limit }),
+            format,
+        ),
+        Command::Projects => call(&cli.global, "ontoref_list_projects", json!({}), format),
         Command::Backlog(cmd) => {
             let (tool, args) = match cmd {
                 BacklogCommand::List {

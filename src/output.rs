@@ -254,6 +254,30 @@ fn render(kind: &str, v: &Value, md: bool) -> String {
                 }
             }
         }
+        "ontoref_search" => {
+            let results = v
+                .get("results")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            if results.is_empty() {
+                out.push_str("no match\n");
+            }
+            for (i, r) in results.iter().enumerate() {
+                let score = r.get("score").and_then(Value::as_f64).unwrap_or(0.0);
+                let _ = writeln!(
+                    out,
+                    "{}. [{}] {}  ({score:.2})\n   {}\n   {}\n",
+                    i + 1,
+                    s(r, "kind"),
+                    s(r, "id"),
+                    s(r, "title"),
+                    s(r, "snippet")
+                );
+            }
+            let total = v.get("total_matches").and_then(Value::as_u64).unwrap_or(0);
+            let _ = writeln!(out, "{} of {} matches", results.len(), total);
+        }
         "ontoref_mode_resolve" => {
             let level = v.get("resolved_level").unwrap_or(&Value::Null);
             let _ = writeln!(

@@ -399,3 +399,137 @@ fn a_project_without_these_files_has_empty_sections() {
         json!([])
     );
 }
+
+#[test]
+fn describe_gives_identity_counts_and_declarative_registry_state() {
+    let s = Sandbox::new();
+    let v = on_template(&s, &["describe"]);
+    let d = &v["description"];
+    assert_eq!(v["subject"], "capabilities");
+    assert_eq!(d["project"]["slug"], "agent-first");
+    assert_eq!(d["level"]["index"], "Instance");
+    for kind in ["qa", "nodes", "adrs", "backlog", "modes"] {
+        assert!(d["counts"][kind].as_u64().unwrap() > 0, "{kind}: {d}");
+    }
+    assert!(d["toolsets"].as_array().unwrap().contains(&json!("modes")));
+    assert_eq!(d["registry_topology"]["registries"][0]["pull"], true);
+    assert!(d["vault_state"]["declared"].is_boolean());
+    let text = serde_json::to_string(&v).unwrap();
+    assert!(
+        !text.contains("sops.yaml"),
+        "credential file paths stay out of describe: {text}"
+    );
+    let deps = on_template(&s, &["describe", "deps"]);
+    assert!(
+        !deps["description"]["critical_deps"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let out = s.run(&["--project", path_str(&template()), "describe", "everything"]);
+    assert_eq!(json_out(&out)["error"]["code"], "invalid-params");
+}
+
+#[test]
+fn one_search_ranks_every_kind() {
+    let s = Sandbox::new();
+    let v = on_template(&s, &["search", "secrets", "vault"]);
+    let kinds: std::collections::HashSet<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.len() >= 3, "hits from several kinds: {kinds:?}");
+    let scores: Vec<f64> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["score"].as_f64().unwrap())
+        .collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "best first: {scores:?}"
+    );
+    assert!(v["total_matches"].as_u64().unwrap() >= scores.len() as u64);
+    let only = on_template(
+        &s,
+        &["search", "release", "--kind", "mode", "--kind", "adr"],
+    );
+    assert!(
+        only["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["kind"] == "mode" || r["kind"] == "adr"),
+        "{only}"
+    );
+    assert_eq!(only["results"][0]["id"], "release");
+    let none = on_template(&s, &["search", "xylophone"]);
+    assert_eq!(none["results"], json!([]));
+    let out = s.run(&[
+        "--project",
+        path_str(&template()),
+        "search",
+        "x",
+        "--kind",
+        "wiki",
+    ]);
+    assert_eq!(json_out(&out)["error"]["code"], "invalid-params");
+}
+
+#[test]
+fn search_skips_a_broken_kind_and_keeps_the_others() {
+    let s = Sandbox::new();
+    let p = s.project("half-broken", &[
+        (".ontology/core.ncl", "{ nodes = [ { id = \"zebra-node\", name = \"Zebra\", pole = 'Yang, level = 'Axiom, description = \"stripes\" } ] }"),
+        ("reflection/qa.ncl", "{ entries = [ { id = \"x\" } ] }"),
+    ]);
+    let v = json_out(&s.run(&["--project", path_str(&p), "search", "zebra"]));
+    assert_eq!(v["results"][0]["id"], "zebra-node");
+    assert_eq!(v["skipped"][0]["code"], "qa-invalid-entry", "{v}");
+}
+
+#[test]
+fn registered_projects_are_listed_with_badges() {
+    let s = Sandbox::new();
+    let home = s.dir.path().join("config");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        home.join("projects.ncl"),
+        format!(
+            "{{ projects = [ {{ slug = \"tpl\", root = \"{}\" }}, {{ slug = \"fix\", root = \"{}\" }}, {{ slug = \"gone\", root = \"/nonexistent/gone\" }} ] }}",
+            path_str(&template()),
+            path_str(&crate::util::fixture())
+        ),
+    )
+    .unwrap();
+    let out = s
+        .cmd()
+        .args(["--project", path_str(&crate::util::fixture()), "projects"])
+        .env("ONTOREF_CONFIG_HOME", &home)
+        .output()
+        .unwrap();
+    let v = json_out(&out);
+    let cards = v["projects"].as_array().unwrap();
+    assert_eq!(cards.len(), 3);
+    assert_eq!(cards[0]["slug"], "tpl");
+    assert_eq!(cards[0]["registry"]["participant"], "agent-first");
+    assert_eq!(
+        cards[0]["counts"]["nodes"].as_u64().map(|n| n > 0),
+        Some(true)
+    );
+    assert_eq!(cards[1]["current"], true);
+    assert_eq!(cards[1]["counts"]["qa"], 5);
+    assert_eq!(cards[2]["error"]["code"], "project-not-found");
+    // Without a registry: the current project alone.
+    let out = s
+        .cmd()
+        .args(["--project", path_str(&crate::util::fixture()), "projects"])
+        .env("ONTOREF_CONFIG_HOME", s.dir.path().join("empty-config"))
+        .output()
+        .unwrap();
+    let v = json_out(&out);
+    assert_eq!(v["projects"].as_array().unwrap().len(), 1);
+    assert_eq!(v["projects"][0]["current"], true);
+}

@@ -391,3 +391,17 @@ async def test_mode_resolve_explains_the_hierarchy(connect, mode: str) -> None:
         assert missing.is_error
         assert missing.structured_content["error"]["code"] == "mode-not-found"
         assert "release" in missing.structured_content["error"]["hint"]
+
+
+async def test_search_across_kinds(connect, mode: str) -> None:
+    async with connect(mode, project=TEMPLATE) as client:
+        found = await call_ok(client, "ontoref_search", {"query": "secrets vault", "limit": 10})
+        kinds = {hit["kind"] for hit in found["results"]}
+        assert len(kinds) >= 3, found
+        scores = [hit["score"] for hit in found["results"]]
+        assert scores == sorted(scores, reverse=True)
+        modes_only = await call_ok(client, "ontoref_search", {"query": "release", "kinds": ["mode"]})
+        assert modes_only["results"][0] == {**modes_only["results"][0], "kind": "mode", "id": "release"}
+        bad = await client.call_tool("ontoref_search", {"query": "x", "kinds": ["wiki"]})
+        assert bad.is_error
+        assert bad.structured_content["error"]["code"] == "invalid-params"

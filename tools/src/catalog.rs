@@ -157,6 +157,10 @@ pub const TOOLSETS: &[(&str, &str)] = &[
         "nodes, edges and state dimensions (.ontology/): list, show, impact, state",
     ),
     (
+        "project",
+        "what the project is, one search across every kind, registered projects",
+    ),
+    (
         "qa",
         "the project's Q&A knowledge (reflection/qa.ncl): list, search, show",
     ),

@@ -11,8 +11,10 @@ use sha2::{Digest, Sha256};
 
 use crate::adr::{Adr, AdrSet, Skipped, is_adr_file};
 use crate::backlog::Backlog;
+use crate::corpus::{Corpus, Fingerprint, Record, identity};
 use crate::embedded::SCHEMAS;
 use crate::error::ToolError;
+use crate::manifest::Manifest;
 use crate::modes::{BASE, Hierarchy, Level, LevelIndex, Mode, Workflow, assemble, modes_dir};
 use crate::nickel::cache::Loader;
 use crate::nickel::{EvalOptions, Evaluator};
@@ -77,6 +79,7 @@ pub struct Engine {
     loader: Loader,
     cache_dir: PathBuf,
     schemas_dir: PathBuf,
+    corpus: std::sync::Mutex<Option<(Fingerprint, Arc<Corpus>)>>,
 }
 
 impl Engine {
@@ -127,6 +130,7 @@ impl Engine {
             loader,
             cache_dir,
             schemas_dir,
+            corpus: std::sync::Mutex::default(),
         })
     }
 
@@ -318,6 +322,167 @@ impl Engine {
             }
         }
         Ok(set)
+    }
+
+    /// The manifest (`.ontology/manifest.ncl`), when there is one.
+    pub async fn manifest(&self) -> Result<Option<Arc<Manifest>>, ToolError> {
+        self.loader
+            .load::<Manifest>(&self.project.file(".ontology/manifest.ncl"))
+            .await
+    }
+
+    /// `.ontoref/project.ncl`, when there is one.
+    pub async fn project_file(
+        &self,
+    ) -> Result<Option<Arc<crate::project::ProjectFile>>, ToolError> {
+        self.loader
+            .load::<crate::project::ProjectFile>(&self.project.file(".ontoref/project.ncl"))
+            .await
+    }
+
+    /// Every record of every kind in one search index, rebuilt only when a
+    /// document it was built from changed. Kinds whose files fail to load
+    /// are left out and returned with their error.
+    pub async fn corpus(&self) -> (Arc<Corpus>, Vec<(&'static str, crate::error::ErrorBody)>) {
+        let mut problems = Vec::new();
+        let mut fingerprint: Fingerprint = Vec::new();
+        let qa = self.loader.load::<QaStore>(&self.project.qa_path()).await;
+        let core = self
+            .loader
+            .load::<Core>(&self.project.file(".ontology/core.ncl"))
+            .await;
+        let backlog = self
+            .loader
+            .load::<Backlog>(&self.project.file("reflection/backlog.ncl"))
+            .await;
+        let adrs = self.adrs().await;
+        let hierarchy = self.hierarchy().await;
+        let mut note = |kind: &'static str, e: &ToolError| problems.push((kind, e.body()));
+        let qa = match qa {
+            Ok(d) => d,
+            Err(e) => {
+                note("qa", &e);
+                None
+            }
+        };
+        let core = match core {
+            Ok(d) => d,
+            Err(e) => {
+                note("node", &e);
+                None
+            }
+        };
+        let backlog = match backlog {
+            Ok(d) => d,
+            Err(e) => {
+                note("backlog", &e);
+                None
+            }
+        };
+        let adrs = adrs.unwrap_or_default();
+        let hierarchy = match hierarchy {
+            Ok(h) => Some(h),
+            Err(e) => {
+                note("mode", &e);
+                None
+            }
+        };
+        fingerprint.push(qa.as_ref().map_or(0, identity));
+        fingerprint.push(core.as_ref().map_or(0, identity));
+        fingerprint.push(backlog.as_ref().map_or(0, identity));
+        fingerprint.extend(adrs.adrs.iter().map(|(_, a)| identity(a)));
+        fingerprint.push(usize::MAX);
+        if let Some(h) = &hierarchy {
+            for l in &h.levels {
+                fingerprint.extend(l.modes.values().map(|(_, m)| identity(m)));
+                fingerprint.push(usize::MAX);
+            }
+        }
+        if let Ok(cached) = self.corpus.lock()
+            && let Some((fp, corpus)) = cached.as_ref()
+            && *fp == fingerprint
+        {
+            return (corpus.clone(), problems);
+        }
+        let mut records = Vec::new();
+        if let Some(qa) = &qa {
+            records.extend(qa.entries().iter().map(|e| Record {
+                kind: "qa",
+                id: e.id.clone(),
+                title: e.question.clone(),
+                labels: e.tags.join(" "),
+                body: e.answer.clone(),
+            }));
+        }
+        if let Some(core) = &core {
+            records.extend(core.nodes().iter().map(|n| Record {
+                kind: "node",
+                id: n.id.clone(),
+                title: n.name.clone(),
+                labels: format!("{:?} {:?}", n.level, n.pole),
+                body: n.description.clone(),
+            }));
+        }
+        for (_, a) in &adrs.adrs {
+            let mut body = format!("{}\n{}", a.context, a.decision);
+            for r in &a.rationale {
+                body.push('\n');
+                body.push_str(&r.claim);
+            }
+            for c in &a.constraints {
+                body.push('\n');
+                body.push_str(&c.claim);
+            }
+            records.push(Record {
+                kind: "adr",
+                id: a.id.clone(),
+                title: a.title.clone(),
+                labels: format!("{:?}", a.status),
+                body,
+            });
+        }
+        if let Some(backlog) = &backlog {
+            records.extend(backlog.items().iter().map(|i| Record {
+                kind: "backlog",
+                id: i.id.clone(),
+                title: i.title.clone(),
+                labels: format!("{} {} {}", i.kind, i.priority, i.status),
+                body: i.detail.clone(),
+            }));
+        }
+        if let Some(h) = &hierarchy {
+            for id in h.mode_ids() {
+                let defs: Vec<_> = h
+                    .levels
+                    .iter()
+                    .filter_map(|l| l.modes.get(&id).map(|(_, m)| (l, m)))
+                    .collect();
+                let Some((_, first)) = defs.first() else {
+                    continue;
+                };
+                let body = defs
+                    .iter()
+                    .flat_map(|(_, m)| m.steps.iter().map(|s| s.action.clone()))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                records.push(Record {
+                    kind: "mode",
+                    title: first.trigger.clone().unwrap_or_else(|| id.clone()),
+                    labels: defs
+                        .iter()
+                        .map(|(l, _)| l.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    id,
+                    body,
+                });
+            }
+        }
+        let corpus = Arc::new(Corpus::new(records));
+        if let Ok(mut cached) = self.corpus.lock() {
+            *cached = Some((fingerprint, corpus.clone()));
+        }
+        (corpus, problems)
     }
 
     /// The Q&A store; empty when `reflection/qa.ncl` does not exist.

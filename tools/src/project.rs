@@ -156,6 +156,84 @@ impl Project {
     }
 }
 
+/// `.ontoref/project.ncl`: the project's marker and settings. Only what
+/// ontoref reads is typed; every other field passes.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ProjectFile {
+    /// Short name.
+    #[serde(default)]
+    pub slug: Option<String>,
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// What it is.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The vault settings (`sops = { enabled, vault_id, .. }`), as declared.
+    #[serde(default)]
+    pub sops: Option<serde_json::Value>,
+}
+
+impl crate::nickel::cache::Document for ProjectFile {
+    const KIND: &'static str = "project";
+    const VERSION: u32 = 1;
+
+    fn from_value(
+        value: serde_json::Value,
+        source: &crate::nickel::cache::Source<'_>,
+    ) -> Result<Self, crate::error::ToolError> {
+        Ok(crate::model::decode(
+            value,
+            source,
+            crate::model::Kind::Node,
+            "sops",
+        )?)
+    }
+}
+
+/// `<config home>/projects.ncl`: `projects = [{ slug, root }]`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Registered {
+    /// The projects.
+    #[serde(default)]
+    pub projects: Vec<RegisteredProject>,
+}
+
+/// One registered project.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RegisteredProject {
+    /// Short name.
+    pub slug: String,
+    /// Root directory.
+    pub root: String,
+}
+
+impl crate::nickel::cache::Document for Registered {
+    const KIND: &'static str = "projects";
+    const VERSION: u32 = 1;
+
+    fn from_value(
+        value: serde_json::Value,
+        source: &crate::nickel::cache::Source<'_>,
+    ) -> Result<Self, crate::error::ToolError> {
+        Ok(crate::model::decode(
+            value,
+            source,
+            crate::model::Kind::Node,
+            "projects",
+        )?)
+    }
+}
+
+/// ontoref's config home: `$ONTOREF_CONFIG_HOME`, else `~/.config/ontoref`.
+pub fn config_home() -> PathBuf {
+    std::env::var_os("ONTOREF_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| dirs::config_dir().map(|d| d.join("ontoref")))
+        .unwrap_or_else(|| PathBuf::from(".config/ontoref"))
+}
+
 /// The nearest ancestor of `cwd` holding `.ontoref/` or `reflection/qa.ncl`.
 fn discover(cwd: &Path) -> Option<PathBuf> {
     let start = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());

@@ -6,6 +6,7 @@ pub mod adr;
 pub mod backlog;
 pub mod modes;
 pub mod ontology;
+pub mod project;
 pub mod qa;
 
 use crate::error::ToolError;
