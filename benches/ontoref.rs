@@ -435,5 +435,163 @@ fn main() {
             "(reference)",
         );
     }
+    project_bench(&mut report, tmp.path(), quick, searches, &rt);
     let _ = report.rows.len();
+}
+
+/// A generated project: `nodes` ontology nodes (2 edges each), `adrs` ADR
+/// files, the store already at `root`, a backlog, and the template's mode
+/// hierarchy.
+fn generate_project(root: &Path, nodes: usize, adrs: usize) {
+    let mut rng = Rng(0xadd5_0011_2233_4455);
+    let levels = ["'Axiom", "'Tension", "'Practice", "'Practice"];
+    let mut core = String::from("{\n  nodes = [\n");
+    for i in 0..nodes {
+        let w: Vec<&str> = (0..10).map(|_| rng.pick(WORDS)).collect();
+        core.push_str(&format!(
+            "    {{ id = \"n-{i}\", name = \"{} {} {}\", pole = 'Yang, level = {}, description = \"{}\", adrs = [\"adr-{:03}\"] }},\n",
+            w[0], w[1], w[2], levels[i % 4], w[3..].join(" "), i % adrs.max(1) + 1
+        ));
+    }
+    core.push_str("  ],\n  edges = [\n");
+    for i in 1..nodes {
+        for k in [i / 2, i.saturating_sub(3)] {
+            core.push_str(&format!(
+                "    {{ from = \"n-{i}\", to = \"n-{k}\", kind = \"realizes\" }},\n"
+            ));
+        }
+    }
+    core.push_str("  ],\n}\n");
+    std::fs::create_dir_all(root.join(".ontology")).expect("mkdir");
+    std::fs::write(root.join(".ontology/core.ncl"), core).expect("write core");
+    std::fs::create_dir_all(root.join("adrs")).expect("mkdir");
+    for i in 1..=adrs {
+        let w: Vec<&str> = (0..30).map(|_| rng.pick(WORDS)).collect();
+        std::fs::write(
+            root.join(format!("adrs/adr-{i:03}-{}.ncl", w[0])),
+            format!(
+                "let a = import \"schemas/adr.ncl\" in a.make_adr {{ id = \"adr-{i:03}\", title = \"{} {} {}\", status = 'Accepted, date = \"2026-01-01\", context = \"{}\", decision = \"{}\", constraints = [ {{ id = \"c1\", severity = 'Hard, claim = \"{}\" }} ] }}",
+                w[0], w[1], w[2], w[3..15].join(" "), w[15..25].join(" "), w[25..].join(" ")
+            ),
+        )
+        .expect("write adr");
+    }
+    let mut backlog = String::from("{ items = [\n");
+    for i in 0..200 {
+        let w: Vec<&str> = (0..12).map(|_| rng.pick(WORDS)).collect();
+        backlog.push_str(&format!(
+            "  {{ id = \"bl-{i}\", title = \"{}\", kind = 'Todo, priority = 'High, status = 'Open, detail = \"{}\", created = \"2026-01-01\" }},\n",
+            w[..4].join(" "), w[4..].join(" ")
+        ));
+    }
+    backlog.push_str("] }\n");
+    std::fs::write(root.join("reflection/backlog.ncl"), backlog).expect("write backlog");
+    let template = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("agent-first-template");
+    for dir in ["domain/modes", "reflection/modes"] {
+        std::fs::create_dir_all(root.join(dir)).expect("mkdir");
+        for e in std::fs::read_dir(template.join(dir))
+            .expect("template modes")
+            .flatten()
+        {
+            std::fs::copy(e.path(), root.join(dir).join(e.file_name())).expect("copy mode");
+        }
+    }
+    std::fs::copy(
+        template.join("reflection/workflow.ncl"),
+        root.join("reflection/workflow.ncl"),
+    )
+    .expect("copy workflow");
+}
+
+fn project_bench(
+    report: &mut Report,
+    tmp: &Path,
+    quick: bool,
+    searches: usize,
+    rt: &tokio::runtime::Runtime,
+) {
+    let (nodes, adrs, entries) = if quick {
+        (200, 50, 1_000)
+    } else {
+        (2_000, 500, 10_000)
+    };
+    let root = tmp.join("project");
+    generate_store(&root, entries);
+    generate_project(&root, nodes, adrs);
+    let label = format!("project ({nodes} nodes, {adrs} ADRs, {entries} Q&A)");
+    let engine_at = |cache: &Path| {
+        Engine::new(EngineConfig {
+            project: Some(root.clone()),
+            cache_dir: Some(cache.to_path_buf()),
+            ..EngineConfig::default()
+        })
+        .expect("engine")
+    };
+    let call = |engine: &Engine, tool: &str, args: Value| {
+        rt.block_on(async {
+            ontoref_tools::catalog::find(tool)
+                .expect("tool")
+                .call(engine, args)
+                .await
+                .expect("tool call")
+        })
+    };
+    // Whole project, cold: a fresh cache directory, every file evaluated.
+    let cache = tmp.join("cache-project");
+    let cold_engine = engine_at(&cache);
+    let t = Instant::now();
+    let d = call(&cold_engine, "ontoref_describe", json!({}));
+    let cold = t.elapsed();
+    assert_eq!(d["description"]["counts"]["adrs"], adrs, "{d}");
+    report.row(
+        &format!("{label}: load everything, cold"),
+        fmt(cold),
+        "(reference)",
+    );
+    // Warm disk cache, fresh engine (as a newly spawned server).
+    let mut samples = Vec::new();
+    for _ in 0..if quick { 2 } else { 5 } {
+        let e = engine_at(&cache);
+        let t = Instant::now();
+        call(&e, "ontoref_describe", json!({}));
+        samples.push(t.elapsed());
+    }
+    let (p50, _) = stats(&mut samples);
+    report.row(
+        &format!("{label}: load everything, warm disk cache (p50)"),
+        fmt(p50),
+        "(reference)",
+    );
+
+    let engine = engine_at(&cache);
+    call(&engine, "ontoref_search", json!({"query": "warm up"}));
+    let mut samples = Vec::new();
+    for i in 0..searches {
+        let q = QUERIES[i % QUERIES.len()];
+        let t = Instant::now();
+        let r = call(&engine, "ontoref_search", json!({"query": q}));
+        samples.push(t.elapsed());
+        assert!(r["total_matches"].as_u64().unwrap_or(0) > 0);
+    }
+    let (p50, p99) = stats(&mut samples);
+    report.row(
+        &format!("ontoref_search, {label}, warm: p50 / p99"),
+        format!("{} / {}", fmt(p50), fmt(p99)),
+        "p50 ≤ 2 ms",
+    );
+
+    let mut samples = Vec::new();
+    for i in 0..searches {
+        let id = ["release", "sync-ontology", "onboard", "weekly-report"][i % 4];
+        let t = Instant::now();
+        let r = call(&engine, "ontoref_mode_resolve", json!({"id": id}));
+        samples.push(t.elapsed());
+        assert!(r["steps"].as_array().is_some_and(|s| !s.is_empty()));
+    }
+    let (p50, p99) = stats(&mut samples);
+    report.row(
+        "ontoref_mode_resolve, three-level hierarchy, warm: p50 / p99",
+        format!("{} / {}", fmt(p50), fmt(p99)),
+        "p50 ≤ 200 µs",
+    );
 }

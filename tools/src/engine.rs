@@ -16,7 +16,7 @@ use crate::embedded::SCHEMAS;
 use crate::error::ToolError;
 use crate::manifest::Manifest;
 use crate::modes::{BASE, Hierarchy, Level, LevelIndex, Mode, Workflow, assemble, modes_dir};
-use crate::nickel::cache::Loader;
+use crate::nickel::cache::{FileStamp, Loader};
 use crate::nickel::{EvalOptions, Evaluator};
 use crate::ontology::{Core, GateDoc, StateDoc};
 use crate::project::{Project, ProjectError};
@@ -80,7 +80,11 @@ pub struct Engine {
     cache_dir: PathBuf,
     schemas_dir: PathBuf,
     corpus: std::sync::Mutex<Option<(Fingerprint, Arc<Corpus>)>>,
+    adr_set: std::sync::Mutex<Option<(AdrStamps, Arc<AdrSet>)>>,
 }
+
+/// The ADR files an [`AdrSet`] was built from, with their stamps.
+type AdrStamps = Vec<(std::path::PathBuf, Option<FileStamp>)>;
 
 impl Engine {
     /// Resolves the project and prepares evaluation.
@@ -131,6 +135,7 @@ impl Engine {
             cache_dir,
             schemas_dir,
             corpus: std::sync::Mutex::default(),
+            adr_set: std::sync::Mutex::default(),
         })
     }
 
@@ -293,8 +298,10 @@ impl Engine {
     }
 
     /// Every ADR (`adrs/adr-NNN-*.ncl`), each file loaded on its own: a file
-    /// that fails is listed in `skipped`, the others load.
-    pub async fn adrs(&self) -> Result<AdrSet, ToolError> {
+    /// that fails is listed in `skipped`, the others load. The whole set is
+    /// kept while every file's stat stamp is unchanged (and none is racy),
+    /// so a project with hundreds of ADRs costs one stat per file per call.
+    pub async fn adrs(&self) -> Result<Arc<AdrSet>, ToolError> {
         let dir = self.project.file("adrs");
         let mut files: Vec<std::path::PathBuf> = match std::fs::read_dir(&dir) {
             Ok(entries) => entries
@@ -309,6 +316,18 @@ impl Engine {
             Err(_) => Vec::new(),
         };
         files.sort();
+        let stamps: AdrStamps = files
+            .iter()
+            .map(|p| (p.clone(), FileStamp::of(p)))
+            .collect();
+        let trusted = stamps.iter().all(|(_, s)| s.is_some_and(|s| !s.is_racy()));
+        if trusted
+            && let Ok(cached) = self.adr_set.lock()
+            && let Some((prev, set)) = cached.as_ref()
+            && *prev == stamps
+        {
+            return Ok(set.clone());
+        }
         let mut set = AdrSet::default();
         for path in files {
             let shown = self.loader.evaluator().display(&path);
@@ -320,6 +339,10 @@ impl Engine {
                     error: e.body(),
                 }),
             }
+        }
+        let set = Arc::new(set);
+        if let Ok(mut cached) = self.adr_set.lock() {
+            *cached = Some((stamps, set.clone()));
         }
         Ok(set)
     }

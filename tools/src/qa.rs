@@ -71,6 +71,7 @@ struct QaFile {
 impl Document for QaStore {
     const KIND: &'static str = "qa";
     const VERSION: u32 = 2;
+    const COMPACT: bool = true;
 
     fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError> {
         let file: QaFile = decode(value, source, Kind::Qa, "entries")?;

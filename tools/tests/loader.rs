@@ -409,3 +409,64 @@ async fn stat_stamps_are_trusted_only_while_they_match() {
     assert_eq!(e.qa().await.unwrap().entries()[0].id, "bbb");
     assert_eq!(evaluations(&e), 1);
 }
+
+#[tokio::test]
+async fn every_kind_of_document_is_served_from_disk_by_a_fresh_engine() {
+    // Every file of the template: Q&A, ontology, manifest, ADRs, backlog,
+    // workflow, modes at three levels, the project file.
+    let template = repo().join("agent-first-template");
+    let cache = tempfile::tempdir().unwrap();
+    let load_all = |e: Engine| async move {
+        e.qa().await.unwrap();
+        e.core().await.unwrap();
+        e.state().await.unwrap();
+        e.gates().await.unwrap();
+        e.backlog().await.unwrap();
+        assert!(e.manifest().await.unwrap().is_some());
+        assert!(e.project_file().await.unwrap().is_some());
+        let adrs = e.adrs().await.unwrap();
+        assert!(adrs.skipped.is_empty() && adrs.adrs.len() >= 3);
+        let h = e.hierarchy().await.unwrap();
+        assert!(h.levels.iter().all(|l| l.skipped.is_empty()));
+        (
+            evaluations(&e),
+            e.loader().stats().disk_hits.load(Ordering::Relaxed),
+        )
+    };
+    let (first, _) = load_all(engine(&template, cache.path())).await;
+    assert!(first > 15, "{first}");
+    let (second, hits) = load_all(engine(&template, cache.path())).await;
+    assert_eq!(
+        second, 0,
+        "every kind must round-trip through the disk cache"
+    );
+    assert_eq!(hits, first);
+}
+
+#[tokio::test]
+async fn the_adr_set_sees_edits_additions_and_removals() {
+    let adr = |id: &str, title: &str| {
+        format!(
+            "{{ id = \"{id}\", title = \"{title}\", status = 'Accepted, date = \"2026-01-01\", context = \"c\", decision = \"d\" }}"
+        )
+    };
+    let p = project(&[
+        ("adrs/adr-001-a.ncl", &adr("adr-001", "one")),
+        ("adrs/adr-002-b.ncl", &adr("adr-002", "two")),
+    ]);
+    let cache = tempfile::tempdir().unwrap();
+    let e = engine(p.path(), cache.path());
+    let titles = |set: &ontoref_tools::adr::AdrSet| {
+        set.adrs
+            .iter()
+            .map(|(_, a)| a.title.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(titles(&e.adrs().await.unwrap()), ["one", "two"]);
+    std::fs::write(p.path().join("adrs/adr-002-b.ncl"), adr("adr-002", "TWO")).unwrap();
+    assert_eq!(titles(&e.adrs().await.unwrap()), ["one", "TWO"]);
+    std::fs::write(p.path().join("adrs/adr-003-c.ncl"), adr("adr-003", "three")).unwrap();
+    assert_eq!(titles(&e.adrs().await.unwrap()), ["one", "TWO", "three"]);
+    std::fs::remove_file(p.path().join("adrs/adr-001-a.ncl")).unwrap();
+    assert_eq!(titles(&e.adrs().await.unwrap()), ["TWO", "three"]);
+}

@@ -41,7 +41,7 @@ pub const RACY_WINDOW: Duration = Duration::from_secs(2);
 /// How long a timed-out key is answered from memory.
 pub const TIMEOUT_MEMO: Duration = Duration::from_secs(60);
 /// Bumped whenever the disk layout changes.
-const DISK_FORMAT: u32 = 2;
+const DISK_FORMAT: u32 = 3;
 const MAGIC: &[u8; 8] = b"ONTOREF\x01";
 
 /// A typed document built from one evaluated Nickel file.
@@ -50,6 +50,10 @@ pub trait Document: Serialize + DeserializeOwned + Send + Sync + 'static {
     const KIND: &'static str;
     /// Bumped when the serialised layout changes.
     const VERSION: u32;
+    /// Persist with postcard (compact and fastest to decode) rather than
+    /// JSON. postcard is positional: only for types with no skipped fields
+    /// and no free-form `serde_json::Value`s, which it cannot read back.
+    const COMPACT: bool = false;
     /// Builds the document from the exported value.
     fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError>;
 }
@@ -157,6 +161,23 @@ impl Stamp {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as i128);
         self.mtime.max(self.ctime) + RACY_WINDOW.as_nanos() as i128 >= now
+    }
+}
+
+/// A file's stat stamp, for callers that validate many files at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp(Stamp);
+
+impl FileStamp {
+    /// The stamp of `path`, if it exists.
+    pub fn of(path: &Path) -> Option<FileStamp> {
+        Stamp::of(path).map(FileStamp)
+    }
+
+    /// Modified so recently that a same-tick rewrite could keep the stamp:
+    /// not to be trusted without reading the file.
+    pub fn is_racy(&self) -> bool {
+        self.0.is_racy(SystemTime::now())
     }
 }
 
@@ -428,8 +449,13 @@ impl Loader {
         if xxh3_64(payload) != header.payload_xxh3 {
             return None;
         }
-        let (doc, trailing) = postcard::take_from_bytes::<D>(payload).ok()?;
-        trailing.is_empty().then_some((doc, deps))
+        let doc = if D::COMPACT {
+            let (doc, trailing) = postcard::take_from_bytes::<D>(payload).ok()?;
+            trailing.is_empty().then_some(doc)?
+        } else {
+            serde_json::from_slice::<D>(payload).ok()?
+        };
+        Some((doc, deps))
     }
 
     fn write_disk<D: Document>(&self, path: &Path, key: &[u8; 32], deps: &[Dep], doc: &D) {
@@ -510,7 +536,11 @@ fn write_disk_entry<D: Document>(
     deps: &[Dep],
     doc: &D,
 ) -> std::io::Result<()> {
-    let payload = postcard::to_stdvec(doc).map_err(std::io::Error::other)?;
+    let payload = if D::COMPACT {
+        postcard::to_stdvec(doc).map_err(std::io::Error::other)?
+    } else {
+        serde_json::to_vec(doc).map_err(std::io::Error::other)?
+    };
     let header = DiskHeader {
         key: *key,
         written_at: now_ns(),

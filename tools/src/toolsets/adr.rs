@@ -154,7 +154,7 @@ impl AsyncTool<Engine> for AdrListTool {
             adrs: rows[range].to_vec(),
             next_cursor,
             findings: set.findings(),
-            skipped: set.skipped,
+            skipped: set.skipped.clone(),
         })
     }
 }
