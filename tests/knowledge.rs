@@ -346,12 +346,13 @@ fn a_broken_adr_is_reported_beside_the_others_and_dangling_supersedes_is_a_findi
                 &adr_text("adr-002", "supersedes = \"adr-042\","),
             ),
             ("adrs/adr-003-broken.ncl", "{ id = \"adr-003\", title = "),
+            ("adrs/adr-004-copy.ncl", &adr_text("adr-001", "")),
             ("adrs/adr-defaults.ncl", "{ not_an_adr = true }"),
             (".ontology/core.ncl", CORE_OK),
         ],
     );
     let v = json_out(&s.run(&["--project", path_str(&p), "adr", "list"]));
-    assert_eq!(ids(&v, "adrs"), ["adr-001", "adr-002"]);
+    assert_eq!(ids(&v, "adrs"), ["adr-001", "adr-002", "adr-001"]);
     assert_eq!(v["skipped"][0]["file"], "adrs/adr-003-broken.ncl");
     assert_eq!(v["skipped"][0]["error"]["code"], "ncl-eval-failed");
     assert_eq!(v["findings"][0]["id"], "adr-002");
@@ -360,6 +361,15 @@ fn a_broken_adr_is_reported_beside_the_others_and_dangling_supersedes_is_a_findi
             .as_str()
             .unwrap()
             .contains("adr-042")
+    );
+    // The same id in two files is a finding naming both.
+    assert_eq!(v["findings"][1]["file"], "adrs/adr-004-copy.ncl");
+    assert!(
+        v["findings"][1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("also used by adrs/adr-001-first.ncl"),
+        "{v}"
     );
     // Asking for the broken one gives its own error, not "not found".
     let e =

@@ -106,6 +106,13 @@ fn each_strategy_resolves_as_adr_018_says() {
     assert_eq!(r["resolved_level"]["name"], "acme-platform");
     assert_eq!(outcomes(&r)[0].1, "passed");
 
+    // Override at the Instance of a mode the Domain defines too: the walk
+    // stops at the Instance.
+    let r = resolve(&s, &t, "deploy-docs");
+    assert_eq!(r["resolved_level"]["name"], "agent-first");
+    assert_eq!(outcomes(&r), [("agent-first".into(), "resolved".into())]);
+    assert!(step_ids(&r).iter().all(|(_, level)| level == "agent-first"));
+
     // No strategy: treated as Delegate, with a Soft warning.
     let r = resolve(&s, &t, "weekly-report");
     assert_eq!(r["resolved_level"]["name"], "acme-platform");
@@ -143,6 +150,13 @@ fn listing_and_showing_modes() {
         ["agent-first", "acme-platform", "ontoref-base"],
         "from the Instance to Base"
     );
+    let docs = v["modes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "deploy-docs")
+        .unwrap();
+    assert_eq!(docs["defined_at"].as_array().unwrap().len(), 2, "{docs}");
     let release = v["modes"]
         .as_array()
         .unwrap()
@@ -352,4 +366,32 @@ fn the_self_test_catches_every_violation() {
     ] {
         assert!(expects.contains(&check), "{check}");
     }
+}
+
+#[test]
+fn a_person_reads_why_a_mode_resolves_where_it_does() {
+    let s = Sandbox::new();
+    let out = s.run(&[
+        "--project",
+        &template(),
+        "mode",
+        "resolve",
+        "release",
+        "--fmt",
+        "text",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("release resolves at agent-first (Instance)\n\nwhy:\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  1. [Instance] composed: `agent-first` composes `release`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  2. [Domain] resolved: `acme-platform` defines `release` with 'Override"),
+        "{text}"
+    );
+    assert!(text.contains("\nsteps:\n  - changelog"), "{text}");
 }
