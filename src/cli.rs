@@ -162,12 +162,8 @@ enum NodeCommand {
         /// Keep nodes of this pole: Yang, Yin or Spiral
         #[arg(long)]
         pole: Option<String>,
-        /// Page size (1-500)
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
-        /// next_cursor of the previous page
-        #[arg(long)]
-        cursor: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Show one node with its edges
     Show {
@@ -198,12 +194,8 @@ enum AdrCommand {
         /// Keep ADRs with this status: Proposed, Accepted or Superseded
         #[arg(long)]
         status: Option<String>,
-        /// Page size (1-500)
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
-        /// next_cursor of the previous page
-        #[arg(long)]
-        cursor: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Show one ADR with its constraints and supersession chain
     Show {
@@ -225,12 +217,8 @@ enum BacklogCommand {
         /// Keep items of this kind, e.g. Bug
         #[arg(long)]
         kind: Option<String>,
-        /// Page size (1-500)
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
-        /// next_cursor of the previous page
-        #[arg(long)]
-        cursor: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Show one item
     Show {
@@ -279,6 +267,28 @@ impl SelectionArgs {
     }
 }
 
+/// `--limit` and `--cursor` of every list command.
+#[derive(Debug, Args)]
+struct PageArgs {
+    /// Page size (1-500)
+    #[arg(long, default_value_t = 50)]
+    limit: u32,
+    /// next_cursor of the previous page
+    #[arg(long)]
+    cursor: Option<String>,
+}
+
+impl PageArgs {
+    /// The tool arguments `{limit, cursor?}`, extended with `args`.
+    fn with(&self, mut args: Value) -> Value {
+        args["limit"] = json!(self.limit);
+        if let Some(c) = &self.cursor {
+            args["cursor"] = json!(c);
+        }
+        args
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum QaCommand {
     /// List entries (ids and questions, no answers)
@@ -289,12 +299,8 @@ enum QaCommand {
         /// Keep entries whose verified flag is this
         #[arg(long, value_name = "BOOL")]
         verified: Option<bool>,
-        /// Page size (1-500)
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
-        /// next_cursor of the previous page
-        #[arg(long)]
-        cursor: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Ranked search over ids, questions, tags and answers
     Search {
@@ -338,17 +344,9 @@ pub fn run() -> Result<(), Failure> {
         Command::Qa(cmd) => qa(&cli.global, cmd, format),
         Command::Node(cmd) => {
             let (tool, args) = match cmd {
-                NodeCommand::List {
-                    level,
-                    pole,
-                    limit,
-                    cursor,
-                } => (
+                NodeCommand::List { level, pole, page } => (
                     "ontoref_node_list",
-                    with_optional(
-                        json!({ "limit": limit }),
-                        [("level", level), ("pole", pole), ("cursor", cursor)],
-                    ),
+                    with_optional(page.with(json!({})), [("level", level), ("pole", pole)]),
                 ),
                 NodeCommand::Show { id } => ("ontoref_node_get", json!({ "id": id })),
             };
@@ -367,16 +365,9 @@ pub fn run() -> Result<(), Failure> {
         Command::State => call(&cli.global, "ontoref_state", json!({}), format),
         Command::Adr(cmd) => {
             let (tool, args) = match cmd {
-                AdrCommand::List {
-                    status,
-                    limit,
-                    cursor,
-                } => (
+                AdrCommand::List { status, page } => (
                     "ontoref_adr_list",
-                    with_optional(
-                        json!({ "limit": limit }),
-                        [("status", status), ("cursor", cursor)],
-                    ),
+                    with_optional(page.with(json!({})), [("status", status)]),
                 ),
                 AdrCommand::Show { id } => ("ontoref_adr_get", json!({ "id": id })),
             };
@@ -431,18 +422,12 @@ pub fn run() -> Result<(), Failure> {
                     status,
                     priority,
                     kind,
-                    limit,
-                    cursor,
+                    page,
                 } => (
                     "ontoref_backlog_list",
                     with_optional(
-                        json!({ "limit": limit }),
-                        [
-                            ("status", status),
-                            ("priority", priority),
-                            ("kind", kind),
-                            ("cursor", cursor),
-                        ],
+                        page.with(json!({})),
+                        [("status", status), ("priority", priority), ("kind", kind)],
                     ),
                 ),
                 BacklogCommand::Show { id } => ("ontoref_backlog_get", json!({ "id": id })),
@@ -562,13 +547,9 @@ fn qa(global: &Global, cmd: &QaCommand, format: Format) -> Result<(), Failure> {
         QaCommand::List {
             tags,
             verified,
-            limit,
-            cursor,
+            page,
         } => {
-            let mut args = with_optional(
-                json!({ "tags": tags, "limit": limit }),
-                [("cursor", cursor)],
-            );
+            let mut args = page.with(json!({ "tags": tags }));
             if let Some(v) = verified {
                 args["verified"] = json!(v);
             }

@@ -131,6 +131,20 @@ pub fn page_within(
     Ok((range.start..end, next))
 }
 
+/// One page of `rows` within the response budget: the page's rows, the
+/// total, and the next cursor.
+pub fn page_rows<T: serde::Serialize + Clone>(
+    rows: &[T],
+    key: &PageKey,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<T>, usize, Option<String>), CursorError> {
+    let (range, next) = page_within(key, cursor, limit, rows.len(), RESPONSE_BUDGET, |i| {
+        rows.get(i).map_or(0, crate::model::json_size)
+    })?;
+    Ok((rows[range].to_vec(), rows.len(), next))
+}
+
 /// One page of `total` items: the range to return and the next cursor.
 pub fn page(
     key: &PageKey,

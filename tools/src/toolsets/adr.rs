@@ -12,14 +12,9 @@ use crate::adr::{Adr, AdrStatus, Finding, Severity, Skipped};
 use crate::catalog::{name, read_only_annotations};
 use crate::engine::Engine;
 use crate::error::ToolError;
-use crate::model::json_size;
 use crate::onto_mcp_tool;
-use crate::paging::{PageKey, RESPONSE_BUDGET, page_within};
+use crate::paging::{PageKey, page_rows};
 use crate::toolsets::limit;
-
-fn default_limit() -> u32 {
-    50
-}
 
 /// Arguments of `ontoref_adr_list`.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -29,7 +24,7 @@ pub struct AdrListParams {
     #[serde(default)]
     pub status: Option<AdrStatus>,
     /// Page size.
-    #[serde(default = "default_limit")]
+    #[serde(default = "crate::toolsets::default_list_limit")]
     #[schemars(range(min = 1, max = 500))]
     pub limit: u32,
     /// `next_cursor` from the previous page, with the same filter.
@@ -141,17 +136,10 @@ impl AsyncTool<Engine> for AdrListTool {
         let generation: [u8; 32] =
             Sha256::digest(serde_json::to_vec(&rows).unwrap_or_default()).into();
         let key = PageKey::new(&format!("adr_list {:?}", p.status), &generation);
-        let (range, next_cursor) = page_within(
-            &key,
-            p.cursor.as_deref(),
-            limit,
-            rows.len(),
-            RESPONSE_BUDGET,
-            |i| rows.get(i).map_or(0, json_size),
-        )?;
+        let (adrs, total, next_cursor) = page_rows(&rows, &key, p.cursor.as_deref(), limit)?;
         Ok(AdrList {
-            total: rows.len(),
-            adrs: rows[range].to_vec(),
+            total,
+            adrs,
             next_cursor,
             findings: set.findings(),
             skipped: set.skipped.clone(),

@@ -11,14 +11,9 @@ use crate::backlog::{Item, ItemFilter};
 use crate::catalog::{name, read_only_annotations};
 use crate::engine::Engine;
 use crate::error::ToolError;
-use crate::model::json_size;
 use crate::onto_mcp_tool;
-use crate::paging::{PageKey, RESPONSE_BUDGET, page_within};
+use crate::paging::{PageKey, page_rows};
 use crate::toolsets::limit;
-
-fn default_limit() -> u32 {
-    50
-}
 
 /// Arguments of `ontoref_backlog_list`.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -34,7 +29,7 @@ pub struct BacklogListParams {
     #[serde(default)]
     pub kind: Option<String>,
     /// Page size.
-    #[serde(default = "default_limit")]
+    #[serde(default = "crate::toolsets::default_list_limit")]
     #[schemars(range(min = 1, max = 500))]
     pub limit: u32,
     /// `next_cursor` from the previous page, with the same filters.
@@ -127,17 +122,10 @@ impl AsyncTool<Engine> for BacklogListTool {
         let query =
             format!("backlog_list {:?} {:?} {:?}", p.status, p.priority, p.kind).to_lowercase();
         let key = PageKey::new(&query, backlog.generation());
-        let (range, next_cursor) = page_within(
-            &key,
-            p.cursor.as_deref(),
-            limit,
-            rows.len(),
-            RESPONSE_BUDGET,
-            |i| rows.get(i).map_or(0, json_size),
-        )?;
+        let (items, total, next_cursor) = page_rows(&rows, &key, p.cursor.as_deref(), limit)?;
         Ok(BacklogList {
-            total: rows.len(),
-            items: rows[range].to_vec(),
+            total,
+            items,
             next_cursor,
         })
     }

@@ -11,6 +11,11 @@ pub mod qa;
 
 use crate::error::ToolError;
 
+/// Default page size of list tools.
+pub(crate) fn default_list_limit() -> u32 {
+    50
+}
+
 /// Checks a `limit` argument: at least 1, at most `max`.
 pub(crate) fn limit(tool: &str, value: u32, max: u32) -> Result<usize, ToolError> {
     if value == 0 || value > max {

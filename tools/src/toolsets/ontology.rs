@@ -11,15 +11,10 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{name, read_only_annotations};
 use crate::engine::Engine;
 use crate::error::ToolError;
-use crate::model::json_size;
 use crate::onto_mcp_tool;
 use crate::ontology::{DimensionState, Direction, Impact, Link, Node, NodeLevel, Pole, state};
-use crate::paging::{PageKey, RESPONSE_BUDGET, page_within};
+use crate::paging::{PageKey, RESPONSE_BUDGET, page_rows};
 use crate::toolsets::limit;
-
-fn default_limit() -> u32 {
-    50
-}
 
 fn default_depth() -> u32 {
     2
@@ -36,7 +31,7 @@ pub struct NodeListParams {
     #[serde(default)]
     pub pole: Option<Pole>,
     /// Page size.
-    #[serde(default = "default_limit")]
+    #[serde(default = "crate::toolsets::default_list_limit")]
     #[schemars(range(min = 1, max = 500))]
     pub limit: u32,
     /// `next_cursor` from the previous page, with the same filters.
@@ -124,17 +119,10 @@ impl AsyncTool<Engine> for NodeListTool {
             &format!("node_list {:?} {:?}", p.level, p.pole),
             core.generation(),
         );
-        let (range, next_cursor) = page_within(
-            &key,
-            p.cursor.as_deref(),
-            limit,
-            summaries.len(),
-            RESPONSE_BUDGET,
-            |i| summaries.get(i).map_or(0, json_size),
-        )?;
+        let (nodes, total, next_cursor) = page_rows(&summaries, &key, p.cursor.as_deref(), limit)?;
         Ok(NodeList {
-            total: summaries.len(),
-            nodes: summaries[range].to_vec(),
+            nodes,
+            total,
             next_cursor,
         })
     }
