@@ -136,45 +136,7 @@ fn render(kind: &str, v: &Value, md: bool) -> String {
             let _ = writeln!(out, "\n{} of {} entries", entries.len(), total);
             next_page(&mut out, v);
         }
-        "ontoref_qa_search" => {
-            let results = v
-                .get("results")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            if results.is_empty() {
-                out.push_str("no match\n");
-            }
-            for (i, r) in results.iter().enumerate() {
-                let score = r.get("score").and_then(Value::as_f64).unwrap_or(0.0);
-                if md {
-                    let _ = writeln!(
-                        out,
-                        "{}. **{}** — `{}` ({score:.2})\n\n   > {}\n",
-                        i + 1,
-                        s(r, "question"),
-                        s(r, "id"),
-                        s(r, "snippet")
-                    );
-                } else {
-                    let _ = writeln!(
-                        out,
-                        "{}. {}  ({score:.2})\n   {}\n   {}",
-                        i + 1,
-                        s(r, "id"),
-                        s(r, "question"),
-                        s(r, "snippet")
-                    );
-                    let tags = strings(r, "tags");
-                    if !tags.is_empty() {
-                        let _ = writeln!(out, "   [{}]", tags.join(", "));
-                    }
-                    out.push('\n');
-                }
-            }
-            let total = v.get("total_matches").and_then(Value::as_u64).unwrap_or(0);
-            let _ = writeln!(out, "{} of {} matches", results.len(), total);
-        }
+        "ontoref_qa_search" | "ontoref_search" => hits(&mut out, v, md),
         "ontoref_qa_show" => {
             let e = v.get("entry").unwrap_or(&Value::Null);
             let verified = if e.get("verified") == Some(&Value::Bool(true)) {
@@ -253,30 +215,6 @@ fn render(kind: &str, v: &Value, md: bool) -> String {
                     );
                 }
             }
-        }
-        "ontoref_search" => {
-            let results = v
-                .get("results")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            if results.is_empty() {
-                out.push_str("no match\n");
-            }
-            for (i, r) in results.iter().enumerate() {
-                let score = r.get("score").and_then(Value::as_f64).unwrap_or(0.0);
-                let _ = writeln!(
-                    out,
-                    "{}. [{}] {}  ({score:.2})\n   {}\n   {}\n",
-                    i + 1,
-                    s(r, "kind"),
-                    s(r, "id"),
-                    s(r, "title"),
-                    s(r, "snippet")
-                );
-            }
-            let total = v.get("total_matches").and_then(Value::as_u64).unwrap_or(0);
-            let _ = writeln!(out, "{} of {} matches", results.len(), total);
         }
         "ontoref_mode_resolve" => {
             let level = v.get("resolved_level").unwrap_or(&Value::Null);
@@ -424,6 +362,55 @@ fn render(kind: &str, v: &Value, md: bool) -> String {
         }
     }
     out
+}
+
+/// Ranked search hits (Q&A or cross-kind): id, question or title, score,
+/// snippet, and the kind or tags when present.
+fn hits(out: &mut String, v: &Value, md: bool) {
+    let results = v
+        .get("results")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if results.is_empty() {
+        out.push_str("no match\n");
+    }
+    for (i, r) in results.iter().enumerate() {
+        let score = r.get("score").and_then(Value::as_f64).unwrap_or(0.0);
+        let kind = r
+            .get("kind")
+            .and_then(Value::as_str)
+            .map(|k| format!("[{k}] "))
+            .unwrap_or_default();
+        let title = r
+            .get("question")
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| s(r, "title"));
+        if md {
+            let _ = writeln!(
+                out,
+                "{}. {kind}**{title}** — `{}` ({score:.2})\n\n   > {}\n",
+                i + 1,
+                s(r, "id"),
+                s(r, "snippet")
+            );
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "{}. {kind}{}  ({score:.2})\n   {title}\n   {}",
+            i + 1,
+            s(r, "id"),
+            s(r, "snippet")
+        );
+        let tags = strings(r, "tags");
+        if !tags.is_empty() {
+            let _ = writeln!(out, "   [{}]", tags.join(", "));
+        }
+        out.push('\n');
+    }
+    let total = v.get("total_matches").and_then(Value::as_u64).unwrap_or(0);
+    let _ = writeln!(out, "{} of {} matches", results.len(), total);
 }
 
 /// Rows as aligned text columns, or a Markdown table.

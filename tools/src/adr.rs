@@ -5,8 +5,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ErrorBody, ToolError};
-use crate::model::{Kind, ModelError, decode};
+use crate::error::ToolError;
+use crate::model::{Kind, ModelError, Skipped, decode};
 use crate::nickel::cache::{Document, Source};
 
 /// Where an ADR stands.
@@ -85,15 +85,6 @@ impl Document for Adr {
     fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError> {
         Ok(decode(value, source, Kind::Adr, "constraints")?)
     }
-}
-
-/// An ADR file that could not be loaded.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct Skipped {
-    /// The file, relative to the project.
-    pub file: String,
-    /// Why.
-    pub error: ErrorBody,
 }
 
 /// A problem across ADRs: a dangling `supersedes`, a repeated id.

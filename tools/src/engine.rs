@@ -9,14 +9,15 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::adr::{Adr, AdrSet, Skipped, is_adr_file};
+use crate::adr::{Adr, AdrSet, is_adr_file};
 use crate::backlog::Backlog;
 use crate::corpus::{Corpus, Fingerprint, Record, identity};
 use crate::embedded::SCHEMAS;
-use crate::error::ToolError;
+use crate::error::{ErrorBody, ToolError};
 use crate::manifest::Manifest;
+use crate::model::Skipped;
 use crate::modes::{BASE, Hierarchy, Level, LevelIndex, Mode, Workflow, assemble, modes_dir};
-use crate::nickel::cache::{FileStamp, Loader};
+use crate::nickel::cache::{Document, FileStamp, Loader};
 use crate::nickel::{EvalOptions, Evaluator};
 use crate::ontology::{Core, GateDoc, StateDoc};
 use crate::project::{Project, ProjectError};
@@ -162,40 +163,33 @@ impl Engine {
         &self.cache_dir
     }
 
-    /// The ontology (`.ontology/core.ncl`); empty when absent.
-    pub async fn core(&self) -> Result<Arc<Core>, ToolError> {
+    /// The document at `relative`; the empty document when the file is absent.
+    async fn or_empty<D: Document + Default>(&self, relative: &str) -> Result<Arc<D>, ToolError> {
         Ok(self
             .loader
-            .load::<Core>(&self.project.file(".ontology/core.ncl"))
+            .load::<D>(&self.project.file(relative))
             .await?
             .unwrap_or_default())
+    }
+
+    /// The ontology (`.ontology/core.ncl`); empty when absent.
+    pub async fn core(&self) -> Result<Arc<Core>, ToolError> {
+        self.or_empty(".ontology/core.ncl").await
     }
 
     /// The state dimensions (`.ontology/state.ncl`); empty when absent.
     pub async fn state(&self) -> Result<Arc<StateDoc>, ToolError> {
-        Ok(self
-            .loader
-            .load::<StateDoc>(&self.project.file(".ontology/state.ncl"))
-            .await?
-            .unwrap_or_default())
+        self.or_empty(".ontology/state.ncl").await
     }
 
     /// The membranes (`.ontology/gate.ncl`); empty when absent.
     pub async fn gates(&self) -> Result<Arc<GateDoc>, ToolError> {
-        Ok(self
-            .loader
-            .load::<GateDoc>(&self.project.file(".ontology/gate.ncl"))
-            .await?
-            .unwrap_or_default())
+        self.or_empty(".ontology/gate.ncl").await
     }
 
     /// The backlog (`reflection/backlog.ncl`); empty when absent.
     pub async fn backlog(&self) -> Result<Arc<Backlog>, ToolError> {
-        Ok(self
-            .loader
-            .load::<Backlog>(&self.project.file("reflection/backlog.ncl"))
-            .await?
-            .unwrap_or_default())
+        self.or_empty("reflection/backlog.ncl").await
     }
 
     /// The mode hierarchy: the levels of `reflection/workflow.ncl` (or the
@@ -262,15 +256,7 @@ impl Engine {
         shown: String,
         dir: &std::path::Path,
     ) -> Level {
-        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
-            .map(|d| {
-                d.flatten()
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|e| e == "ncl"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        files.sort();
+        let files = ncl_files(dir, |_| true);
         let mut level = Level {
             index,
             name,
@@ -303,19 +289,7 @@ impl Engine {
     /// so a project with hundreds of ADRs costs one stat per file per call.
     pub async fn adrs(&self) -> Result<Arc<AdrSet>, ToolError> {
         let dir = self.project.file("adrs");
-        let mut files: Vec<std::path::PathBuf> = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(is_adr_file)
-                })
-                .collect(),
-            Err(_) => Vec::new(),
-        };
-        files.sort();
+        let files = ncl_files(&dir, is_adr_file);
         let stamps: AdrStamps = files
             .iter()
             .map(|p| (p.clone(), FileStamp::of(p)))
@@ -366,50 +340,32 @@ impl Engine {
     /// Every record of every kind in one search index, rebuilt only when a
     /// document it was built from changed. Kinds whose files fail to load
     /// are left out and returned with their error.
-    pub async fn corpus(&self) -> (Arc<Corpus>, Vec<(&'static str, crate::error::ErrorBody)>) {
+    pub async fn corpus(&self) -> (Arc<Corpus>, Vec<(&'static str, ErrorBody)>) {
         let mut problems = Vec::new();
         let mut fingerprint: Fingerprint = Vec::new();
-        let qa = self.loader.load::<QaStore>(&self.project.qa_path()).await;
-        let core = self
-            .loader
-            .load::<Core>(&self.project.file(".ontology/core.ncl"))
-            .await;
-        let backlog = self
-            .loader
-            .load::<Backlog>(&self.project.file("reflection/backlog.ncl"))
-            .await;
-        let adrs = self.adrs().await;
-        let hierarchy = self.hierarchy().await;
-        let mut note = |kind: &'static str, e: &ToolError| problems.push((kind, e.body()));
-        let qa = match qa {
-            Ok(d) => d,
-            Err(e) => {
-                note("qa", &e);
-                None
-            }
-        };
-        let core = match core {
-            Ok(d) => d,
-            Err(e) => {
-                note("node", &e);
-                None
-            }
-        };
-        let backlog = match backlog {
-            Ok(d) => d,
-            Err(e) => {
-                note("backlog", &e);
-                None
-            }
-        };
-        let adrs = adrs.unwrap_or_default();
-        let hierarchy = match hierarchy {
-            Ok(h) => Some(h),
-            Err(e) => {
-                note("mode", &e);
-                None
-            }
-        };
+        // A kind whose files fail is left out and reported; the rest load.
+        let p = &mut problems;
+        let qa = reported(
+            self.loader.load::<QaStore>(&self.project.qa_path()).await,
+            "qa",
+            p,
+        );
+        let core = reported(
+            self.loader
+                .load::<Core>(&self.project.file(".ontology/core.ncl"))
+                .await,
+            "node",
+            p,
+        );
+        let backlog = reported(
+            self.loader
+                .load::<Backlog>(&self.project.file("reflection/backlog.ncl"))
+                .await,
+            "backlog",
+            p,
+        );
+        let adrs = reported(self.adrs().await.map(Some), "adr", p).unwrap_or_default();
+        let hierarchy = reported(self.hierarchy().await.map(Some), "mode", p);
         fingerprint.push(qa.as_ref().map_or(0, identity));
         fingerprint.push(core.as_ref().map_or(0, identity));
         fingerprint.push(backlog.as_ref().map_or(0, identity));
@@ -510,12 +466,36 @@ impl Engine {
 
     /// The Q&A store; empty when `reflection/qa.ncl` does not exist.
     pub async fn qa(&self) -> Result<Arc<QaStore>, ToolError> {
-        Ok(self
-            .loader
-            .load::<QaStore>(&self.project.qa_path())
-            .await?
-            .unwrap_or_default())
+        self.or_empty("reflection/qa.ncl").await
     }
+}
+
+/// The value of a load, or `None` with its error added to `problems`.
+fn reported<T>(
+    r: Result<Option<T>, ToolError>,
+    kind: &'static str,
+    problems: &mut Vec<(&'static str, ErrorBody)>,
+) -> Option<T> {
+    r.unwrap_or_else(|e| {
+        problems.push((kind, e.body()));
+        None
+    })
+}
+
+/// The `.ncl` files of `dir` whose names pass `keep`, sorted; none when the
+/// directory does not exist.
+fn ncl_files(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "ncl"))
+                .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(&keep))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
 }
 
 /// The configured cache directory if it can be created, else a private one

@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use schemars::JsonSchema;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{closest, quote_list};
@@ -156,6 +158,15 @@ impl ModelError {
             closest: closest(id, ids, 3),
         }
     }
+}
+
+/// A file that could not be loaded, listed beside the records that did.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Skipped {
+    /// The file, relative to the project.
+    pub file: String,
+    /// Why.
+    pub error: crate::error::ErrorBody,
 }
 
 /// Decodes an exported value into `T`, naming the field path and, for a

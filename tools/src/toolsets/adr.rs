@@ -8,10 +8,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::adr::{Adr, AdrStatus, Finding, Severity, Skipped};
+use crate::adr::{Adr, AdrStatus, Finding, Severity};
 use crate::catalog::{name, read_only_annotations};
 use crate::engine::Engine;
 use crate::error::ToolError;
+use crate::model::Skipped;
 use crate::onto_mcp_tool;
 use crate::paging::{PageKey, page_rows};
 use crate::toolsets::limit;

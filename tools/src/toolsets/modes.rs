@@ -74,7 +74,7 @@ pub struct ModeList {
     pub modes: Vec<ModeSummary>,
     /// Mode files that failed to load, with their error.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub skipped: Vec<crate::adr::Skipped>,
+    pub skipped: Vec<crate::model::Skipped>,
 }
 
 /// Lists modes and levels.
@@ -156,7 +156,7 @@ impl AsyncTool<Engine> for ModeListTool {
             .levels
             .iter()
             .flat_map(|l| {
-                l.skipped.iter().map(|(file, error)| crate::adr::Skipped {
+                l.skipped.iter().map(|(file, error)| crate::model::Skipped {
                     file: file.clone(),
                     error: error.clone(),
                 })
