@@ -543,3 +543,26 @@ fn registered_projects_are_listed_with_badges() {
     assert_eq!(v["projects"].as_array().unwrap().len(), 1);
     assert_eq!(v["projects"][0]["current"], true);
 }
+
+#[test]
+fn a_malformed_manifest_is_reported_as_configuration_not_as_a_node() {
+    let s = Sandbox::new();
+    let p = s.project(
+        "bad-manifest",
+        &[(".ontology/manifest.ncl", "{ project = 42 }")],
+    );
+    let v = json_out(&s.run(&["--project", path_str(&p), "describe", "deps"]));
+    let problem = &v["problems"][0];
+    assert_eq!(problem["code"], "config-invalid", "{v}");
+    assert!(
+        problem["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(".ontology/manifest.ncl"),
+        "{v}"
+    );
+    assert!(
+        problem["message"].as_str().unwrap().contains("`project`"),
+        "{v}"
+    );
+}

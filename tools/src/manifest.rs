@@ -93,6 +93,6 @@ impl Document for Manifest {
     const VERSION: u32 = 1;
 
     fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError> {
-        Ok(decode(value, source, Kind::Node, "capabilities")?)
+        Ok(decode(value, source, Kind::Config, "capabilities")?)
     }
 }

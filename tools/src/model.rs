@@ -28,6 +28,9 @@ pub enum Kind {
     Mode,
     /// A state dimension.
     Dimension,
+    /// A project-level setting file: the manifest, `.ontoref/project.ncl`,
+    /// the registry of projects.
+    Config,
 }
 
 impl Kind {
@@ -40,6 +43,7 @@ impl Kind {
             Kind::BacklogItem => "backlog item",
             Kind::Mode => "mode",
             Kind::Dimension => "dimension",
+            Kind::Config => "setting",
         }
     }
 
@@ -59,6 +63,7 @@ impl Kind {
                 "dimension-duplicate-id",
                 "dimension-invalid",
             ],
+            Kind::Config => ["config-not-found", "config-duplicate-id", "config-invalid"],
         }
     }
 
@@ -70,6 +75,7 @@ impl Kind {
             Kind::BacklogItem => "`ontoref_backlog_list` lists item ids",
             Kind::Mode => "`ontoref_mode_list` lists mode ids",
             Kind::Dimension => "`ontoref_state` lists dimensions",
+            Kind::Config => "`ontoref_describe` shows the project's settings",
         }
     }
 }
@@ -290,6 +296,7 @@ mod tests {
             Kind::BacklogItem,
             Kind::Mode,
             Kind::Dimension,
+            Kind::Config,
         ];
         let mut all: Vec<&str> = kinds.iter().flat_map(|k| k.codes()).collect();
         for c in &all {

@@ -185,7 +185,7 @@ impl crate::nickel::cache::Document for ProjectFile {
         Ok(crate::model::decode(
             value,
             source,
-            crate::model::Kind::Node,
+            crate::model::Kind::Config,
             "sops",
         )?)
     }
@@ -219,7 +219,7 @@ impl crate::nickel::cache::Document for Registered {
         Ok(crate::model::decode(
             value,
             source,
-            crate::model::Kind::Node,
+            crate::model::Kind::Config,
             "projects",
         )?)
     }
