@@ -14,6 +14,7 @@ step() { printf '\n== %s\n' "$*"; }
 need_apt=()
 command -v script >/dev/null || need_apt+=(bsdutils)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+command -v age-keygen >/dev/null || need_apt+=(age)
 if ((${#need_apt[@]})); then
     step "apt-get install ${need_apt[*]}"
     export DEBIAN_FRONTEND=noninteractive

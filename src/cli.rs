@@ -27,6 +27,8 @@ pub enum Failure {
     Usage(String),
     /// Something outside any tool failed (exit 1).
     Fatal(String),
+    /// Exit with this status (`secrets exec` passes on its command's).
+    Exit(i32),
 }
 
 #[derive(Debug, Parser)]
@@ -47,7 +49,7 @@ struct Cli {
 }
 
 #[derive(Debug, Args)]
-struct Global {
+pub struct Global {
     /// Project root [default: $ONTOREF_PROJECT_ROOT, else the nearest
     /// ancestor holding .ontoref/ or reflection/qa.ncl, else the embedded template]
     #[arg(long, global = true, value_name = "DIR")]
@@ -67,6 +69,9 @@ struct Global {
     /// Do not read or write the on-disk evaluation cache
     #[arg(long, global = true)]
     no_disk_cache: bool,
+    /// Seconds an issued credential directory lives before it is removed
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 300)]
+    credential_ttl: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,6 +123,12 @@ enum Command {
     },
     /// Projects registered in the config home (projects.ncl)
     Projects,
+    /// The credential vault: status, inventory, checks, scope-gated fetch
+    #[command(subcommand)]
+    Secrets(crate::secrets::SecretsCommand),
+    /// Set things up: a demo vault with generated keys
+    #[command(subcommand)]
+    Setup(crate::secrets::SetupCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -416,6 +427,8 @@ pub fn run() -> Result<(), Failure> {
             format,
         ),
         Command::Projects => call(&cli.global, "ontoref_list_projects", json!({}), format),
+        Command::Secrets(cmd) => crate::secrets::secrets(&cli.global, cmd, format),
+        Command::Setup(cmd) => crate::secrets::setup(&cli.global, cmd, format),
         Command::Backlog(cmd) => {
             let (tool, args) = match cmd {
                 BacklogCommand::List {
@@ -451,7 +464,7 @@ fn init_logging(level: Option<&str>) {
         .try_init();
 }
 
-fn runtime(multi: bool) -> Result<tokio::runtime::Runtime, Failure> {
+pub(crate) fn runtime(multi: bool) -> Result<tokio::runtime::Runtime, Failure> {
     let mut builder = if multi {
         tokio::runtime::Builder::new_multi_thread()
     } else {
@@ -463,19 +476,30 @@ fn runtime(multi: bool) -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::Fatal(format!("cannot start the async runtime: {e}")))
 }
 
-fn engine_config(global: &Global) -> Result<EngineConfig, Failure> {
+pub(crate) fn engine_config(global: &Global) -> Result<EngineConfig, Failure> {
     if !(global.eval_timeout.is_finite() && global.eval_timeout > 0.0) {
         return Err(Failure::Usage(format!(
             "--eval-timeout must be a positive number of seconds, got {}",
             global.eval_timeout
         )));
     }
-    Ok(EngineConfig {
+    if global.credential_ttl == 0 || global.credential_ttl > 86_400 {
+        return Err(Failure::Usage(format!(
+            "--credential-ttl must be 1 to 86400 seconds, got {}",
+            global.credential_ttl
+        )));
+    }
+    let mut config = EngineConfig {
         project: global.project.clone(),
         disk_cache: !global.no_disk_cache,
         eval_timeout: Duration::from_secs_f64(global.eval_timeout),
+        credential_ttl: Duration::from_secs(global.credential_ttl),
         ..EngineConfig::from_env()
-    })
+    };
+    if let Some(actor) = &global.actor {
+        config.actor = Some(actor.clone()).filter(|a| !a.is_empty());
+    }
+    Ok(config)
 }
 
 /// `ontoref serve`: the MCP server over stdio.
@@ -598,12 +622,22 @@ fn tempdir_for_self_test() -> Result<tempfile::TempDir, Failure> {
 }
 
 /// Runs one catalog tool against the resolved project and prints its result.
-fn call(global: &Global, tool: &str, args: Value, format: Format) -> Result<(), Failure> {
+pub(crate) fn call(
+    global: &Global,
+    tool: &str,
+    args: Value,
+    format: Format,
+) -> Result<(), Failure> {
     call_value(global, tool, args, format).map(|_| ())
 }
 
 /// Like [`call`], returning the printed value.
-fn call_value(global: &Global, tool: &str, args: Value, format: Format) -> Result<Value, Failure> {
+pub(crate) fn call_value(
+    global: &Global,
+    tool: &str,
+    args: Value,
+    format: Format,
+) -> Result<Value, Failure> {
     let config = engine_config(global)?;
     let rt = runtime(false)?;
     let result: Result<Value, ToolError> = rt.block_on(async {

@@ -6,6 +6,7 @@
 
 mod cli;
 mod output;
+mod secrets;
 mod transport;
 
 use std::process::ExitCode;
@@ -22,5 +23,6 @@ fn main() -> ExitCode {
             eprintln!("ontoref: {msg}");
             ExitCode::from(1)
         }
+        Err(cli::Failure::Exit(code)) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
     }
 }

@@ -164,6 +164,10 @@ pub const TOOLSETS: &[(&str, &str)] = &[
         "qa",
         "the project's Q&A knowledge (reflection/qa.ncl): list, search, show",
     ),
+    (
+        "vault",
+        "scope-gated registry credentials (SOPS/age): status, describe, audit, fetch",
+    ),
 ];
 
 /// Every registered tool, sorted by toolset then name.

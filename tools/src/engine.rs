@@ -20,8 +20,10 @@ use crate::modes::{BASE, Hierarchy, Level, LevelIndex, Mode, Workflow, assemble,
 use crate::nickel::cache::{Document, FileStamp, Loader};
 use crate::nickel::{EvalOptions, Evaluator};
 use crate::ontology::{Core, GateDoc, StateDoc};
-use crate::project::{Project, ProjectError};
+use crate::project::{Project, ProjectError, config_home};
 use crate::qa::QaStore;
+use crate::vault::VaultState;
+use crate::vault::creds::runtime_dir;
 
 /// Identifies this build; disk cache entries of other builds are ignored.
 pub const BUILD_ID: &str = env!("ONTOREF_BUILD_ID");
@@ -43,6 +45,17 @@ pub struct EngineConfig {
     pub eval_timeout: Duration,
     /// Evaluations allowed at once.
     pub eval_slots: usize,
+    /// Who is asking (`--actor`, `ONTOREF_ACTOR`): the vault gate's actor.
+    pub actor: Option<String>,
+    /// The config home; `ONTOREF_CONFIG_HOME`, else `~/.config/ontoref`.
+    pub config_home: Option<PathBuf>,
+    /// How long an issued credential directory lives.
+    pub credential_ttl: Duration,
+    /// Where credential directories are made; see [`crate::vault::creds::runtime_dir`].
+    pub runtime_dir: Option<PathBuf>,
+    /// Whether this process removes the credential directories it issues
+    /// (at expiry and on exit). A one-shot CLI leaves that to a reaper.
+    pub own_credential_dirs: bool,
 }
 
 impl Default for EngineConfig {
@@ -55,15 +68,23 @@ impl Default for EngineConfig {
             disk_cache: true,
             eval_timeout: Duration::from_secs(10),
             eval_slots: 4,
+            actor: None,
+            config_home: None,
+            credential_ttl: Duration::from_secs(300),
+            runtime_dir: None,
+            own_credential_dirs: true,
         }
     }
 }
 
 impl EngineConfig {
-    /// Defaults, with `ONTOREF_PROJECT_ROOT` and `ONTOREF_CACHE_DIR` read
-    /// from the environment.
+    /// Defaults, with `ONTOREF_PROJECT_ROOT`, `ONTOREF_CACHE_DIR` and
+    /// `ONTOREF_ACTOR` read from the environment.
     pub fn from_env() -> Self {
         EngineConfig {
+            actor: std::env::var("ONTOREF_ACTOR")
+                .ok()
+                .filter(|a| !a.is_empty()),
             project_env: std::env::var_os("ONTOREF_PROJECT_ROOT"),
             cache_dir: std::env::var_os("ONTOREF_CACHE_DIR")
                 .filter(|v| !v.is_empty())
@@ -82,6 +103,10 @@ pub struct Engine {
     schemas_dir: PathBuf,
     corpus: std::sync::Mutex<Option<(Fingerprint, Arc<Corpus>)>>,
     adr_set: std::sync::Mutex<Option<(AdrStamps, Arc<AdrSet>)>>,
+    actor: Option<String>,
+    config_home: PathBuf,
+    vault: VaultState,
+    own_credential_dirs: bool,
 }
 
 /// The ADR files an [`AdrSet`] was built from, with their stamps.
@@ -137,7 +162,41 @@ impl Engine {
             schemas_dir,
             corpus: std::sync::Mutex::default(),
             adr_set: std::sync::Mutex::default(),
+            actor: config.actor.clone().filter(|a| !a.is_empty()),
+            config_home: config.config_home.clone().unwrap_or_else(config_home),
+            vault: VaultState::new(
+                config.runtime_dir.clone().unwrap_or_else(runtime_dir),
+                config.credential_ttl,
+            ),
+            own_credential_dirs: config.own_credential_dirs,
         })
+    }
+
+    /// Who is asking: the actor a transport bound to this request (an HTTP
+    /// token's), else the configured one.
+    pub fn actor(&self) -> Option<String> {
+        crate::vault::request_actor().unwrap_or_else(|| self.actor.clone())
+    }
+
+    /// The config home (vaults, `config.ncl`, `projects.ncl`).
+    pub fn config_home(&self) -> &Path {
+        &self.config_home
+    }
+
+    /// The vault's state: issued credential directories, decryption count.
+    pub fn vault(&self) -> &VaultState {
+        &self.vault
+    }
+
+    /// Whether this engine removes the credential directories it issues.
+    pub fn owns_credential_dirs(&self) -> bool {
+        self.own_credential_dirs
+    }
+
+    /// Removes every credential directory this engine still owns: call when
+    /// a server stops.
+    pub fn shutdown(&self) {
+        self.vault.dirs().remove_all();
     }
 
     /// An engine for the project at `root`, with default settings.

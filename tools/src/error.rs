@@ -13,6 +13,7 @@ use crate::model::ModelError;
 use crate::nickel::NclError;
 use crate::paging::CursorError;
 use crate::project::ProjectError;
+use crate::vault::VaultError;
 
 /// The serialised form of an error: `{"code", "message", "hint"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -41,6 +42,9 @@ pub enum ToolError {
     /// A paging cursor was malformed or belongs to another query.
     #[error(transparent)]
     Cursor(#[from] CursorError),
+    /// The vault refused or failed (a named gate error, a decryption failure).
+    #[error(transparent)]
+    Vault(#[from] VaultError),
     /// The arguments did not match the tool's input schema.
     #[error("invalid arguments for `{tool}`: {detail}")]
     InvalidParams {
@@ -81,6 +85,7 @@ impl ToolError {
             ToolError::Model(e) => e.code(),
             ToolError::Project(e) => e.code(),
             ToolError::Cursor(e) => e.code(),
+            ToolError::Vault(e) => e.code(),
             ToolError::InvalidParams { .. } => "invalid-params",
             ToolError::UnknownTool { .. } => "unknown-tool",
             ToolError::Unresolvable { .. } => "mode-unresolvable",
@@ -96,6 +101,7 @@ impl ToolError {
             ToolError::Model(e) => e.hint(),
             ToolError::Project(e) => e.hint(),
             ToolError::Cursor(e) => e.hint(),
+            ToolError::Vault(e) => e.hint(),
             ToolError::InvalidParams { tool, .. } => {
                 format!(
                     "check the arguments against the inputSchema of `{tool}` (`ontoref tools` lists every tool)"

@@ -33,6 +33,7 @@ pub mod schema;
 pub mod search;
 pub mod server;
 pub mod toolsets;
+pub mod vault;
 
 pub use catalog::{CatalogTool, Selection, ToolEntry, catalog};
 pub use engine::{Engine, EngineConfig};

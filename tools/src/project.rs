@@ -169,9 +169,9 @@ pub struct ProjectFile {
     /// What it is.
     #[serde(default)]
     pub description: Option<String>,
-    /// The vault settings (`sops = { enabled, vault_id, .. }`), as declared.
+    /// The vault settings (`sops = { enabled, vault_id, .. }`).
     #[serde(default)]
-    pub sops: Option<serde_json::Value>,
+    pub sops: Option<crate::vault::settings::SopsSettings>,
 }
 
 impl crate::nickel::cache::Document for ProjectFile {

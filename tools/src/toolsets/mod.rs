@@ -8,6 +8,7 @@ pub mod modes;
 pub mod ontology;
 pub mod project;
 pub mod qa;
+pub mod vault;
 
 use crate::error::ToolError;
 

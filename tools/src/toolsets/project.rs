@@ -18,7 +18,7 @@ use crate::engine::{Engine, EngineConfig};
 use crate::error::{ErrorBody, ToolError};
 use crate::onto_mcp_tool;
 use crate::paging::RESPONSE_BUDGET;
-use crate::project::{Registered, config_home};
+use crate::project::Registered;
 use crate::toolsets::limit;
 
 /// What to describe.
@@ -148,7 +148,7 @@ async fn capabilities(
         "toolsets": TOOLSETS.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
         "counts": counts,
         "registry_topology": registry_topology(manifest),
-        "vault_state": vault_state(project.as_deref()),
+        "vault_state": vault_state(engine, project.as_deref()),
     })
 }
 
@@ -209,31 +209,20 @@ fn registry_topology(manifest: Option<&crate::manifest::Manifest>) -> Value {
 }
 
 /// Whether the project declares a vault, and which: never its contents.
-fn vault_state(project: Option<&crate::project::ProjectFile>) -> Value {
-    let sops = project.and_then(|p| p.sops.as_ref());
-    match sops {
-        None => json!({ "declared": false }),
-        Some(s) => {
-            let vault_id = s
-                .get("vault_id")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .or_else(|| project.and_then(|p| p.slug.clone()));
-            let synced = vault_id.as_ref().is_some_and(|id| {
-                config_home()
-                    .join("vaults")
-                    .join(id)
-                    .join("src-vault")
-                    .is_dir()
-            });
-            json!({
-                "declared": true,
-                "enabled": s.get("enabled").and_then(Value::as_bool).unwrap_or(false),
-                "vault_id": vault_id,
-                "synced": synced,
-            })
-        }
-    }
+fn vault_state(engine: &Engine, project: Option<&crate::project::ProjectFile>) -> Value {
+    let Some(sops) = project.and_then(|p| p.sops.as_ref()) else {
+        return json!({ "declared": false });
+    };
+    let id = crate::vault::gate::vault_id(engine, project).ok();
+    let synced = id.as_ref().is_some_and(|id| {
+        crate::vault::settings::VaultPaths::new(engine.config_home(), id).synced()
+    });
+    json!({
+        "declared": true,
+        "enabled": sops.enabled,
+        "vault_id": id,
+        "synced": synced,
+    })
 }
 
 fn default_search_limit() -> u32 {
@@ -400,7 +389,7 @@ impl ToolBase for ListProjectsTool {
 
 impl AsyncTool<Engine> for ListProjectsTool {
     async fn invoke(engine: &Engine, _p: ListProjectsParams) -> Result<ProjectList, ToolError> {
-        let file = config_home().join("projects.ncl");
+        let file = engine.config_home().join("projects.ncl");
         let registered = engine.loader().load::<Registered>(&file).await?;
         let entries: Vec<(String, String)> = match &registered {
             Some(r) if !r.projects.is_empty() => r
@@ -422,6 +411,7 @@ impl AsyncTool<Engine> for ListProjectsTool {
                 match Engine::new(EngineConfig {
                     project: Some(root.clone().into()),
                     cache_dir: Some(engine.cache_dir().to_path_buf()),
+                    config_home: Some(engine.config_home().to_path_buf()),
                     ..EngineConfig::default()
                 }) {
                     Ok(x) => {
@@ -454,7 +444,7 @@ impl AsyncTool<Engine> for ListProjectsTool {
             } else {
                 slug
             };
-            let vault = vault_state(project.as_deref());
+            let vault = vault_state(e, project.as_deref());
             projects.push(ProjectCard {
                 slug,
                 root,

@@ -1,0 +1,283 @@
+//! Toolset `vault`: the scope-gated credential vault. Three tools look at it
+//! without decrypting anything (status, describe, audit); one fetches a
+//! registry credential as an isolated, expiring Docker config directory.
+//! Each adapts its parameters to [`crate::vault`] and returns its result.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use rmcp::handler::server::router::tool::{AsyncTool, ToolBase};
+use rmcp::model::ToolAnnotations;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::catalog::{name, read_only_annotations};
+use crate::engine::Engine;
+use crate::error::ToolError;
+use crate::onto_mcp_tool;
+use crate::paging::{PageKey, page_rows};
+use crate::toolsets::limit;
+use crate::vault::fetch::{Fetched, Lifetime, fetch};
+use crate::vault::gate::Request;
+use crate::vault::inspect::{self, AuditReport, FileInfo, ScopeInfo, Status};
+use crate::vault::settings::RecipientRule;
+
+/// No arguments.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
+/// The vault's state.
+#[onto_mcp_tool(toolset = "vault")]
+pub struct SecretsStatusTool;
+
+impl ToolBase for SecretsStatusTool {
+    type Parameter = NoParams;
+    type Output = Status;
+    type Error = ToolError;
+
+    fn name() -> Cow<'static, str> {
+        name("ontoref_secrets_status")
+    }
+
+    fn title() -> Option<String> {
+        Some("Vault status".to_owned())
+    }
+
+    fn description() -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(
+            "Show the project's credential vault: its id and directory, whether it is synced \
+             (src-vault present), where the master key comes from (project, global or none) and \
+             whether it is readable, the calling actor and its role, and how many scopes and \
+             credential files it holds. Never shows a secret. Call it first when \
+             ontoref_credential_fetch refuses, to see what is missing.",
+        ))
+    }
+
+    fn annotations() -> Option<ToolAnnotations> {
+        Some(read_only_annotations("Vault status"))
+    }
+}
+
+impl AsyncTool<Engine> for SecretsStatusTool {
+    async fn invoke(engine: &Engine, _: NoParams) -> Result<Status, ToolError> {
+        inspect::status(engine).await
+    }
+}
+
+/// Arguments of `ontoref_secrets_describe`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DescribeParams {
+    /// Credential files per page.
+    #[serde(default = "crate::toolsets::default_list_limit")]
+    #[schemars(range(min = 1, max = 500))]
+    pub limit: u32,
+    /// `next_cursor` from the previous page.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+/// The vault's inventory.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Inventory {
+    /// The vault's id.
+    pub vault_id: String,
+    /// Group → age public keys.
+    pub recipient_groups: BTreeMap<String, Vec<String>>,
+    /// Path regex → groups, first match wins.
+    pub recipient_rules: Vec<RecipientRule>,
+    /// Credential files of this page, with the recipients their metadata names.
+    pub files: Vec<FileInfo>,
+    /// Credential files over all pages.
+    pub total_files: usize,
+    /// Every role's scope.
+    pub scopes: Vec<ScopeInfo>,
+    /// Pass as `cursor` for the next page of files; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// The vault's inventory.
+#[onto_mcp_tool(toolset = "vault")]
+pub struct SecretsDescribeTool;
+
+impl ToolBase for SecretsDescribeTool {
+    type Parameter = DescribeParams;
+    type Output = Inventory;
+    type Error = ToolError;
+
+    fn name() -> Cow<'static, str> {
+        name("ontoref_secrets_describe")
+    }
+
+    fn title() -> Option<String> {
+        Some("Describe the vault".to_owned())
+    }
+
+    fn description() -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(
+            "Inventory of the project's credential vault without decrypting anything: recipient \
+             groups (public keys), recipient rules (path regex → groups), every credential file \
+             with the recipients its sops metadata names and the rule that routes it, and every \
+             role's scope {role, access, bound_actor, namespaces, ops}. Use it to see which role \
+             may reach which repositories. Files are paged by `limit` (default 50) and `cursor`.",
+        ))
+    }
+
+    fn annotations() -> Option<ToolAnnotations> {
+        Some(read_only_annotations("Describe the vault"))
+    }
+}
+
+impl AsyncTool<Engine> for SecretsDescribeTool {
+    async fn invoke(engine: &Engine, p: DescribeParams) -> Result<Inventory, ToolError> {
+        let limit = limit("ontoref_secrets_describe", p.limit, 500)?;
+        let (sops, vault) = inspect::locate(engine).await?;
+        let files = inspect::files(&vault, sops.as_ref());
+        let generation: [u8; 32] = Sha256::digest(
+            files
+                .iter()
+                .map(|f| f.path.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+        .into();
+        let key = PageKey::new("secrets_describe", &generation);
+        let (files, total_files, next_cursor) =
+            page_rows(&files, &key, p.cursor.as_deref(), limit)?;
+        let scopes = inspect::scopes(engine, &vault).await;
+        let (groups, rules) = sops
+            .map(|s| (s.recipient_groups, s.recipient_rules))
+            .unwrap_or_default();
+        Ok(Inventory {
+            vault_id: vault.id,
+            recipient_groups: groups,
+            recipient_rules: rules,
+            files,
+            total_files,
+            scopes,
+            next_cursor,
+        })
+    }
+}
+
+/// The protocol's vault checks.
+#[onto_mcp_tool(toolset = "vault")]
+pub struct SecretsAuditTool;
+
+impl ToolBase for SecretsAuditTool {
+    type Parameter = NoParams;
+    type Output = AuditReport;
+    type Error = ToolError;
+
+    fn name() -> Cow<'static, str> {
+        name("ontoref_secrets_audit")
+    }
+
+    fn title() -> Option<String> {
+        Some("Audit the vault".to_owned())
+    }
+
+    fn description() -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(
+            "Run the vault's four checks and report {id, ok, detail} for each: \
+             min-two-recipients (every *.sops.yaml has at least 2 recipients), \
+             recipient-routing-coherent (rules name only declared groups, every key is a valid \
+             age recipient), recipient-routing-coverage (every file matches a rule and carries \
+             exactly that rule's groups' keys) and no-multi-vault (one vault per project). Reads \
+             sops metadata only; decrypts nothing.",
+        ))
+    }
+
+    fn annotations() -> Option<ToolAnnotations> {
+        Some(read_only_annotations("Audit the vault"))
+    }
+}
+
+impl AsyncTool<Engine> for SecretsAuditTool {
+    async fn invoke(engine: &Engine, _: NoParams) -> Result<AuditReport, ToolError> {
+        inspect::audit(engine).await
+    }
+}
+
+fn default_op() -> String {
+    "pull".to_owned()
+}
+
+/// Arguments of `ontoref_credential_fetch`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FetchParams {
+    /// The repository to reach: `[registry/]path[:tag][@digest]`, e.g.
+    /// `domains/acme/contract:1.0`.
+    pub target: String,
+    /// `pull` (default) or `push`.
+    #[serde(default = "default_op")]
+    pub op: String,
+    /// The manifest's registry entry [default: the one the target's host
+    /// names, else `default`].
+    #[serde(default)]
+    pub registry_id: Option<String>,
+    /// Also return the username and password. Only an 'RO scope in a project
+    /// with `sops.allow_reveal = true` may; otherwise the call is refused.
+    #[serde(default)]
+    pub reveal: bool,
+}
+
+/// A registry credential as an isolated Docker config directory.
+#[onto_mcp_tool(toolset = "vault")]
+pub struct CredentialFetchTool;
+
+impl ToolBase for CredentialFetchTool {
+    type Parameter = FetchParams;
+    type Output = Fetched;
+    type Error = ToolError;
+
+    fn name() -> Cow<'static, str> {
+        name("ontoref_credential_fetch")
+    }
+
+    fn title() -> Option<String> {
+        Some("Fetch a registry credential".to_owned())
+    }
+
+    fn description() -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(
+            "Get credentials to pull (or push) an OCI target such as \
+             domains/<participant>/<name>:<tag>, without seeing them: the calling actor's role, \
+             scope and the target's namespace are checked first, then the registry's sops file is \
+             decrypted into a fresh Docker config directory (0700, config.json 0600) that expires \
+             (default 300 s). Returns {registry, target, role, docker_config_dir, expires_at}: run \
+             oras/skopeo/docker with DOCKER_CONFIG=<docker_config_dir>. A refusal is a named error \
+             (e.g. target-not-in-scope) with a hint. Every attempt is audited.",
+        ))
+    }
+
+    fn annotations() -> Option<ToolAnnotations> {
+        let mut a = ToolAnnotations::with_title("Fetch a registry credential");
+        a.read_only_hint = Some(false);
+        a.destructive_hint = Some(false);
+        a.idempotent_hint = Some(false);
+        a.open_world_hint = Some(false);
+        Some(a)
+    }
+}
+
+impl AsyncTool<Engine> for CredentialFetchTool {
+    async fn invoke(engine: &Engine, p: FetchParams) -> Result<Fetched, ToolError> {
+        let req = Request {
+            target: p.target,
+            op: p.op,
+            registry_id: p.registry_id,
+            reveal: p.reveal,
+        };
+        let lifetime = if engine.owns_credential_dirs() {
+            Lifetime::Owned
+        } else {
+            Lifetime::Caller
+        };
+        fetch(engine, engine.actor().as_deref(), &req, lifetime).await
+    }
+}

@@ -1,0 +1,167 @@
+//! A credential fetch from start to end: the gate, then decryption of the
+//! one credential file the gate chose, then an isolated Docker config
+//! directory, and always one audit record. If the record cannot be written
+//! the fetch fails and its directory is removed: no unaudited credential.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::engine::Engine;
+use crate::error::ToolError;
+use crate::vault::VaultError;
+use crate::vault::audit::{self, Record};
+use crate::vault::creds::rfc3339;
+use crate::vault::gate::{self, Grant, Known, Request};
+use crate::vault::sops::SopsFile;
+
+/// Who removes the credential directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifetime {
+    /// This process: at expiry, and when it exits (a server).
+    Owned,
+    /// The caller (a one-shot CLI leaving a reaper, or `secrets exec`).
+    Caller,
+}
+
+/// The result of an allowed fetch.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Fetched {
+    /// The registry endpoint the credential is for.
+    pub registry: String,
+    /// The manifest's id of that registry.
+    pub registry_id: String,
+    /// The target, as asked for.
+    pub target: String,
+    /// The op granted.
+    pub op: String,
+    /// The actor's role.
+    pub role: String,
+    /// Use as `DOCKER_CONFIG` (oras, skopeo, docker read `config.json` there).
+    pub docker_config_dir: String,
+    /// When the directory is removed (RFC 3339, UTC).
+    pub expires_at: String,
+    /// The username, only when `reveal` was asked for and allowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The password, only when `reveal` was asked for and allowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+/// The username and password of a decrypted credential file.
+pub struct Credential {
+    /// The username.
+    pub username: Zeroizing<String>,
+    /// The password.
+    pub password: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Credential { .. }")
+    }
+}
+
+/// Decrypts the granted credential file.
+pub fn decrypt_credential(engine: &Engine, grant: &Grant) -> Result<Credential, VaultError> {
+    let failed = |source| VaultError::SopsDecryptFailed {
+        file: grant.credential_shown.clone(),
+        source,
+    };
+    let text = std::fs::read_to_string(&grant.credential).map_err(|e| VaultError::Io {
+        what: "read",
+        path: grant.credential_shown.clone(),
+        reason: e.to_string(),
+    })?;
+    let file = SopsFile::parse(&text).map_err(failed)?;
+    engine.vault().count_decryption();
+    tracing::debug!(file = %grant.credential_shown, role = %grant.role, "decrypting a credential file");
+    let plain = file.decrypt(grant.identities.as_slice()).map_err(failed)?;
+    let field = |names: [&str; 2], label| {
+        names
+            .iter()
+            .find_map(|n| plain.get_str(n))
+            .filter(|v| !v.is_empty())
+            .ok_or(VaultError::CredentialInvalid {
+                file: grant.credential_shown.clone(),
+                field: label,
+            })
+    };
+    Ok(Credential {
+        username: field(["username", "zot_username"], "username")?,
+        password: field(["password", "zot_password"], "password")?,
+    })
+}
+
+/// Runs a fetch for `actor` and records it in the vault's audit log.
+pub async fn fetch(
+    engine: &Engine,
+    actor: Option<&str>,
+    req: &Request,
+    lifetime: Lifetime,
+) -> Result<Fetched, ToolError> {
+    let mut known = Known::default();
+    let result = grant_and_issue(engine, actor, req, lifetime, &mut known).await;
+    let record = Record {
+        ts: audit::now(),
+        actor: actor.map(str::to_owned),
+        role: known.role.clone(),
+        op: req.op.clone(),
+        target: req.target.clone(),
+        registry_id: req.registry_id.clone(),
+        outcome: match &result {
+            Ok(_) => "ok".to_owned(),
+            Err(e) => e.code().to_owned(),
+        },
+        reveal: req.reveal,
+        prev: String::new(),
+    };
+    let log = match &known.vault {
+        Some(v) => v.audit_log(),
+        None => engine.config_home().join("audit.jsonl"),
+    };
+    if let Err(e) = audit::append(&log, record) {
+        if let Ok(f) = &result {
+            crate::vault::creds::remove(std::path::Path::new(&f.docker_config_dir));
+        }
+        return Err(e.into());
+    }
+    match &result {
+        Ok(f) => {
+            tracing::info!(role = %f.role, op = %f.op, target = %f.target, "credential directory issued")
+        }
+        Err(e) => {
+            tracing::info!(code = e.code(), op = %req.op, target = %req.target, "credential fetch refused")
+        }
+    }
+    result
+}
+
+async fn grant_and_issue(
+    engine: &Engine,
+    actor: Option<&str>,
+    req: &Request,
+    lifetime: Lifetime,
+    known: &mut Known,
+) -> Result<Fetched, ToolError> {
+    let grant = gate::check(engine, actor, req, known).await?;
+    let cred = decrypt_credential(engine, &grant)?;
+    let issued = engine.vault().dirs().issue(
+        &grant.registry.endpoint,
+        &cred.username,
+        &cred.password,
+        lifetime == Lifetime::Owned,
+    )?;
+    Ok(Fetched {
+        registry: grant.registry.endpoint.clone(),
+        registry_id: grant.registry.id.clone(),
+        target: req.target.clone(),
+        op: req.op.clone(),
+        role: grant.role.clone(),
+        docker_config_dir: issued.dir.display().to_string(),
+        expires_at: rfc3339(issued.expires),
+        username: req.reveal.then(|| cred.username.to_string()),
+        password: req.reveal.then(|| cred.password.to_string()),
+    })
+}
