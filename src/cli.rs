@@ -519,9 +519,12 @@ fn serve(global: &Global, args: &ServeArgs) -> Result<(), Failure> {
         "serving MCP on stdio"
     );
     let server = OntorefServer::new(Arc::new(engine), &tools);
-    runtime(true)?
-        .block_on(crate::transport::stdio::serve(server))
-        .map_err(Failure::Fatal)
+    let rt = runtime(true)?;
+    let result = rt.block_on(crate::transport::stdio::serve(server));
+    // Tokio reads stdin on a blocking thread that a signal cannot interrupt;
+    // do not wait for it once the server has stopped.
+    rt.shutdown_background();
+    result.map_err(Failure::Fatal)
 }
 
 /// `ontoref tools`: the catalog, as the selection flags would serve it.

@@ -298,11 +298,14 @@ fn the_tools_listing_reflects_the_catalog_and_filters() {
     for name in ["ontoref_qa_list", "ontoref_qa_search", "ontoref_qa_show"] {
         assert!(keys.contains(&("qa", name)), "{name}");
     }
-    assert!(
-        tools
-            .iter()
-            .all(|t| t["read_only"] == true && t["title"].is_string() && t["summary"].is_string())
-    );
+    // Every tool reads, except the one that writes a credential directory.
+    for t in tools {
+        let writes = t["name"] == "ontoref_credential_fetch";
+        assert_eq!(t["read_only"], !writes, "{t}");
+        assert!(t["title"].is_string() && t["summary"].is_string(), "{t}");
+    }
+    let ro = json_out(&s.run(&["tools", "--read-only"]));
+    assert_eq!(ro["total"], tools.len() - 1);
     assert_eq!(v["total"], tools.len());
     let v = json_out(&s.run(&[
         "tools",

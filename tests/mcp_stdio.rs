@@ -35,9 +35,12 @@ async fn rmcp_client_lists_and_calls_every_tool() {
     assert_eq!(names, expected);
     for t in &tools {
         let a = t.annotations.as_ref().unwrap();
+        let reads_only = t.name != "ontoref_credential_fetch";
         assert_eq!(
             (a.read_only_hint, a.destructive_hint, a.open_world_hint),
-            (Some(true), Some(false), Some(false))
+            (Some(reads_only), Some(false), Some(false)),
+            "{}",
+            t.name
         );
         assert!(t.output_schema.is_some() && t.title.is_some());
     }

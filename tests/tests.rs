@@ -9,3 +9,4 @@ mod modes;
 mod readme;
 mod snapshot;
 mod util;
+mod vault;

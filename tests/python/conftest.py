@@ -58,13 +58,13 @@ ClientFactory = Callable[..., AbstractAsyncContextManager[Client]]
 def server_params(ontoref_bin: Path, fixture_project: Path, cache_dir: Path) -> Callable[..., StdioServerParameters]:
     """Build the stdio launch parameters; extra CLI flags go after `serve --project DIR`."""
 
-    def build(*extra_args: str, project: Path | None = None) -> StdioServerParameters:
+    def build(*extra_args: str, project: Path | None = None, env: dict[str, str] | None = None) -> StdioServerParameters:
         # stdio_client passes the child only HOME/LOGNAME/PATH/SHELL/TERM/USER plus `env`,
         # so ONTOREF_PROJECT_ROOT / ONTOREF_ACTOR / RUST_LOG from the caller cannot leak in.
         return StdioServerParameters(
             command=str(ontoref_bin),
             args=["serve", "--project", str(project or fixture_project), *extra_args],
-            env={"ONTOREF_CACHE_DIR": str(cache_dir)},
+            env={"ONTOREF_CACHE_DIR": str(cache_dir), **(env or {})},
             # A directory with no reflection/ above it: the project must come from --project.
             cwd=str(cache_dir.parent),
         )
@@ -74,11 +74,14 @@ def server_params(ontoref_bin: Path, fixture_project: Path, cache_dir: Path) -> 
 
 @pytest.fixture
 def connect(server_params: Callable[..., StdioServerParameters]) -> ClientFactory:
-    """`async with connect(mode, *extra_args) as client:` a connected SDK client."""
+    """`async with connect(mode, *extra_args, project=, env=) as client:` a connected SDK client."""
 
     @asynccontextmanager
-    async def open_client(mode: str, *extra_args: str, project: Path | None = None) -> AsyncIterator[Client]:
-        client = Client(server_params(*extra_args, project=project), mode=mode, read_timeout_seconds=READ_TIMEOUT_SECONDS)
+    async def open_client(
+        mode: str, *extra_args: str, project: Path | None = None, env: dict[str, str] | None = None
+    ) -> AsyncIterator[Client]:
+        params = server_params(*extra_args, project=project, env=env)
+        client = Client(params, mode=mode, read_timeout_seconds=READ_TIMEOUT_SECONDS)
         async with client:
             yield client
 

@@ -25,6 +25,7 @@ METHOD_NOT_FOUND = -32601
 EXPECTED_VERSION = {"legacy": "2025-11-25", "auto": "2026-07-28"}
 
 QA_TOOLS = {"ontoref_qa_list", "ontoref_qa_search", "ontoref_qa_show"}
+WRITING_TOOLS = {"ontoref_credential_fetch"}
 
 
 def catalog(ontoref_bin: Path) -> set[str]:
@@ -132,9 +133,11 @@ async def test_tools_list(connect, ontoref_bin: Path, mode: str) -> None:
             assert tool.output_schema is not None and tool.output_schema.get("type") == "object", tool.name
             ann = tool.annotations
             assert ann is not None, tool.name
-            assert ann.read_only_hint is True, tool.name
+            # Only the credential fetch writes (an expiring credential directory).
+            reads_only = tool.name not in WRITING_TOOLS
+            assert ann.read_only_hint is reads_only, tool.name
             assert ann.destructive_hint is False, tool.name
-            assert ann.idempotent_hint is True, tool.name
+            assert ann.idempotent_hint is reads_only, tool.name
             assert ann.open_world_hint is False, tool.name
         by_name = {tool.name: tool for tool in listing.tools}
         assert by_name["ontoref_qa_search"].input_schema.get("required") == ["query"]
@@ -170,7 +173,7 @@ async def test_exclude_tools(connect, mode: str) -> None:
 async def test_read_only_keeps_read_only_tools(connect, ontoref_bin: Path, mode: str) -> None:
     async with connect(mode, "--read-only") as client:
         listing = await client.list_tools()
-        assert sorted(tool.name for tool in listing.tools) == sorted(catalog(ontoref_bin))
+        assert sorted(tool.name for tool in listing.tools) == sorted(catalog(ontoref_bin) - WRITING_TOOLS)
 
 
 async def test_cache_goes_to_ontoref_cache_dir(connect, mode: str, cache_dir: Path) -> None:

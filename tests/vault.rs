@@ -1,0 +1,638 @@
+//! The vault through the built binary: `ontoref setup vault-demo`, the
+//! `secrets` commands (fetch with its detached reaper, exec, decrypt with
+//! keys and files made by Debian's `age` and the real sops tool,
+//! gen-sops-config, audit, audit-log --verify), the stdio server removing
+//! its credential directories on exit and on SIGTERM, and a full session at
+//! trace level that must never print a planted password.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use ontoref_tools::vault::sops::{EncryptOptions, Rule, encrypt};
+use serde_json::{Value, json};
+
+use crate::util::{Sandbox, Session, json_out, path_str, stderr, stdout};
+
+const TARGET: &str = "domains/agent-first/contracts:1.0";
+const PLANTED: &str = "PLANTED-pw-5e0c2b7d91a4";
+
+/// A sandbox with the demo vault built in a private config home.
+struct Demo {
+    sb: Sandbox,
+    project: PathBuf,
+    home: PathBuf,
+    run: PathBuf,
+    report: Value,
+}
+
+impl Demo {
+    fn new() -> Demo {
+        let sb = Sandbox::new();
+        let home = sb.dir.path().join("home");
+        let run = sb.dir.path().join("run");
+        std::fs::create_dir_all(&run).unwrap();
+        let project = sb.dir.path().join("demo");
+        let mut d = Demo {
+            sb,
+            project,
+            home,
+            run,
+            report: Value::Null,
+        };
+        let out = d
+            .cmd()
+            .args(["setup", "vault-demo", "--dir"])
+            .arg(&d.project)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+        d.report = json_out(&out);
+        d
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = self.sb.cmd();
+        c.env("ONTOREF_CONFIG_HOME", &self.home)
+            .env("ONTOREF_RUNTIME_DIR", &self.run);
+        c
+    }
+
+    /// `ontoref --project <demo> ARGS` as `actor`.
+    fn run(&self, actor: Option<&str>, args: &[&str]) -> Output {
+        let mut c = self.cmd();
+        c.arg("--project").arg(&self.project);
+        if let Some(a) = actor {
+            c.env("ONTOREF_ACTOR", a);
+        }
+        c.args(args).output().unwrap()
+    }
+
+    fn vault(&self) -> PathBuf {
+        PathBuf::from(self.report["vault_dir"].as_str().unwrap())
+    }
+
+    fn key(&self, group: &str) -> PathBuf {
+        PathBuf::from(self.report["keys"][group].as_str().unwrap())
+    }
+
+    /// Re-encrypts the agent's credential file with a known password.
+    fn plant(&self) {
+        let keys = ["admin", "agent"].map(|g| {
+            let text = std::fs::read_to_string(self.key(g)).unwrap();
+            text.lines()
+                .find_map(|l| l.strip_prefix("# public key: "))
+                .unwrap()
+                .parse::<age::x25519::Recipient>()
+                .unwrap()
+        });
+        let mut m = serde_yaml::Mapping::new();
+        m.insert("username".into(), "robot-agent".into());
+        m.insert("password".into(), PLANTED.into());
+        let text = encrypt(
+            &serde_yaml::Value::Mapping(m),
+            &keys,
+            &EncryptOptions {
+                rule: Rule::default(),
+                mac_only_encrypted: false,
+                lastmodified: "2026-11-21T10:00:00Z".into(),
+            },
+        )
+        .unwrap();
+        std::fs::write(
+            self.vault()
+                .join("src-vault/registry/agent-readonly.sops.yaml"),
+            text,
+        )
+        .unwrap();
+    }
+}
+
+fn error_code(out: &Output) -> String {
+    json_out(out)["error"]["code"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn wait_gone(dir: &Path, within: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < within {
+        if !dir.exists() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    !dir.exists()
+}
+
+#[test]
+fn demo_vault_fetch_end_to_end_with_a_detached_reaper() {
+    let d = Demo::new();
+    let out = d.run(
+        Some("agent-bot"),
+        &["--credential-ttl", "2", "secrets", "fetch", TARGET],
+    );
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let got = json_out(&out);
+    assert_eq!(got["role"], "agent");
+    assert!(got.get("password").is_none());
+    let dir = PathBuf::from(got["docker_config_dir"].as_str().unwrap());
+    assert!(dir.join("config.json").is_file());
+    // The CLI has exited; its reaper removes the directory at expiry.
+    assert!(
+        wait_gone(&dir, Duration::from_secs(10)),
+        "{} outlived its ttl",
+        dir.display()
+    );
+
+    // Refusals are named errors with exit 1, `--op delete` included (not a usage error).
+    for (actor, args, code) in [
+        (
+            Some("agent-bot"),
+            vec!["secrets", "fetch", TARGET, "--op", "push"],
+            "op-not-in-scope",
+        ),
+        (
+            Some("agent-bot"),
+            vec!["secrets", "fetch", TARGET, "--op", "delete"],
+            "invalid-op",
+        ),
+        (
+            Some("agent-bot"),
+            vec!["secrets", "fetch", "modes/else/x"],
+            "target-not-in-scope",
+        ),
+        (None, vec!["secrets", "fetch", TARGET], "actor-not-bound"),
+        // The team's files are not encrypted to this machine's (the agent's) key.
+        (
+            Some("dev-alice"),
+            vec!["secrets", "fetch", TARGET, "--registry-id", "team"],
+            "sops-decrypt-failed",
+        ),
+        (
+            Some("agent-bot"),
+            vec!["secrets", "fetch", TARGET, "--reveal"],
+            "reveal-not-allowed",
+        ),
+    ] {
+        let out = d.run(actor, &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert_eq!(error_code(&out), code, "{args:?}");
+    }
+    assert_eq!(std::fs::read_dir(&d.run).unwrap().count(), 0);
+
+    // Every attempt is in the log, newest first, and the chain verifies.
+    let out = d.run(None, &["secrets", "audit-log", "--verify"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let log = json_out(&out);
+    assert_eq!(log["total"], 7);
+    assert_eq!(log["verification"]["ok"], true);
+    let outcomes: Vec<&str> = log["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "reveal-not-allowed",
+            "sops-decrypt-failed",
+            "actor-not-bound",
+            "target-not-in-scope",
+            "invalid-op",
+            "op-not-in-scope",
+            "ok"
+        ]
+    );
+    let page = json_out(&d.run(None, &["secrets", "audit-log", "--limit", "2"]));
+    assert_eq!(page["records"].as_array().unwrap().len(), 2);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let next = json_out(&d.run(
+        None,
+        &["secrets", "audit-log", "--limit", "2", "--cursor", cursor],
+    ));
+    assert_eq!(next["records"][0]["outcome"], "actor-not-bound");
+
+    // An edited record breaks the chain: --verify exits 1 and names the line.
+    let path = d.vault().join("audit.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen("op-not-in-scope", "ok", 1)).unwrap();
+    let out = d.run(None, &["secrets", "audit-log", "--verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_out(&out)["verification"]["first_break"]["line"], 3);
+}
+
+#[test]
+fn demo_vault_passes_its_audit_and_describes_itself() {
+    let d = Demo::new();
+    let out = d.run(None, &["secrets", "audit"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let report = json_out(&out);
+    let ids: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "min-two-recipients",
+            "recipient-routing-coherent",
+            "recipient-routing-coverage",
+            "no-multi-vault"
+        ]
+    );
+
+    let inv = json_out(&d.run(None, &["secrets", "describe"]));
+    assert_eq!(inv["total_files"], 3);
+    let file = &inv["files"][0];
+    assert_eq!(file["path"], "src-vault/registry/agent-readonly.sops.yaml");
+    assert_eq!(file["groups"], json!(["admin", "agent"]));
+    let scopes = inv["scopes"].as_array().unwrap();
+    let agent = scopes.iter().find(|s| s["role"] == "agent").unwrap();
+    assert_eq!(agent["access"], "RO");
+    assert_eq!(agent["ops"], json!(["pull"]));
+    assert_eq!(
+        agent["namespaces"],
+        json!(["domains/agent-first/**", "modes/agent-first/**"])
+    );
+    let page = json_out(&d.run(None, &["secrets", "describe", "--limit", "1"]));
+    assert_eq!(page["files"].as_array().unwrap().len(), 1);
+    assert!(page["next_cursor"].is_string());
+
+    // A file encrypted to one key only, and one routed to the wrong groups.
+    let reg = d.vault().join("src-vault/registry");
+    let agent_only = {
+        let text = std::fs::read_to_string(d.key("agent")).unwrap();
+        let r: age::x25519::Recipient = text
+            .lines()
+            .find_map(|l| l.strip_prefix("# public key: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        let mut m = serde_yaml::Mapping::new();
+        m.insert("username".into(), "u".into());
+        m.insert("password".into(), "p".into());
+        encrypt(
+            &serde_yaml::Value::Mapping(m),
+            &[r],
+            &EncryptOptions {
+                rule: Rule::default(),
+                mac_only_encrypted: false,
+                lastmodified: "2026-11-21T10:00:00Z".into(),
+            },
+        )
+        .unwrap()
+    };
+    std::fs::write(reg.join("team-ro.sops.yaml"), agent_only).unwrap();
+    let out = d.run(None, &["secrets", "audit"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = json_out(&out);
+    let check = |id: &str| {
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(check("min-two-recipients")["ok"], false);
+    assert!(
+        check("min-two-recipients")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("team-ro")
+    );
+    assert_eq!(check("recipient-routing-coverage")["ok"], false);
+    assert_eq!(check("recipient-routing-coherent")["ok"], true);
+    // A second vault for the same project is flagged.
+    std::fs::create_dir_all(d.home.join("vaults/agent-first-clienta")).unwrap();
+    let report = json_out(&d.run(None, &["secrets", "audit"]));
+    let multi = report["checks"][3].clone();
+    assert_eq!(multi["ok"], false, "{multi}");
+}
+
+#[test]
+fn exec_runs_with_docker_config_and_removes_it() {
+    let d = Demo::new();
+    let probe = d.sb.dir.path().join("probe");
+    let script = format!(
+        "test -f \"$DOCKER_CONFIG/config.json\" && echo \"$DOCKER_CONFIG\" > {} && exit 7",
+        path_str(&probe)
+    );
+    let out = d.run(
+        Some("agent-bot"),
+        &["secrets", "exec", TARGET, "--", "sh", "-c", &script],
+    );
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    let dir = std::fs::read_to_string(&probe).unwrap();
+    assert!(!Path::new(dir.trim()).exists(), "exec left {dir}");
+    // A refusal runs nothing.
+    std::fs::remove_file(&probe).unwrap();
+    let out = d.run(
+        Some("agent-bot"),
+        &[
+            "secrets", "exec", TARGET, "--op", "push", "--", "sh", "-c", &script,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(error_code(&out), "op-not-in-scope");
+    assert!(!probe.exists());
+}
+
+#[test]
+fn decrypt_reads_real_sops_files_and_age_cli_keys() {
+    let sb = Sandbox::new();
+    // The published test key of the sops fixtures, with age-keygen's comment lines.
+    let key = sb.dir.path().join("fixture.key");
+    std::fs::write(
+        &key,
+        "# created: 2023-12-25T10:30:00Z\n# public key: age1se5ghfycr4n8kcwc3qwf234ymvmr2lex2a99wh8gpfx97glwt9hqch4569\nAGE-SECRET-KEY-1EQUCGFZH8UZKSZ0Z5N5T234YRNDT4U9H7QNYXWRRNJYDDVXE6FWSCPGNJ7\n",
+    )
+    .unwrap();
+    let fixtures = crate::util::repo().join("tools/tests/fixtures/sops");
+    for case in ["example", "encrypted_suffix", "unencrypted_regex"] {
+        let file = fixtures.join(format!("age_{case}.yaml"));
+        let out = sb
+            .cmd()
+            .args(["secrets", "decrypt"])
+            .arg(&file)
+            .arg("--identity")
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{case}: {}", stderr(&out));
+        let got: serde_yaml::Value = serde_yaml::from_slice(&out.stdout).unwrap();
+        let want: serde_yaml::Value = serde_yaml::from_str(
+            &std::fs::read_to_string(fixtures.join(format!("age_{case}_plaintext.yaml"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(got, want, "{case}");
+    }
+    // A key made by Debian's age-keygen is not a recipient: a named error, exit 1.
+    let other = sb.dir.path().join("other.key");
+    let st = Command::new("age-keygen")
+        .arg("-o")
+        .arg(&other)
+        .output()
+        .expect("Debian's `age` package (age-keygen) must be installed: apt-get install age");
+    assert!(st.status.success());
+    let out = sb
+        .cmd()
+        .args(["secrets", "decrypt"])
+        .arg(fixtures.join("age_example.yaml"))
+        .arg("--identity")
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("sops-decrypt-failed"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn decrypt_uses_the_master_key_and_gen_sops_config_follows_the_rules() {
+    let d = Demo::new();
+    let file = d
+        .vault()
+        .join("src-vault/registry/agent-readonly.sops.yaml");
+    let out = d.run(None, &["secrets", "decrypt", path_str(&file)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plain: serde_yaml::Value = serde_yaml::from_slice(&out.stdout).unwrap();
+    assert_eq!(plain["username"], "demo-agent-ro");
+    // The agent's key does not open the team's files.
+    let team = d.vault().join("src-vault/registry/team-rw.sops.yaml");
+    let out = d.run(None, &["secrets", "decrypt", path_str(&team)]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = d.run(
+        None,
+        &[
+            "secrets",
+            "decrypt",
+            path_str(&team),
+            "--identity",
+            path_str(&d.key("developer")),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    std::fs::remove_file(d.vault().join(".sops.yaml")).unwrap();
+    let out = d.run(None, &["secrets", "gen-sops-config"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(json_out(&out)["rules"], 2);
+    let config: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(d.vault().join(".sops.yaml")).unwrap())
+            .unwrap();
+    let rules = config["creation_rules"].as_sequence().unwrap();
+    assert_eq!(
+        rules[0]["path_regex"],
+        "registry/agent-readonly\\.sops\\.yaml$"
+    );
+    assert_eq!(rules[1]["path_regex"], "registry/.*\\.sops\\.yaml$");
+    let pubkey = |g: &str| {
+        std::fs::read_to_string(d.key(g))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("# public key: ").map(str::to_owned))
+            .unwrap()
+    };
+    assert_eq!(
+        rules[0]["age"].as_str().unwrap(),
+        format!("{},{}", pubkey("admin"), pubkey("agent"))
+    );
+    assert_eq!(
+        rules[1]["age"].as_str().unwrap(),
+        format!("{},{}", pubkey("admin"), pubkey("developer"))
+    );
+}
+
+#[test]
+fn setup_refuses_to_overwrite() {
+    let d = Demo::new();
+    let again = d.sb.dir.path().join("again");
+    let out = d
+        .cmd()
+        .args(["setup", "vault-demo", "--dir"])
+        .arg(&again)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("--force"), "{}", stdout(&out));
+    let out = d
+        .cmd()
+        .args(["setup", "vault-demo", "--dir"])
+        .arg(&d.project)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("not empty"), "{}", stdout(&out));
+}
+
+fn fetch_over_stdio(session: &mut Session, target: &str) -> Value {
+    session.request(
+        "tools/call",
+        json!({"name": "ontoref_credential_fetch", "arguments": {"target": target}}),
+    )
+}
+
+fn start(d: &Demo, actor: &str, log: &str) -> Session {
+    Session::start(
+        &d.sb,
+        &["--project", path_str(&d.project), "--log-level", log],
+        &[
+            ("ONTOREF_ACTOR", actor),
+            ("ONTOREF_CONFIG_HOME", path_str(&d.home)),
+            ("ONTOREF_RUNTIME_DIR", path_str(&d.run)),
+        ],
+    )
+}
+
+#[test]
+fn the_server_removes_its_credential_dirs_on_exit_and_on_sigterm() {
+    let d = Demo::new();
+    let mut s = start(&d, "agent-bot", "warn");
+    s.initialize();
+    let r = fetch_over_stdio(&mut s, TARGET);
+    let dir = PathBuf::from(
+        r["result"]["structuredContent"]["docker_config_dir"]
+            .as_str()
+            .unwrap(),
+    );
+    assert!(dir.is_dir(), "{r}");
+    s.finish();
+    assert!(!dir.exists(), "left after stdin closed");
+
+    let mut s = start(&d, "agent-bot", "warn");
+    s.initialize();
+    let r = fetch_over_stdio(&mut s, TARGET);
+    let dir = PathBuf::from(
+        r["result"]["structuredContent"]["docker_config_dir"]
+            .as_str()
+            .unwrap(),
+    );
+    let pid = s.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = s.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the server ignored SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(!dir.exists(), "left after SIGTERM");
+}
+
+#[test]
+fn no_secret_in_any_output_at_trace_level() {
+    let d = Demo::new();
+    d.plant();
+    let mut seen = String::new();
+    let mut collect = |out: &Output| {
+        seen.push_str(&stdout(out));
+        seen.push_str(&stderr(out));
+    };
+    let trace = ["--log-level", "trace"];
+    for (actor, args) in [
+        (Some("agent-bot"), vec!["secrets", "fetch", TARGET]),
+        (
+            Some("agent-bot"),
+            vec!["secrets", "fetch", TARGET, "--op", "push"],
+        ),
+        (
+            Some("agent-bot"),
+            vec!["secrets", "fetch", TARGET, "--reveal"],
+        ),
+        (Some("mallory"), vec!["secrets", "fetch", TARGET]),
+        (
+            Some("dev-alice"),
+            vec!["secrets", "fetch", TARGET, "--registry-id", "team"],
+        ),
+        (Some("agent-bot"), vec!["secrets", "status"]),
+        (None, vec!["secrets", "describe"]),
+        (None, vec!["secrets", "audit"]),
+        (None, vec!["secrets", "audit-log", "--verify"]),
+        (
+            Some("agent-bot"),
+            vec!["secrets", "exec", TARGET, "--", "true"],
+        ),
+    ] {
+        let mut full: Vec<&str> = trace.to_vec();
+        full.extend(args);
+        collect(&d.run(actor, &full));
+    }
+    // A tampered copy fails to decrypt without echoing anything.
+    let file = d
+        .vault()
+        .join("src-vault/registry/agent-readonly.sops.yaml");
+    let tampered = d.sb.dir.path().join("tampered.sops.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&tampered, text.replacen("data:", "data:AAAA", 1)).unwrap();
+    let out = d.run(
+        None,
+        &[
+            "--log-level",
+            "trace",
+            "secrets",
+            "decrypt",
+            path_str(&tampered),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    collect(&out);
+
+    // A whole MCP session at trace level, allowed and refused calls.
+    let mut s = start(&d, "agent-bot", "trace");
+    s.initialize();
+    s.request("tools/list", json!({}));
+    let ok = fetch_over_stdio(&mut s, TARGET);
+    assert!(ok["result"]["isError"] != true, "{ok}");
+    fetch_over_stdio(&mut s, "modes/else/x");
+    s.request(
+        "tools/call",
+        json!({"name": "ontoref_credential_fetch", "arguments": {"target": TARGET, "reveal": true}}),
+    );
+    s.request(
+        "tools/call",
+        json!({"name": "ontoref_secrets_status", "arguments": {}}),
+    );
+    let (err, lines) = s.finish();
+    assert!(
+        err.contains("TRACE") || err.contains("trace"),
+        "trace logging was not on"
+    );
+    seen.push_str(&err);
+    seen.push_str(&lines.join("\n"));
+    seen.push_str(&std::fs::read_to_string(d.vault().join("audit.jsonl")).unwrap());
+
+    assert!(
+        seen.len() > 10_000,
+        "too little output to mean anything: {}",
+        seen.len()
+    );
+    assert!(!seen.contains(PLANTED), "the planted password leaked");
+    assert!(!seen.contains("robot-agent"), "the planted username leaked");
+    use base64::Engine as _;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("robot-agent:{PLANTED}"));
+    assert!(!seen.contains(&auth), "the docker auth leaked");
+
+    // Sanity: the secret is really there to be leaked (decrypt is the one
+    // command that prints it, on request).
+    let out = d.run(None, &["secrets", "decrypt", path_str(&file)]);
+    assert!(stdout(&out).contains(PLANTED));
+}
