@@ -186,9 +186,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut f = options.open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
+    // No fsync: the directory is ephemeral, and a crash that loses it loses
+    // nothing that should have outlived the process.
+    options.open(path)?.write_all(bytes)
 }
 
 /// Removes a credential directory, after checking it is one.
