@@ -612,8 +612,10 @@ fn vault_bench(report: &mut Report, tmp: &Path, fetches: usize, rt: &tokio::runt
         runtime_dir: Some(run.clone()),
         ..EngineConfig::default()
     };
-    rt.block_on(ontoref_tools::vault::demo::setup(&project, &home, &base, false))
-        .expect("demo vault");
+    rt.block_on(ontoref_tools::vault::demo::setup(
+        &project, &home, &base, false,
+    ))
+    .expect("demo vault");
     let engine = Engine::new(EngineConfig {
         project: Some(project),
         actor: Some("agent-bot".into()),
@@ -624,7 +626,10 @@ fn vault_bench(report: &mut Report, tmp: &Path, fetches: usize, rt: &tokio::runt
         rt.block_on(async {
             ontoref_tools::catalog::find("ontoref_credential_fetch")
                 .expect("tool")
-                .call(&engine, json!({"target": "domains/agent-first/contracts:1.0"}))
+                .call(
+                    &engine,
+                    json!({"target": "domains/agent-first/contracts:1.0"}),
+                )
                 .await
                 .expect("fetch")
         })

@@ -636,3 +636,87 @@ fn no_secret_in_any_output_at_trace_level() {
     let out = d.run(None, &["secrets", "decrypt", path_str(&file)]);
     assert!(stdout(&out).contains(PLANTED));
 }
+
+#[test]
+fn the_embedded_template_carries_the_agent_first_vault_shape() {
+    let sb = Sandbox::new();
+    let home = sb.dir.path().join("home");
+    let run = |actor: Option<&str>, args: &[&str]| {
+        let mut c = sb.cmd();
+        c.env("ONTOREF_CONFIG_HOME", &home);
+        if let Some(a) = actor {
+            c.env("ONTOREF_ACTOR", a);
+        }
+        c.args(args).output().unwrap()
+    };
+    let inv = json_out(&run(None, &["secrets", "describe"]));
+    assert_eq!(inv["vault_id"], "agent-first");
+    let groups: Vec<&String> = inv["recipient_groups"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(groups, ["admin", "agent", "developer"]);
+    assert_eq!(
+        inv["recipient_rules"],
+        json!([
+            {"path": "registry/agent-readonly\\.sops\\.yaml$", "groups": ["admin", "agent"]},
+            {"path": "registry/.*\\.sops\\.yaml$", "groups": ["admin", "developer"]},
+        ])
+    );
+    let audit = json_out(&run(None, &["secrets", "audit"]));
+    assert_eq!(audit["checks"][1]["ok"], true, "{audit}");
+    // The bindings: agent-bot is bound (the vault is simply not synced here).
+    let out = run(Some("agent-bot"), &["secrets", "fetch", TARGET]);
+    assert_eq!(error_code(&out), "scope-not-loaded");
+    let out = run(Some("mallory"), &["secrets", "fetch", TARGET]);
+    assert_eq!(error_code(&out), "actor-not-bound");
+    let hint = json_out(&out)["error"]["hint"].as_str().unwrap().to_owned();
+    for actor in ["agent-bot", "dev-alice", "admin-root"] {
+        assert!(hint.contains(actor), "{hint}");
+    }
+    let status = json_out(&run(Some("agent-bot"), &["secrets", "status"]));
+    assert_eq!(status["declared"], true);
+    assert_eq!(status["synced"], false);
+    assert_eq!(status["role"], "agent");
+    assert_eq!(status["master_key"]["source"], "none");
+    // The manifest's registries: the agent's RO file for pulls, the team's RW file for pushes.
+    let d = json_out(&run(None, &["describe"]));
+    let topology = &d["description"]["registry_topology"];
+    assert_eq!(topology["participant"], "agent-first");
+    assert_eq!(topology["registries"][0]["id"], "default");
+    assert_eq!(topology["registries"][0]["pull"], true);
+    assert_eq!(topology["registries"][0]["push"], true);
+    // The scope files the template ships for the vault.
+    let scopes = crate::util::repo().join("agent-first-template/vault/src-vault/scopes");
+    let agent = std::fs::read_to_string(scopes.join("agent.ncl")).unwrap();
+    assert!(
+        agent.contains("'RO") && agent.contains(r#"ops = ["pull"]"#),
+        "{agent}"
+    );
+    assert!(agent.contains(r#""domains/agent-first/**", "modes/agent-first/**""#));
+    // No private key anywhere in the template.
+    for entry in walk(&crate::util::repo().join("agent-first-template")) {
+        let text = std::fs::read_to_string(&entry)
+            .unwrap_or_default()
+            .to_uppercase();
+        let holds_key = text.match_indices("AGE-SECRET-KEY-1").any(|(i, m)| {
+            let rest = &text[i + m.len()..];
+            rest.len() >= 58 && rest[..58].chars().all(|c| c.is_ascii_alphanumeric())
+        });
+        assert!(!holds_key, "{}", entry.display());
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
