@@ -78,34 +78,42 @@ impl Demo {
 
     /// Re-encrypts the agent's credential file with a known password.
     fn plant(&self) {
-        let keys = ["admin", "agent"].map(|g| {
-            let text = std::fs::read_to_string(self.key(g)).unwrap();
-            text.lines()
-                .find_map(|l| l.strip_prefix("# public key: "))
-                .unwrap()
-                .parse::<age::x25519::Recipient>()
-                .unwrap()
-        });
-        let mut m = serde_yaml::Mapping::new();
-        m.insert("username".into(), "robot-agent".into());
-        m.insert("password".into(), PLANTED.into());
-        let text = encrypt(
-            &serde_yaml::Value::Mapping(m),
-            &keys,
-            &EncryptOptions {
-                rule: Rule::default(),
-                mac_only_encrypted: false,
-                lastmodified: "2026-11-21T10:00:00Z".into(),
-            },
-        )
-        .unwrap();
+        let keys = ["admin", "agent"].map(|g| public_key(&self.key(g)));
         std::fs::write(
             self.vault()
                 .join("src-vault/registry/agent-readonly.sops.yaml"),
-            text,
+            sops_file(&[("username", "robot-agent"), ("password", PLANTED)], &keys),
         )
         .unwrap();
     }
+}
+
+/// The `age1…` public key an age-keygen style identity file announces.
+fn public_key(key_file: &Path) -> String {
+    std::fs::read_to_string(key_file)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: ").map(str::to_owned))
+        .unwrap()
+}
+
+/// A sops file holding `fields`, encrypted to `keys` by ontoref's encryptor.
+fn sops_file(fields: &[(&str, &str)], keys: &[String]) -> String {
+    let recipients: Vec<age::x25519::Recipient> = keys.iter().map(|k| k.parse().unwrap()).collect();
+    let mut m = serde_yaml::Mapping::new();
+    for (k, v) in fields {
+        m.insert((*k).into(), (*v).into());
+    }
+    encrypt(
+        &serde_yaml::Value::Mapping(m),
+        &recipients,
+        &EncryptOptions {
+            rule: Rule::default(),
+            mac_only_encrypted: false,
+            lastmodified: "2026-11-21T10:00:00Z".into(),
+        },
+    )
+    .unwrap()
 }
 
 fn error_code(out: &Output) -> String {
@@ -265,28 +273,10 @@ fn demo_vault_passes_its_audit_and_describes_itself() {
 
     // A file encrypted to one key only, and one routed to the wrong groups.
     let reg = d.vault().join("src-vault/registry");
-    let agent_only = {
-        let text = std::fs::read_to_string(d.key("agent")).unwrap();
-        let r: age::x25519::Recipient = text
-            .lines()
-            .find_map(|l| l.strip_prefix("# public key: "))
-            .unwrap()
-            .parse()
-            .unwrap();
-        let mut m = serde_yaml::Mapping::new();
-        m.insert("username".into(), "u".into());
-        m.insert("password".into(), "p".into());
-        encrypt(
-            &serde_yaml::Value::Mapping(m),
-            &[r],
-            &EncryptOptions {
-                rule: Rule::default(),
-                mac_only_encrypted: false,
-                lastmodified: "2026-11-21T10:00:00Z".into(),
-            },
-        )
-        .unwrap()
-    };
+    let agent_only = sops_file(
+        &[("username", "u"), ("password", "p")],
+        &[public_key(&d.key("agent"))],
+    );
     std::fs::write(reg.join("team-ro.sops.yaml"), agent_only).unwrap();
     let out = d.run(None, &["secrets", "audit"]);
     assert_eq!(out.status.code(), Some(1));
@@ -437,13 +427,7 @@ fn decrypt_uses_the_master_key_and_gen_sops_config_follows_the_rules() {
         "registry/agent-readonly\\.sops\\.yaml$"
     );
     assert_eq!(rules[1]["path_regex"], "registry/.*\\.sops\\.yaml$");
-    let pubkey = |g: &str| {
-        std::fs::read_to_string(d.key(g))
-            .unwrap()
-            .lines()
-            .find_map(|l| l.strip_prefix("# public key: ").map(str::to_owned))
-            .unwrap()
-    };
+    let pubkey = |g: &str| public_key(&d.key(g));
     assert_eq!(
         rules[0]["age"].as_str().unwrap(),
         format!("{},{}", pubkey("admin"), pubkey("agent"))
@@ -476,6 +460,12 @@ fn setup_refuses_to_overwrite() {
     assert!(stdout(&out).contains("not empty"), "{}", stdout(&out));
 }
 
+/// The credential directory of a successful `tools/call` response.
+fn issued_dir(response: &Value) -> PathBuf {
+    let dir = response["result"]["structuredContent"]["docker_config_dir"].as_str();
+    PathBuf::from(dir.unwrap_or_else(|| panic!("no directory issued: {response}")))
+}
+
 fn fetch_over_stdio(session: &mut Session, target: &str) -> Value {
     session.request(
         "tools/call",
@@ -501,11 +491,7 @@ fn the_server_removes_its_credential_dirs_on_exit_and_on_sigterm() {
     let mut s = start(&d, "agent-bot", "warn");
     s.initialize();
     let r = fetch_over_stdio(&mut s, TARGET);
-    let dir = PathBuf::from(
-        r["result"]["structuredContent"]["docker_config_dir"]
-            .as_str()
-            .unwrap(),
-    );
+    let dir = issued_dir(&r);
     assert!(dir.is_dir(), "{r}");
     s.finish();
     assert!(!dir.exists(), "left after stdin closed");
@@ -513,11 +499,7 @@ fn the_server_removes_its_credential_dirs_on_exit_and_on_sigterm() {
     let mut s = start(&d, "agent-bot", "warn");
     s.initialize();
     let r = fetch_over_stdio(&mut s, TARGET);
-    let dir = PathBuf::from(
-        r["result"]["structuredContent"]["docker_config_dir"]
-            .as_str()
-            .unwrap(),
-    );
+    let dir = issued_dir(&r);
     let pid = s.child.id().to_string();
     assert!(
         Command::new("kill")

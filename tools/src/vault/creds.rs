@@ -178,7 +178,8 @@ fn docker_config(endpoint: &str, username: &str, password: &str) -> Zeroizing<St
     ))
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Creates `path` (it must not exist) with mode 0600 and writes `bytes`.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

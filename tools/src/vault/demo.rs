@@ -7,7 +7,7 @@
 //! project's recipient rules name. The template itself holds no private key.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -209,17 +209,10 @@ pub async fn setup(
     })
 }
 
-fn write_key(path: &PathBuf, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
+/// Replaces `path` with a new 0600 file holding `bytes`.
+fn write_key(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let _ = std::fs::remove_file(path);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)?.write_all(bytes)
+    crate::vault::creds::write_private(path, bytes)
 }
 
 /// 24 random bytes, base64: a demo registry password.
