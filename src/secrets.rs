@@ -279,6 +279,14 @@ fn exec(
         }
     }
     let _guard = Remove(&dir);
+    // Should this process be killed outright, a reaper still removes it at expiry.
+    spawn_reaper(&dir);
+    // Ctrl-C reaches the whole foreground group: let the command handle it,
+    // and stay alive to remove the directory after it exits.
+    #[cfg(unix)]
+    let _sigint = rt.block_on(async {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+    });
     let (program, args) = command
         .split_first()
         .ok_or_else(|| Failure::Usage("a command is required after --".to_owned()))?;

@@ -321,6 +321,22 @@ fn exec_runs_with_docker_config_and_removes_it() {
     assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
     let dir = std::fs::read_to_string(&probe).unwrap();
     assert!(!Path::new(dir.trim()).exists(), "exec left {dir}");
+    // Ctrl-C at the terminal reaches ontoref too: it outlives the command and cleans up.
+    std::fs::remove_file(&probe).unwrap();
+    let interrupted = format!(
+        "echo \"$DOCKER_CONFIG\" > {} && kill -INT $PPID && sleep 0.3 && exit 3",
+        path_str(&probe)
+    );
+    let out = d.run(
+        Some("agent-bot"),
+        &["secrets", "exec", TARGET, "--", "sh", "-c", &interrupted],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let dir = std::fs::read_to_string(&probe).unwrap();
+    assert!(
+        !Path::new(dir.trim()).exists(),
+        "exec left {dir} after SIGINT"
+    );
     // A refusal runs nothing.
     std::fs::remove_file(&probe).unwrap();
     let out = d.run(
@@ -435,6 +451,18 @@ fn decrypt_uses_the_master_key_and_gen_sops_config_follows_the_rules() {
     assert_eq!(
         rules[1]["age"].as_str().unwrap(),
         format!("{},{}", pubkey("admin"), pubkey("developer"))
+    );
+}
+
+#[test]
+fn decryption_is_never_offered_over_mcp() {
+    let names = crate::util::catalog_names();
+    assert!(names.contains(&"ontoref_credential_fetch".to_owned()));
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.contains("decrypt") && !n.contains("reveal")),
+        "{names:?}"
     );
 }
 

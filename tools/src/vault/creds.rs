@@ -293,7 +293,7 @@ mod tests {
             assert_eq!(mode(&issued.dir), 0o700);
             assert_eq!(mode(&issued.dir.join("config.json")), 0o600);
         }
-        assert_eq!(dirs.live(), [issued.dir.clone()]);
+        assert_eq!(dirs.live(), std::slice::from_ref(&issued.dir));
         drop(dirs);
         assert!(!issued.dir.exists());
     }
