@@ -254,6 +254,49 @@ fn demo_vault_passes_its_audit_and_describes_itself() {
         ]
     );
 
+    let status = json_out(&d.run(Some("agent-bot"), &["secrets", "status"]));
+    assert_eq!(status["master_key"]["source"], "project", "{status}");
+    assert_eq!(status["master_key"]["readable"], true);
+    assert_eq!(status["master_key"]["path"], d.report["master_key"]);
+    assert_eq!(
+        status["master_key"]["recipients"],
+        json!([public_key(&d.key("agent"))])
+    );
+    assert_eq!(
+        (
+            status["scopes"].as_u64(),
+            status["credential_files"].as_u64()
+        ),
+        (Some(3), Some(3))
+    );
+    assert_eq!(
+        (status["synced"].as_bool(), status["role"].as_str()),
+        (Some(true), Some("agent"))
+    );
+    // Without the project's key setting, the config home's applies.
+    let project_ncl = d.project.join(".ontoref/project.ncl");
+    let text = std::fs::read_to_string(&project_ncl).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("master_key_path"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&project_ncl, without).unwrap();
+    let status = json_out(&d.run(None, &["secrets", "status"]));
+    assert_eq!(status["master_key"]["source"], "none", "{status}");
+    std::fs::write(
+        d.home.join("config.ncl"),
+        format!(
+            "{{ vault = {{ master_key_path = \"{}\" }} }}",
+            path_str(&d.key("agent"))
+        ),
+    )
+    .unwrap();
+    let status = json_out(&d.run(None, &["secrets", "status"]));
+    assert_eq!(status["master_key"]["source"], "global", "{status}");
+    assert_eq!(status["master_key"]["readable"], true);
+    std::fs::write(&project_ncl, text).unwrap();
+
     let inv = json_out(&d.run(None, &["secrets", "describe"]));
     assert_eq!(inv["total_files"], 3);
     let file = &inv["files"][0];
