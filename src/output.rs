@@ -304,6 +304,42 @@ fn render(kind: &str, v: &Value, md: bool) -> String {
                 v.get("levels").and_then(Value::as_u64).unwrap_or(0)
             );
         }
+        "ontoref_secrets_audit" => {
+            for c in v
+                .get("checks")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let mark = if c.get("ok") == Some(&Value::Bool(true)) {
+                    "ok  "
+                } else {
+                    "FAIL"
+                };
+                let _ = writeln!(out, "{mark} {:<28} {}", s(c, "id"), s(c, "detail"));
+            }
+        }
+        "ontoref_credential_fetch" => {
+            let _ = writeln!(
+                out,
+                "export DOCKER_CONFIG={}
+# {} ({} for `{}`, role {}); removed at {}",
+                s(v, "docker_config_dir"),
+                s(v, "registry"),
+                s(v, "op"),
+                s(v, "target"),
+                s(v, "role"),
+                s(v, "expires_at")
+            );
+            if v.get("password").is_some() {
+                let _ = writeln!(
+                    out,
+                    "username: {}\npassword: {}",
+                    s(v, "username"),
+                    s(v, "password")
+                );
+            }
+        }
         "self-test" => {
             for c in v
                 .get("cases")

@@ -773,3 +773,36 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn people_at_a_terminal_get_readable_text() {
+    let d = Demo::new();
+    let env = [
+        ("ONTOREF_CONFIG_HOME", path_str(&d.home)),
+        ("ONTOREF_RUNTIME_DIR", path_str(&d.run)),
+        ("ONTOREF_ACTOR", "agent-bot"),
+    ];
+    let bin = crate::util::bin();
+    let project = path_str(&d.project);
+    let text = crate::util::run_in_tty(
+        &d.sb,
+        &format!("{bin} --project {project} secrets fetch {TARGET}"),
+        &env,
+    );
+    let line = text.lines().next().unwrap_or_default();
+    let dir = line
+        .strip_prefix("export DOCKER_CONFIG=")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        Path::new(dir.trim()).join("config.json").is_file(),
+        "{text}"
+    );
+    assert!(text.contains("role agent"), "{text}");
+    let text = crate::util::run_in_tty(
+        &d.sb,
+        &format!("{bin} --project {project} secrets audit"),
+        &env,
+    );
+    assert!(text.contains("ok   min-two-recipients"), "{text}");
+    assert!(text.contains("ok   no-multi-vault"), "{text}");
+}
