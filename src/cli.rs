@@ -240,9 +240,18 @@ enum BacklogCommand {
 
 #[derive(Debug, Args)]
 struct ServeArgs {
-    /// Serve MCP on stdin/stdout (the default)
+    /// Serve MCP on stdin/stdout (the default without --http; with it, both run)
     #[arg(long)]
     stdio: bool,
+    /// Serve MCP over HTTP on ADDR: Streamable HTTP at /mcp, /healthz
+    #[arg(long, value_name = "ADDR")]
+    http: Option<std::net::SocketAddr>,
+    /// A Host header HTTP accepts (repeatable) [default: the localhost forms]
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    allowed_hosts: Vec<String>,
+    /// An Origin HTTP accepts, e.g. http://localhost:* (repeatable) [default: the localhost forms]
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
     #[command(flatten)]
     selection: SelectionArgs,
 }
@@ -502,25 +511,81 @@ pub(crate) fn engine_config(global: &Global) -> Result<EngineConfig, Failure> {
     Ok(config)
 }
 
-/// `ontoref serve`: the MCP server over stdio.
+/// `ontoref serve`: the MCP server over stdio, HTTP, or both sharing one
+/// engine (and so one project cache).
 fn serve(global: &Global, args: &ServeArgs) -> Result<(), Failure> {
-    let _ = args.stdio; // stdio is the only transport so far, and the default
     let tools = args
         .selection
         .selection()
         .apply()
         .map_err(|e| Failure::Usage(e.to_string()))?;
-    let engine = Engine::new(engine_config(global)?)
-        .map_err(|e| Failure::Fatal(format!("{} ({})", e, e.hint())))?;
+    let engine = Arc::new(
+        Engine::new(engine_config(global)?)
+            .map_err(|e| Failure::Fatal(format!("{} ({})", e, e.hint())))?,
+    );
+    let stdio = args.stdio || args.http.is_none();
     tracing::info!(
         project = %engine.project().root().display(),
         origin = ?engine.project().origin(),
         tools = tools.len(),
-        "serving MCP on stdio"
+        stdio,
+        http = ?args.http,
+        "serving MCP"
     );
-    let server = OntorefServer::new(Arc::new(engine), &tools);
+    let stop = tokio_util::sync::CancellationToken::new();
     let rt = runtime(true)?;
-    let result = rt.block_on(crate::transport::stdio::serve(server));
+    let result = rt.block_on(async {
+        let signal_stop = stop.clone();
+        tokio::spawn(async move {
+            let signal = crate::transport::stdio::shutdown_signal().await;
+            tracing::info!(signal, "shutting down");
+            signal_stop.cancel();
+        });
+        let mut tasks = tokio::task::JoinSet::new();
+        if let Some(addr) = args.http {
+            // Without per-client tokens, HTTP serves only read-only tools
+            // and never the vault: any local process can reach the port.
+            let http_tools: Vec<_> = tools
+                .iter()
+                .copied()
+                .filter(|t| t.read_only() && t.toolset != "vault")
+                .collect();
+            let options = crate::transport::http::HttpOptions {
+                addr,
+                allowed_hosts: if args.allowed_hosts.is_empty() {
+                    crate::transport::http::HttpOptions::default_hosts(&addr)
+                } else {
+                    args.allowed_hosts.clone()
+                },
+                allowed_origins: if args.allowed_origins.is_empty() {
+                    crate::transport::http::HttpOptions::default_origins()
+                } else {
+                    args.allowed_origins.clone()
+                },
+            };
+            let server = OntorefServer::new(engine.clone(), &http_tools);
+            let stop = stop.clone();
+            tasks.spawn(crate::transport::http::serve(server, options, stop));
+        }
+        if stdio {
+            let server = OntorefServer::new(engine.clone(), &tools);
+            let stop = stop.clone();
+            tasks.spawn(crate::transport::stdio::serve(server, stop));
+        }
+        // The first transport to end (stdin closed, a signal, a failure) stops the rest.
+        let mut result = Ok(());
+        while let Some(done) = tasks.join_next().await {
+            stop.cancel();
+            let r = done
+                .map_err(|e| format!("transport task failed: {e}"))
+                .and_then(|r| r);
+            if result.is_ok() {
+                result = r;
+            }
+        }
+        result
+    });
+    engine.shutdown();
     // Tokio reads stdin on a blocking thread that a signal cannot interrupt;
     // do not wait for it once the server has stopped.
     rt.shutdown_background();

@@ -1,3 +1,4 @@
-//! Transports: how the MCP server reaches its clients.
+//! Transports: how the MCP server reaches its clients (stdio, HTTP).
 
+pub mod http;
 pub mod stdio;

@@ -1,14 +1,14 @@
 //! MCP over stdio: JSON-RPC lines on stdin/stdout, nothing else on stdout
-//! (logs go to stderr). Serves until the client closes stdin or the process
-//! gets SIGINT/SIGTERM; then the credential directories the server issued
-//! are removed before it exits.
+//! (logs go to stderr). Serves until the client closes stdin or the
+//! process is told to stop (SIGINT/SIGTERM, see [`shutdown_signal`]).
 
 use ontoref_tools::OntorefServer;
 use rmcp::ServiceExt;
+use tokio_util::sync::CancellationToken;
 
-/// Serves `server` on this process's stdin and stdout.
-pub async fn serve(server: OntorefServer) -> Result<(), String> {
-    let engine = server.engine().clone();
+/// Serves `server` on this process's stdin and stdout until the client
+/// closes stdin or `stop` is cancelled.
+pub async fn serve(server: OntorefServer, stop: CancellationToken) -> Result<(), String> {
     let running = server
         .serve(rmcp::transport::stdio())
         .await
@@ -16,16 +16,13 @@ pub async fn serve(server: OntorefServer) -> Result<(), String> {
     let token = running.cancellation_token();
     let waiting = running.waiting();
     tokio::pin!(waiting);
-    let result = tokio::select! {
+    tokio::select! {
         r = &mut waiting => r.map(|_| ()).map_err(|e| format!("stdio transport stopped: {e}")),
-        signal = shutdown_signal() => {
-            tracing::info!(signal, "shutting down");
+        () = stop.cancelled() => {
             token.cancel();
             waiting.await.map(|_| ()).map_err(|e| format!("stdio transport stopped: {e}"))
         }
-    };
-    engine.shutdown();
-    result
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM, naming which.
