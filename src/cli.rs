@@ -537,7 +537,7 @@ fn serve(global: &Global, args: &ServeArgs) -> Result<(), Failure> {
     let result = rt.block_on(async {
         let signal_stop = stop.clone();
         tokio::spawn(async move {
-            let signal = crate::transport::stdio::shutdown_signal().await;
+            let signal = crate::transport::shutdown_signal().await;
             tracing::info!(signal, "shutting down");
             signal_stop.cancel();
         });
@@ -706,9 +706,25 @@ pub(crate) fn call_value(
     args: Value,
     format: Format,
 ) -> Result<Value, Failure> {
-    let config = engine_config(global)?;
+    let name = tool.to_owned();
+    with_engine(engine_config(global)?, format, tool, move |engine| {
+        Box::pin(async move { catalog::find(&name)?.call(engine, args).await })
+    })
+}
+
+/// Builds an engine from `config`, runs `f` on it, and prints the value as
+/// `kind` (or the error, in the chosen format).
+pub(crate) fn with_engine<F>(
+    config: EngineConfig,
+    format: Format,
+    kind: &str,
+    f: F,
+) -> Result<Value, Failure>
+where
+    F: for<'a> FnOnce(&'a Engine) -> catalog::BoxFuture<'a, Result<Value, ToolError>>,
+{
     let rt = runtime(false)?;
-    let result: Result<Value, ToolError> = rt.block_on(async {
+    let result = rt.block_on(async {
         let engine = Engine::new(config)?;
         if engine.project().origin() == ProjectOrigin::Embedded
             && format != Format::Json
@@ -719,11 +735,11 @@ pub(crate) fn call_value(
                  working directory); showing the embedded agent-first template. Pass --project DIR."
             );
         }
-        catalog::find(tool)?.call(&engine, args).await
+        f(&engine).await
     });
     match result {
         Ok(value) => {
-            output::print(tool, &value, format);
+            output::print(kind, &value, format);
             Ok(value)
         }
         Err(err) => {

@@ -9,15 +9,14 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use ontoref_tools::catalog::BoxFuture;
 use ontoref_tools::paging::{PageKey, page_rows};
-use ontoref_tools::vault::fetch::{Lifetime, fetch};
+use ontoref_tools::vault::fetch::{Lifetime, decrypt_file, fetch};
 use ontoref_tools::vault::gate::Request;
-use ontoref_tools::vault::{VaultError, audit, creds, inspect, sops};
-use ontoref_tools::{Engine, EngineConfig, ToolError};
+use ontoref_tools::vault::{VaultError, audit, creds, inspect};
+use ontoref_tools::{Engine, ToolError};
 use serde_json::{Value, json};
 
-use crate::cli::{Failure, Global, call, call_value, engine_config, runtime};
+use crate::cli::{Failure, Global, call, call_value, engine_config, runtime, with_engine};
 use crate::output::{self, Format};
 
 /// `ontoref secrets …`.
@@ -194,28 +193,6 @@ fn with_registry(mut args: Value, gate: &GateArgs) -> Value {
     args
 }
 
-/// Builds an engine from `config`, runs `f`, prints its value as `kind`.
-fn with_engine<F>(config: EngineConfig, format: Format, kind: &str, f: F) -> Result<Value, Failure>
-where
-    F: for<'a> FnOnce(&'a Engine) -> BoxFuture<'a, Result<Value, ToolError>>,
-{
-    let rt = runtime(false)?;
-    let result = rt.block_on(async {
-        let engine = Engine::new(config)?;
-        f(&engine).await
-    });
-    match result {
-        Ok(value) => {
-            output::print(kind, &value, format);
-            Ok(value)
-        }
-        Err(err) => {
-            output::print_error(&err, format);
-            Err(Failure::Reported)
-        }
-    }
-}
-
 /// Starts `ontoref secrets reap DIR`, detached from this process and its
 /// terminal, to remove the directory at its expiry.
 fn spawn_reaper(dir: &Path) {
@@ -314,24 +291,16 @@ fn decrypt(global: &Global, file: &Path, identity: Option<&Path>) -> Result<(), 
                 let engine = Engine::new(config)?;
                 let project = engine.project_file().await?;
                 let sops = project.as_ref().and_then(|p| p.sops.as_ref());
-                let candidates = ontoref_tools::vault::gate::key_candidates(&engine, sops).await?;
-                ontoref_tools::vault::key::resolve(&candidates)
-                    .map_err(|tried| VaultError::KageNotResolvable { tried })?
+                ontoref_tools::vault::gate::master_key(&engine, sops).await?
             }
         };
-        let failed = |source| VaultError::SopsDecryptFailed {
-            file: shown.clone(),
-            source,
-        };
-        let text = std::fs::read_to_string(file).map_err(|e| VaultError::Io {
-            what: "read",
-            path: shown.clone(),
-            reason: e.to_string(),
-        })?;
-        let plain = sops::SopsFile::parse(&text)
-            .and_then(|f| f.decrypt(ids.as_slice()))
-            .map_err(failed)?;
-        Ok(plain.to_yaml().map_err(failed)?)
+        let plain = decrypt_file(file, &shown, &ids)?;
+        Ok(plain
+            .to_yaml()
+            .map_err(|source| VaultError::SopsDecryptFailed {
+                file: shown.clone(),
+                source,
+            })?)
     });
     match result {
         Ok(yaml) => {

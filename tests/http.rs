@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -252,21 +252,6 @@ fn sessions_list_read_only_tools_and_an_unknown_session_is_404() {
 fn sigterm_stops_the_http_server_cleanly() {
     let sb = Sandbox::new();
     let mut server = Server::start(&sb, &[]);
-    let pid = server.child.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(s) = server.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "the server ignored SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = crate::util::terminate(&mut server.child);
     assert!(status.success(), "{status:?}");
 }

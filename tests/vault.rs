@@ -571,22 +571,7 @@ fn the_server_removes_its_credential_dirs_on_exit_and_on_sigterm() {
     s.initialize();
     let r = fetch_over_stdio(&mut s, TARGET);
     let dir = issued_dir(&r);
-    let pid = s.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = s.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the server ignored SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = crate::util::terminate(&mut s.child);
     assert!(status.success(), "{status:?}");
     assert!(!dir.exists(), "left after SIGTERM");
 }

@@ -1,6 +1,6 @@
 //! MCP over stdio: JSON-RPC lines on stdin/stdout, nothing else on stdout
 //! (logs go to stderr). Serves until the client closes stdin or the
-//! process is told to stop (SIGINT/SIGTERM, see [`shutdown_signal`]).
+//! process is told to stop (SIGINT/SIGTERM, see [`super::shutdown_signal`]).
 
 use ontoref_tools::OntorefServer;
 use rmcp::ServiceExt;
@@ -22,28 +22,5 @@ pub async fn serve(server: OntorefServer, stop: CancellationToken) -> Result<(),
             token.cancel();
             waiting.await.map(|_| ()).map_err(|e| format!("stdio transport stopped: {e}"))
         }
-    }
-}
-
-/// Resolves on SIGINT or SIGTERM, naming which.
-pub async fn shutdown_signal() -> &'static str {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) {
-            (Ok(mut int), Ok(mut term)) => tokio::select! {
-                _ = int.recv() => "SIGINT",
-                _ = term.recv() => "SIGTERM",
-            },
-            _ => std::future::pending().await,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        "ctrl-c"
     }
 }

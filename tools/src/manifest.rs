@@ -5,9 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::error::ToolError;
-use crate::model::{Kind, decode};
-use crate::nickel::cache::{Document, Source};
+use crate::model::config_document;
 
 fn tag<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(match serde_json::Value::deserialize(d)? {
@@ -88,11 +86,4 @@ pub struct Manifest {
     pub registry_topology: Option<serde_json::Value>,
 }
 
-impl Document for Manifest {
-    const KIND: &'static str = "manifest";
-    const VERSION: u32 = 1;
-
-    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError> {
-        Ok(decode(value, source, Kind::Config, "capabilities")?)
-    }
-}
+config_document!(Manifest, "manifest", "capabilities");

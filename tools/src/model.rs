@@ -175,6 +175,32 @@ pub struct Skipped {
     pub error: crate::error::ErrorBody,
 }
 
+/// Implements [`Document`](crate::nickel::cache::Document) for a settings
+/// file (manifest, project file, config, scope, registry of projects):
+/// decoded whole under [`Kind::Config`], naming the record of array `list`
+/// at fault by its id.
+macro_rules! config_document {
+    ($ty:ty, $kind:literal, $list:literal) => {
+        impl $crate::nickel::cache::Document for $ty {
+            const KIND: &'static str = $kind;
+            const VERSION: u32 = 1;
+
+            fn from_value(
+                value: serde_json::Value,
+                source: &$crate::nickel::cache::Source<'_>,
+            ) -> Result<Self, $crate::error::ToolError> {
+                Ok($crate::model::decode(
+                    value,
+                    source,
+                    $crate::model::Kind::Config,
+                    $list,
+                )?)
+            }
+        }
+    };
+}
+pub(crate) use config_document;
+
 /// Decodes an exported value into `T`, naming the field path and, for a
 /// record in the array `list`, the line of that record's id.
 pub fn decode<T: DeserializeOwned>(

@@ -174,22 +174,7 @@ pub struct ProjectFile {
     pub sops: Option<crate::vault::settings::SopsSettings>,
 }
 
-impl crate::nickel::cache::Document for ProjectFile {
-    const KIND: &'static str = "project";
-    const VERSION: u32 = 1;
-
-    fn from_value(
-        value: serde_json::Value,
-        source: &crate::nickel::cache::Source<'_>,
-    ) -> Result<Self, crate::error::ToolError> {
-        Ok(crate::model::decode(
-            value,
-            source,
-            crate::model::Kind::Config,
-            "sops",
-        )?)
-    }
-}
+crate::model::config_document!(ProjectFile, "project", "sops");
 
 /// `<config home>/projects.ncl`: `projects = [{ slug, root }]`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -208,22 +193,7 @@ pub struct RegisteredProject {
     pub root: String,
 }
 
-impl crate::nickel::cache::Document for Registered {
-    const KIND: &'static str = "projects";
-    const VERSION: u32 = 1;
-
-    fn from_value(
-        value: serde_json::Value,
-        source: &crate::nickel::cache::Source<'_>,
-    ) -> Result<Self, crate::error::ToolError> {
-        Ok(crate::model::decode(
-            value,
-            source,
-            crate::model::Kind::Config,
-            "projects",
-        )?)
-    }
-}
+crate::model::config_document!(Registered, "projects", "projects");
 
 /// ontoref's config home: `$ONTOREF_CONFIG_HOME`, else `~/.config/ontoref`.
 pub fn config_home() -> PathBuf {

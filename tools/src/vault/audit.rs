@@ -131,20 +131,23 @@ pub struct Break {
     pub problem: String,
 }
 
+/// The log's bytes; none when it does not exist yet.
+fn read_log(path: &Path) -> Result<Vec<u8>, VaultError> {
+    match std::fs::read(path) {
+        Ok(t) => Ok(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(VaultError::Io {
+            what: "read",
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
 /// Reads every record; lines that do not parse are reported by
 /// [`verify`], and skipped here.
 pub fn read(path: &Path) -> Result<Vec<Record>, VaultError> {
-    let text = match std::fs::read(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(VaultError::Io {
-                what: "read",
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            });
-        }
-    };
+    let text = read_log(path)?;
     Ok(text
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
@@ -155,17 +158,7 @@ pub fn read(path: &Path) -> Result<Vec<Record>, VaultError> {
 /// Checks that each line parses and that its `prev` is the hash of the line
 /// before it. Removing the newest lines cannot be detected by a chain alone.
 pub fn verify(path: &Path) -> Result<Verification, VaultError> {
-    let text = match std::fs::read(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => {
-            return Err(VaultError::Io {
-                what: "read",
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            });
-        }
-    };
+    let text = read_log(path)?;
     let mut prev = GENESIS.to_owned();
     let mut lines = 0;
     let body = text.strip_suffix(b"\n").unwrap_or(&text);

@@ -192,13 +192,16 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     options.open(path)?.write_all(bytes)
 }
 
+/// Whether `dir` is named as a credential directory.
+fn is_credential_dir(dir: &Path) -> bool {
+    dir.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(PREFIX))
+}
+
 /// Removes a credential directory, after checking it is one.
 pub fn remove(dir: &Path) {
-    let is_ours = dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with(PREFIX));
-    if is_ours {
+    if is_credential_dir(dir) {
         // Best effort: overwrite the secret before unlinking it.
         let config = dir.join("config.json");
         if let Ok(meta) = std::fs::metadata(&config)
@@ -243,11 +246,7 @@ pub fn sweep_expired(root: &Path) {
 /// Sleeps until `dir` expires, then removes it: what the detached reaper
 /// that `ontoref secrets fetch` leaves behind runs.
 pub fn reap_at_expiry(dir: &Path) -> Result<(), VaultError> {
-    let is_ours = dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with(PREFIX));
-    let Some(expires) = expiry_of(dir).filter(|_| is_ours) else {
+    let Some(expires) = expiry_of(dir).filter(|_| is_credential_dir(dir)) else {
         return Err(VaultError::Invalid(format!(
             "{} is not an ontoref credential directory",
             dir.display()

@@ -63,21 +63,35 @@ impl std::fmt::Debug for Credential {
     }
 }
 
-/// Decrypts the granted credential file.
-pub fn decrypt_credential(engine: &Engine, grant: &Grant) -> Result<Credential, VaultError> {
+/// Reads, parses and decrypts the sops file at `path` (`shown` in messages).
+pub fn decrypt_file(
+    path: &std::path::Path,
+    shown: &str,
+    identities: &crate::vault::key::Identities,
+) -> Result<crate::vault::sops::Plaintext, VaultError> {
     let failed = |source| VaultError::SopsDecryptFailed {
-        file: grant.credential_shown.clone(),
+        file: shown.to_owned(),
         source,
     };
-    let text = std::fs::read_to_string(&grant.credential).map_err(|e| VaultError::Io {
+    let text = std::fs::read_to_string(path).map_err(|e| VaultError::Io {
         what: "read",
-        path: grant.credential_shown.clone(),
+        path: shown.to_owned(),
         reason: e.to_string(),
     })?;
-    let file = SopsFile::parse(&text).map_err(failed)?;
+    SopsFile::parse(&text)
+        .and_then(|f| f.decrypt(identities.as_slice()))
+        .map_err(failed)
+}
+
+/// Decrypts the granted credential file.
+pub fn decrypt_credential(engine: &Engine, grant: &Grant) -> Result<Credential, VaultError> {
     engine.vault().count_decryption();
     tracing::debug!(file = %grant.credential_shown, role = %grant.role, "decrypting a credential file");
-    let plain = file.decrypt(grant.identities.as_slice()).map_err(failed)?;
+    let plain = decrypt_file(
+        &grant.credential,
+        &grant.credential_shown,
+        &grant.identities,
+    )?;
     let field = |names: [&str; 2], label| {
         names
             .iter()

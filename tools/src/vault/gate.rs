@@ -120,6 +120,16 @@ pub async fn key_candidates(
     Ok(out)
 }
 
+/// Reads the master key: the first configured identity file that is
+/// readable, else `kage-not-resolvable` naming each one tried.
+pub async fn master_key(
+    engine: &Engine,
+    sops: Option<&SopsSettings>,
+) -> Result<Identities, ToolError> {
+    let candidates = key_candidates(engine, sops).await?;
+    Ok(resolve(&candidates).map_err(|tried| VaultError::KageNotResolvable { tried })?)
+}
+
 /// Runs the gate for `actor`. `known` collects the role and vault as they
 /// are found, for the audit record, whatever the outcome.
 pub async fn check(
@@ -129,14 +139,19 @@ pub async fn check(
     known: &mut Known,
 ) -> Result<Grant, ToolError> {
     let shown = |p: &std::path::Path| engine.loader().evaluator().display(p);
-    // Where this attempt is audited: found on a best-effort basis first, so
-    // that even the earliest refusal lands in the project's vault log.
-    let early = if engine.project().file(".ontoref/project.ncl").is_file() {
-        engine.project_file().await.ok().flatten()
+    let project_path = engine.project().file(".ontoref/project.ncl");
+    // Loaded once, before the first check, so that even the earliest
+    // refusal is audited in the project's own vault log.
+    let loaded = if project_path.is_file() {
+        Some(engine.project_file().await)
     } else {
         None
     };
-    known.vault = vault_id(engine, early.as_deref())
+    let early = loaded
+        .as_ref()
+        .and_then(|r| r.as_ref().ok())
+        .and_then(|p| p.as_deref());
+    known.vault = vault_id(engine, early)
         .or_else(|_| vault_id(engine, None))
         .ok()
         .map(|id| VaultPaths::new(engine.config_home(), &id));
@@ -145,14 +160,13 @@ pub async fn check(
         return Err(VaultError::InvalidOp { op: req.op.clone() }.into());
     }
     // 2. The project file.
-    let project_path = engine.project().file(".ontoref/project.ncl");
-    if !project_path.is_file() {
+    let Some(project_file) = loaded else {
         return Err(VaultError::ProjectNclMissing {
             path: shown(&project_path),
         }
         .into());
-    }
-    let project_file = engine.project_file().await?;
+    };
+    let project_file = project_file?;
     let project = project_file.as_deref();
     let vault = VaultPaths::new(engine.config_home(), &vault_id(engine, project)?);
     known.vault = Some(vault.clone());
@@ -351,9 +365,7 @@ pub async fn check(
         .into());
     }
     // 14. The master key.
-    let candidates = key_candidates(engine, sops).await?;
-    let identities =
-        resolve(&candidates).map_err(|tried| VaultError::KageNotResolvable { tried })?;
+    let identities = master_key(engine, sops).await?;
     Ok(Grant {
         actor: actor.to_owned(),
         role: role.clone(),

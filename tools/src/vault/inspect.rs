@@ -4,7 +4,7 @@
 //! needs, generated from the project's `recipient_rules`. Nothing here
 //! decrypts; only public keys and names are shown.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use schemars::JsonSchema;
@@ -280,16 +280,8 @@ pub struct AuditReport {
 pub async fn audit(engine: &Engine) -> Result<AuditReport, ToolError> {
     let (sops, vault) = locate(engine).await?;
     let files = files(&vault, sops.as_ref());
-    let empty = SopsSettings {
-        enabled: false,
-        vault_id: None,
-        master_key_path: None,
-        allow_reveal: false,
-        actor_key_bindings: None,
-        recipient_groups: BTreeMap::new(),
-        recipient_rules: Vec::new(),
-    };
-    let s = sops.as_ref().unwrap_or(&empty);
+    let s = sops.unwrap_or_default();
+    let s = &s;
     let checks = vec![
         min_two_recipients(&files),
         routing_coherent(s),

@@ -9,12 +9,11 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::error::ToolError;
-use crate::model::{Kind, decode};
-use crate::nickel::cache::{Document, Source};
+use crate::model::config_document;
 
-/// `.ontoref/project.ncl` → `sops`: the project's vault settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `.ontoref/project.ncl` → `sops`: the project's vault settings. The
+/// default is the empty record of a project without a vault (disabled).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SopsSettings {
     /// Whether the vault is in use.
     #[serde(default = "yes")]
@@ -69,14 +68,7 @@ pub struct GlobalVault {
     pub master_key_path: Option<String>,
 }
 
-impl Document for GlobalConfig {
-    const KIND: &'static str = "config";
-    const VERSION: u32 = 1;
-
-    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError> {
-        Ok(decode(value, source, Kind::Config, "vault")?)
-    }
-}
+config_document!(GlobalConfig, "config", "vault");
 
 /// `'RO` or `'RW`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -102,14 +94,7 @@ pub struct Scope {
     pub ops: Vec<String>,
 }
 
-impl Document for Scope {
-    const KIND: &'static str = "scope";
-    const VERSION: u32 = 1;
-
-    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError> {
-        Ok(decode(value, source, Kind::Config, "access")?)
-    }
-}
+config_document!(Scope, "scope", "access");
 
 /// Where one vault's files are.
 #[derive(Debug, Clone, PartialEq, Eq)]
