@@ -252,6 +252,19 @@ struct ServeArgs {
     /// An Origin HTTP accepts, e.g. http://localhost:* (repeatable) [default: the localhost forms]
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     allowed_origins: Vec<String>,
+    /// Require bearer tokens over HTTP: one `<actor> <sha256 hex of token>` per line. Each request
+    /// then acts as its token's actor, and the vault and writing tools are served
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// Open MCP sessions over HTTP (Streamable HTTP and SSE together) at most
+    #[arg(long, value_name = "N", default_value_t = 128)]
+    max_sessions: usize,
+    /// Close an HTTP session after this many seconds without a request
+    #[arg(long, value_name = "SECS", default_value_t = 300.0)]
+    session_idle_timeout: f64,
+    /// Seconds between keep-alive comments on HTTP event streams
+    #[arg(long, value_name = "SECS", default_value_t = 15.0)]
+    sse_keep_alive: f64,
     #[command(flatten)]
     selection: SelectionArgs,
 }
@@ -519,6 +532,7 @@ fn serve(global: &Global, args: &ServeArgs) -> Result<(), Failure> {
         .selection()
         .apply()
         .map_err(|e| Failure::Usage(e.to_string()))?;
+    let mut http_options = args.http.map(|addr| http_options(addr, args)).transpose()?;
     let engine = Arc::new(
         Engine::new(engine_config(global)?)
             .map_err(|e| Failure::Fatal(format!("{} ({})", e, e.hint())))?,
@@ -542,30 +556,18 @@ fn serve(global: &Global, args: &ServeArgs) -> Result<(), Failure> {
             signal_stop.cancel();
         });
         let mut tasks = tokio::task::JoinSet::new();
-        if let Some(addr) = args.http {
+        if let Some(http) = http_options.take() {
             // Without per-client tokens, HTTP serves only read-only tools
             // and never the vault: any local process can reach the port.
+            // With tokens, each request is its token's actor.
             let http_tools: Vec<_> = tools
                 .iter()
                 .copied()
-                .filter(|t| t.read_only() && t.toolset != "vault")
+                .filter(|t| http.tokens.is_some() || (t.read_only() && t.toolset != "vault"))
                 .collect();
-            let options = crate::transport::http::HttpOptions {
-                addr,
-                allowed_hosts: if args.allowed_hosts.is_empty() {
-                    crate::transport::http::HttpOptions::default_hosts(&addr)
-                } else {
-                    args.allowed_hosts.clone()
-                },
-                allowed_origins: if args.allowed_origins.is_empty() {
-                    crate::transport::http::HttpOptions::default_origins()
-                } else {
-                    args.allowed_origins.clone()
-                },
-            };
             let server = OntorefServer::new(engine.clone(), &http_tools);
             let stop = stop.clone();
-            tasks.spawn(crate::transport::http::serve(server, options, stop));
+            tasks.spawn(crate::transport::http::serve(server, http, stop));
         }
         if stdio {
             let server = OntorefServer::new(engine.clone(), &tools);
@@ -590,6 +592,55 @@ fn serve(global: &Global, args: &ServeArgs) -> Result<(), Failure> {
     // do not wait for it once the server has stopped.
     rt.shutdown_background();
     result.map_err(Failure::Fatal)
+}
+
+/// The HTTP listener's settings from the flags; a bad token file or limit
+/// is reported before anything is served.
+fn http_options(
+    addr: std::net::SocketAddr,
+    args: &ServeArgs,
+) -> Result<crate::transport::http::HttpOptions, Failure> {
+    use crate::transport::http::{HttpOptions, Limits};
+    let seconds = |flag: &str, value: f64| {
+        if value.is_finite() && value > 0.0 && value <= 86_400.0 {
+            Ok(Duration::from_secs_f64(value))
+        } else {
+            Err(Failure::Usage(format!(
+                "{flag} {value}: give a number of seconds between 0 and 86400"
+            )))
+        }
+    };
+    if args.max_sessions == 0 {
+        return Err(Failure::Usage(
+            "--max-sessions 0: at least one session must be allowed".into(),
+        ));
+    }
+    let tokens = match &args.token_file {
+        Some(path) => Some(
+            crate::transport::guard::TokenTable::load(path)
+                .map_err(|e| Failure::Fatal(format!("{e} [{}] ({})", e.code(), e.hint())))?,
+        ),
+        None => None,
+    };
+    Ok(HttpOptions {
+        addr,
+        allowed_hosts: if args.allowed_hosts.is_empty() {
+            HttpOptions::default_hosts(&addr)
+        } else {
+            args.allowed_hosts.clone()
+        },
+        allowed_origins: if args.allowed_origins.is_empty() {
+            HttpOptions::default_origins()
+        } else {
+            args.allowed_origins.clone()
+        },
+        tokens,
+        limits: Limits {
+            max_sessions: args.max_sessions,
+            idle_timeout: seconds("--session-idle-timeout", args.session_idle_timeout)?,
+            keep_alive: seconds("--sse-keep-alive", args.sse_keep_alive)?,
+        },
+    })
 }
 
 /// `ontoref tools`: the catalog, as the selection flags would serve it.

@@ -1,16 +1,19 @@
 //! `ontoref serve --http`: raw HTTP against the built binary. Health,
 //! Host and Origin allow-lists (403), an unknown MCP session (404), the
-//! tool list without a token file (read-only tools, never the vault), and a
-//! clean exit on SIGTERM.
+//! tool list without a token file (read-only tools, never the vault), the
+//! legacy SSE transport, session limits, bearer tokens (401) and a token's
+//! actor at the vault gate, and a clean exit on SIGTERM.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Stdio};
-use std::time::Duration;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::util::{Sandbox, fixture, path_str};
+use crate::vault::{Demo, TARGET};
 
 struct Server {
     child: Child,
@@ -19,15 +22,13 @@ struct Server {
 
 impl Server {
     fn start(sb: &Sandbox, extra: &[&str]) -> Server {
-        let mut child = sb
-            .cmd()
-            .args([
-                "serve",
-                "--http",
-                "127.0.0.1:0",
-                "--project",
-                path_str(&fixture()),
-            ])
+        Server::spawn(sb.cmd(), &fixture(), extra)
+    }
+
+    fn spawn(mut cmd: Command, project: &Path, extra: &[&str]) -> Server {
+        let mut child = cmd
+            .args(["serve", "--http", "127.0.0.1:0", "--project"])
+            .arg(project)
             .args(extra)
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
@@ -87,6 +88,57 @@ impl Server {
         (status, head.to_owned(), body.to_owned())
     }
 
+    /// Opens `GET /sse` and reads its `endpoint` event.
+    fn sse(&self, headers: &[(&str, &str)]) -> (SseStream, String) {
+        let mut stream = self.sse_raw(headers);
+        assert_eq!(stream.status, 200, "{}", stream.head);
+        let (event, data) = stream.next().expect("the endpoint event");
+        assert_eq!(event, "endpoint");
+        assert!(data.starts_with("/message?sessionId="), "{data}");
+        (stream, data)
+    }
+
+    fn sse_raw(&self, headers: &[(&str, &str)]) -> SseStream {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut req = format!(
+            "GET /sse HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAccept: text/event-stream\r\n",
+            self.port
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        s.write_all(req.as_bytes()).unwrap();
+        let mut reader = BufReader::new(s);
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+            head.push_str(&line);
+        }
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        SseStream {
+            reader,
+            status,
+            head,
+        }
+    }
+
+    /// A JSON-RPC POST to a legacy SSE session's endpoint.
+    fn post_message(&self, endpoint: &str, msg: &Value, extra: &[(&str, &str)]) -> (u16, String) {
+        let mut headers = vec![("Content-Type", "application/json")];
+        headers.extend_from_slice(extra);
+        let (status, _, body) = self.request("POST", endpoint, &headers, &msg.to_string());
+        (status, body)
+    }
+
     /// A JSON-RPC POST to /mcp.
     fn rpc(&self, msg: &Value, extra: &[(&str, &str)]) -> (u16, String, String) {
         let mut headers = vec![
@@ -102,6 +154,49 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A `GET /sse` event stream, read event by event.
+struct SseStream {
+    reader: BufReader<TcpStream>,
+    status: u16,
+    head: String,
+}
+
+impl SseStream {
+    /// The next event as (event name, data); keep-alive comments come as
+    /// (":", ""). `None` when the stream ends or nothing comes for 10 s.
+    fn next(&mut self) -> Option<(String, String)> {
+        let mut event = String::from("message");
+        loop {
+            let mut line = String::new();
+            if self.reader.read_line(&mut line).ok()? == 0 {
+                return None;
+            }
+            let line = line.trim_end();
+            // Chunked framing: a lone `0` ends the body; other hex lines are sizes.
+            if line == "0" {
+                return None;
+            }
+            if let Some(name) = line.strip_prefix("event:") {
+                event = name.trim().to_owned();
+            } else if let Some(data) = line.strip_prefix("data:") {
+                return Some((event, data.trim().to_owned()));
+            } else if line.starts_with(':') {
+                return Some((":".into(), String::new()));
+            }
+        }
+    }
+
+    /// The next `message` event's JSON, skipping keep-alives.
+    fn message(&mut self) -> Value {
+        loop {
+            let (event, data) = self.next().expect("an SSE message");
+            if event == "message" {
+                return serde_json::from_str(&data).expect("JSON data");
+            }
+        }
     }
 }
 
@@ -254,4 +349,405 @@ fn sigterm_stops_the_http_server_cleanly() {
     let mut server = Server::start(&sb, &[]);
     let status = crate::util::terminate(&mut server.child);
     assert!(status.success(), "{status:?}");
+}
+
+fn legacy_initialize() -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2024-11-05", "capabilities": {},
+        "clientInfo": {"name": "ontoref-tests", "version": "0"}}})
+}
+
+fn tool_names(list: &Value) -> Vec<String> {
+    list["result"]["tools"]
+        .as_array()
+        .expect("a tool list")
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn error_code(body: &str) -> String {
+    serde_json::from_str::<Value>(body).expect("a JSON error body")["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Opens an SSE session and completes the 2024-11-05 handshake.
+fn sse_session(server: &Server, auth: &[(&str, &str)]) -> (SseStream, String) {
+    let (mut stream, endpoint) = server.sse(auth);
+    let (status, body) = server.post_message(&endpoint, &legacy_initialize(), auth);
+    assert_eq!((status, body.as_str()), (202, "Accepted"));
+    let init = stream.message();
+    assert_eq!(init["id"], 1);
+    assert_eq!(init["result"]["protocolVersion"], "2024-11-05");
+    let (status, _) = server.post_message(
+        &endpoint,
+        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        auth,
+    );
+    assert_eq!(status, 202);
+    (stream, endpoint)
+}
+
+#[test]
+fn legacy_sse_transport_answers_on_the_session_stream() {
+    let sb = Sandbox::new();
+    let server = Server::start(&sb, &["--sse-keep-alive", "0.2"]);
+    let (mut stream, endpoint) = sse_session(&server, &[]);
+    assert!(
+        header(&stream.head, "content-type").is_some_and(|v| v.starts_with("text/event-stream")),
+        "{}",
+        stream.head
+    );
+
+    let (status, _) = server.post_message(
+        &endpoint,
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+        &[],
+    );
+    assert_eq!(status, 202);
+    let list = stream.message();
+    assert_eq!(list["id"], 2);
+    let names = tool_names(&list);
+    assert!(names.iter().any(|n| n == "ontoref_qa_show"), "{names:?}");
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.starts_with("ontoref_secrets") || n == "ontoref_credential_fetch"),
+        "no vault over HTTP without a token file: {names:?}"
+    );
+    let (status, _) = server.post_message(
+        &endpoint,
+        &json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                "params": {"name": "ontoref_qa_show", "arguments": {"id": "deploy-staging"}}}),
+        &[],
+    );
+    assert_eq!(status, 202);
+    let call = stream.message();
+    assert_eq!(call["id"], 3);
+    assert_eq!(
+        call["result"]["structuredContent"]["entry"]["id"],
+        "deploy-staging"
+    );
+
+    // Keep-alive comments flow while the session is quiet.
+    let started = Instant::now();
+    let (event, _) = stream.next().expect("a keep-alive");
+    assert_eq!(event, ":");
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    // Bad posts get clear errors and leave the session working.
+    let (status, _, body) = server.request("POST", &endpoint, &[], "{not json");
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (400, "invalid-message"),
+        "{body}"
+    );
+    let (status, _, body) = server.request("POST", "/message", &[], "{}");
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (400, "session-id-missing")
+    );
+    let (status, body) = server.post_message(
+        "/message?sessionId=0123456789abcdef",
+        &json!({"jsonrpc": "2.0", "id": 9, "method": "tools/list"}),
+        &[],
+    );
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (404, "session-not-found")
+    );
+    let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    let (status, _, _) = server.request("POST", &endpoint, &[], &big);
+    assert_eq!(status, 413);
+    let (status, _) = server.post_message(
+        &endpoint,
+        &json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+                "params": {"name": "ontoref_qa_show", "arguments": {"id": "no-such-entry"}}}),
+        &[],
+    );
+    assert_eq!(status, 202);
+    let call = stream.message();
+    assert_eq!(call["id"], 4);
+    assert_eq!(call["result"]["isError"], true);
+    assert_eq!(
+        call["result"]["structuredContent"]["error"]["code"],
+        "qa-not-found"
+    );
+
+    // Closing the stream ends the session.
+    drop(stream);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (status, _) = server.post_message(
+            &endpoint,
+            &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+            &[],
+        );
+        if status == 404 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the session outlived its stream");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn session_limits_idle_timeout_and_a_clear_503() {
+    let sb = Sandbox::new();
+    let server = Server::start(
+        &sb,
+        &["--max-sessions", "2", "--session-idle-timeout", "1.5"],
+    );
+    let (mut sse, endpoint) = sse_session(&server, &[]);
+    let (status, head, _) = server.rpc(&initialize(), &[]);
+    assert_eq!(status, 200, "{head}");
+    let mcp_session = header(&head, "mcp-session-id").unwrap().to_owned();
+
+    // Both transports count against the one limit.
+    let refused = server.sse_raw(&[]);
+    assert_eq!(refused.status, 503, "{}", refused.head);
+    assert_eq!(header(&refused.head, "retry-after"), Some("5"));
+    let (status, _, body) = server.rpc(&initialize(), &[]);
+    assert_eq!(status, 503);
+    assert_eq!(error_code(&body), "too-many-sessions");
+    assert!(body.contains("--max-sessions 2"), "{body}");
+    // Open sessions keep working at the limit.
+    let (status, _) = server.post_message(
+        &endpoint,
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+        &[],
+    );
+    assert_eq!(status, 202);
+    assert_eq!(sse.message()["id"], 2);
+
+    // Idle sessions close after the timeout: the SSE stream ends, the
+    // Streamable HTTP session is unknown (404), and room frees up.
+    let started = Instant::now();
+    while sse.next().is_some() {}
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(5), "closed after {waited:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, _, _) = server.rpc(
+            &json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
+            &[
+                ("Mcp-Session-Id", &mcp_session),
+                ("MCP-Protocol-Version", "2025-11-25"),
+            ],
+        );
+        if status == 404 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the idle MCP session stayed open"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, _, _) = server.rpc(&initialize(), &[]);
+    assert_eq!(status, 200, "room for a new session");
+    let (_stream, _) = server.sse(&[]);
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+const AGENT_TOKEN: &str = "tok-agent-7f3e9a0c";
+const MALLORY_TOKEN: &str = "tok-mallory-51d2b8";
+
+fn token_file(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("tokens");
+    std::fs::write(
+        &path,
+        format!(
+            "# actor  sha256(token)\nagent-bot {}\nmallory {}\n",
+            sha256_hex(AGENT_TOKEN),
+            sha256_hex(MALLORY_TOKEN)
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn tokens_are_required_on_every_mcp_route() {
+    let sb = Sandbox::new();
+    let tokens = token_file(sb.dir.path());
+    let server = Server::start(&sb, &["--token-file", path_str(&tokens)]);
+    let agent = format!("Bearer {AGENT_TOKEN}");
+
+    let (status, _, _) = server.request("GET", "/healthz", &[], "");
+    assert_eq!(status, 200, "health needs no token");
+    let (status, head, body) = server.rpc(&initialize(), &[]);
+    assert_eq!(status, 401);
+    assert_eq!(
+        header(&head, "www-authenticate"),
+        Some(r#"Bearer realm="ontoref""#)
+    );
+    assert_eq!(error_code(&body), "token-missing");
+    let (status, head, body) = server.rpc(&initialize(), &[("Authorization", "Bearer tok-guess")]);
+    assert_eq!(status, 401);
+    assert!(
+        header(&head, "www-authenticate")
+            .unwrap()
+            .contains("invalid_token")
+    );
+    assert_eq!(error_code(&body), "token-invalid");
+    assert!(!body.contains("tok-guess"), "the token is never echoed");
+    let refused = server.sse_raw(&[]);
+    assert_eq!(refused.status, 401);
+    assert!(header(&refused.head, "www-authenticate").is_some());
+    let (status, _) = server.post_message("/message?sessionId=x", &json!({}), &[]);
+    assert_eq!(status, 401);
+    // Origin and Host come first: a good token does not excuse a foreign Origin.
+    let (status, _, _) = server.rpc(
+        &initialize(),
+        &[("Authorization", &agent), ("Origin", "http://evil.example")],
+    );
+    assert_eq!(status, 403);
+
+    // With a token: the whole selection, vault included.
+    let (status, head, _) = server.rpc(&initialize(), &[("Authorization", &agent)]);
+    assert_eq!(status, 200);
+    let session = header(&head, "mcp-session-id").unwrap().to_owned();
+    let (status, _, body) = server.rpc(
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+        &[
+            ("Authorization", &agent),
+            ("Mcp-Session-Id", &session),
+            ("MCP-Protocol-Version", "2025-11-25"),
+        ],
+    );
+    assert_eq!(status, 200);
+    let list = messages(&body).into_iter().find(|m| m["id"] == 2).unwrap();
+    let names = tool_names(&list);
+    assert_eq!(names.len(), crate::util::catalog_names().len(), "{names:?}");
+    assert!(names.iter().any(|n| n == "ontoref_credential_fetch"));
+
+    // A request may not name another actor.
+    let (status, _, body) = server.rpc(
+        &initialize(),
+        &[("Authorization", &agent), ("Ontoref-Actor", "admin-root")],
+    );
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (403, "actor-mismatch")
+    );
+    // Nor post into another actor's SSE session.
+    let (_stream, endpoint) = sse_session(&server, &[("Authorization", &agent)]);
+    let (status, body) = server.post_message(
+        &endpoint,
+        &json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list"}),
+        &[("Authorization", &format!("Bearer {MALLORY_TOKEN}"))],
+    );
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (403, "session-actor-mismatch")
+    );
+}
+
+#[test]
+fn a_bad_token_file_stops_the_server_before_it_listens() {
+    let sb = Sandbox::new();
+    let path = sb.dir.path().join("tokens");
+    std::fs::write(&path, "agent-bot my-plain-token\n").unwrap();
+    let out = sb
+        .cmd()
+        .args([
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--token-file",
+            path_str(&path),
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{}:1:", path.display())), "{err}");
+    assert!(err.contains("token-file-bad-line"), "{err}");
+    assert!(!err.contains("my-plain-token"), "{err}");
+    assert!(!err.contains("serving MCP"), "{err}");
+}
+
+/// `ontoref_credential_fetch` over HTTP: the gate sees the token's actor,
+/// never the server's own ONTOREF_ACTOR (admin-root here).
+#[test]
+fn the_tokens_actor_reaches_the_vault_gate() {
+    let demo = Demo::new();
+    let tokens = token_file(&demo.run.join(".."));
+    let mut cmd = demo.cmd();
+    cmd.env("ONTOREF_ACTOR", "admin-root");
+    let server = Server::spawn(cmd, &demo.project, &["--token-file", path_str(&tokens)]);
+    let fetch = |auth: &str, id: u64| {
+        let auth = format!("Bearer {auth}");
+        let (status, head, _) = server.rpc(&initialize(), &[("Authorization", &auth)]);
+        assert_eq!(status, 200);
+        let session = header(&head, "mcp-session-id").unwrap().to_owned();
+        let (status, _, body) = server.rpc(
+            &json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                    "params": {"name": "ontoref_credential_fetch", "arguments": {"target": TARGET}}}),
+            &[
+                ("Authorization", &auth),
+                ("Mcp-Session-Id", &session),
+                ("MCP-Protocol-Version", "2025-11-25"),
+            ],
+        );
+        assert_eq!(status, 200);
+        messages(&body)
+            .into_iter()
+            .find(|m| m["id"] == id)
+            .expect("a tools/call answer")["result"]
+            .clone()
+    };
+    let allowed = fetch(AGENT_TOKEN, 2);
+    assert_ne!(allowed["isError"], true, "{allowed}");
+    assert_eq!(allowed["structuredContent"]["role"], "agent");
+    let dir = allowed["structuredContent"]["docker_config_dir"]
+        .as_str()
+        .unwrap();
+    assert!(Path::new(dir).join("config.json").is_file());
+    let refused = fetch(MALLORY_TOKEN, 3);
+    assert_eq!(refused["isError"], true);
+    assert_eq!(
+        refused["structuredContent"]["error"]["code"],
+        "actor-not-bound"
+    );
+
+    // The same over the legacy SSE transport.
+    let auth = format!("Bearer {AGENT_TOKEN}");
+    let (mut stream, endpoint) = sse_session(&server, &[("Authorization", &auth)]);
+    let (status, _) = server.post_message(
+        &endpoint,
+        &json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+                "params": {"name": "ontoref_credential_fetch", "arguments": {"target": TARGET}}}),
+        &[("Authorization", &auth)],
+    );
+    assert_eq!(status, 202);
+    let over_sse = stream.message();
+    assert_eq!(
+        over_sse["result"]["structuredContent"]["role"], "agent",
+        "{over_sse}"
+    );
+
+    // The audit log names the tokens' actors, never the server's.
+    let log = std::fs::read_to_string(demo.vault().join("audit.jsonl")).unwrap();
+    let actors: Vec<String> = log
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["actor"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(actors, ["agent-bot", "mallory", "agent-bot"], "{log}");
 }

@@ -14,20 +14,20 @@ use serde_json::{Value, json};
 
 use crate::util::{Sandbox, Session, json_out, path_str, stderr, stdout};
 
-const TARGET: &str = "domains/agent-first/contracts:1.0";
+pub(crate) const TARGET: &str = "domains/agent-first/contracts:1.0";
 const PLANTED: &str = "PLANTED-pw-5e0c2b7d91a4";
 
 /// A sandbox with the demo vault built in a private config home.
-struct Demo {
+pub(crate) struct Demo {
     sb: Sandbox,
-    project: PathBuf,
+    pub(crate) project: PathBuf,
     home: PathBuf,
-    run: PathBuf,
+    pub(crate) run: PathBuf,
     report: Value,
 }
 
 impl Demo {
-    fn new() -> Demo {
+    pub(crate) fn new() -> Demo {
         let sb = Sandbox::new();
         let home = sb.dir.path().join("home");
         let run = sb.dir.path().join("run");
@@ -51,7 +51,8 @@ impl Demo {
         d
     }
 
-    fn cmd(&self) -> Command {
+    /// `ontoref` with the demo's config home and runtime dir.
+    pub(crate) fn cmd(&self) -> Command {
         let mut c = self.sb.cmd();
         c.env("ONTOREF_CONFIG_HOME", &self.home)
             .env("ONTOREF_RUNTIME_DIR", &self.run);
@@ -68,7 +69,7 @@ impl Demo {
         c.args(args).output().unwrap()
     }
 
-    fn vault(&self) -> PathBuf {
+    pub(crate) fn vault(&self) -> PathBuf {
         PathBuf::from(self.report["vault_dir"].as_str().unwrap())
     }
 

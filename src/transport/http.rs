@@ -1,23 +1,58 @@
 //! MCP over HTTP on one port: Streamable HTTP at `/mcp` (rmcp's
 //! `StreamableHttpService`: 2025-11-25 sessions with `Mcp-Session-Id`, and
-//! the stateless 2026-07-28 revision) and `GET /healthz`. `Host` and
-//! `Origin` are checked against allow-lists (403 otherwise); both are set
-//! explicitly, since rmcp leaves Origin unchecked by default. Stops on
-//! SIGINT/SIGTERM: calls in flight finish, streams close, and the credential
-//! directories the engine issued are removed.
+//! the stateless 2026-07-28 revision), the legacy HTTP+SSE transport at
+//! `/sse` + `/message` ([`super::sse`]) and `GET /healthz`.
+//!
+//! Every MCP route is behind [`super::guard`]: `Host` and `Origin`
+//! allow-lists (403) and, with a token file, bearer tokens (401). rmcp
+//! checks Host and Origin again on `/mcp`; both lists are set explicitly,
+//! since rmcp leaves Origin unchecked by default. Limits: body size (413),
+//! open sessions across both transports (503), idle sessions closed after a
+//! timeout, keep-alive comments on event streams. Stops on SIGINT/SIGTERM:
+//! calls in flight finish, streams close, and the credential directories the
+//! engine issued are removed.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::routing::get;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
 use ontoref_tools::OntorefServer;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
+use super::guard::{self, Guard, TokenTable, refusal};
+use super::sse::{self, SseHub};
+
 /// Largest request body accepted (413 beyond).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Session limits, shared by both transports.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Open MCP sessions (Streamable HTTP + SSE) at most; more get 503.
+    pub max_sessions: usize,
+    /// A session with no request for this long is closed.
+    pub idle_timeout: Duration,
+    /// Interval of keep-alive comments on event streams.
+    pub keep_alive: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_sessions: 128,
+            idle_timeout: Duration::from_secs(300),
+            keep_alive: Duration::from_secs(15),
+        }
+    }
+}
 
 /// How the HTTP listener is set up.
 #[derive(Debug, Clone)]
@@ -28,6 +63,10 @@ pub struct HttpOptions {
     pub allowed_hosts: Vec<String>,
     /// `Origin` values accepted (scheme://host[:port|:*]).
     pub allowed_origins: Vec<String>,
+    /// Bearer tokens, when required.
+    pub tokens: Option<TokenTable>,
+    /// Session limits.
+    pub limits: Limits,
 }
 
 impl HttpOptions {
@@ -49,36 +88,138 @@ impl HttpOptions {
     }
 }
 
+/// Admission of new sessions against [`Limits::max_sessions`], counting
+/// both transports.
+#[derive(Debug, Clone)]
+pub struct Sessions {
+    mcp: Arc<LocalSessionManager>,
+    pub(crate) sse: Arc<SseHub>,
+    limits: Limits,
+    admit: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Sessions {
+    /// Open sessions over both transports.
+    pub async fn open(&self) -> usize {
+        self.mcp.sessions.read().await.len() + self.sse.len()
+    }
+
+    /// Admits one more session, or answers 503. Keep the guard until the
+    /// session is registered: admissions are serialised so that concurrent
+    /// ones cannot overshoot the limit.
+    pub async fn admit(&self) -> Result<tokio::sync::MutexGuard<'_, ()>, Response> {
+        let guard = self.admit.lock().await;
+        let open = self.open().await;
+        if open >= self.limits.max_sessions {
+            tracing::warn!(
+                open,
+                max = self.limits.max_sessions,
+                "refused: too many sessions"
+            );
+            let mut response = refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too-many-sessions",
+                &format!(
+                    "this server already has {open} open MCP sessions (--max-sessions {})",
+                    self.limits.max_sessions
+                ),
+                &format!(
+                    "close sessions you no longer use (DELETE /mcp, or close the /sse stream); \
+                     idle ones close after {} s (--session-idle-timeout)",
+                    self.limits.idle_timeout.as_secs_f64()
+                ),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            return Err(response);
+        }
+        Ok(guard)
+    }
+}
+
+/// On `/mcp`: a POST that may open a session (no `Mcp-Session-Id`, and not
+/// a stateless 2026 request, which carries `Mcp-Method`) must be admitted.
+async fn limit_mcp_sessions(
+    State(sessions): State<Sessions>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let may_open = req.method() == Method::POST
+        && !req.headers().contains_key("mcp-session-id")
+        && !req.headers().contains_key("mcp-method");
+    if !may_open {
+        return next.run(req).await;
+    }
+    let _admitted = match sessions.admit().await {
+        Ok(admitted) => admitted,
+        Err(full) => return full,
+    };
+    next.run(req).await
+}
+
 /// Serves `server` over HTTP until `stop` is cancelled.
 pub async fn serve(
     server: OntorefServer,
     options: HttpOptions,
     stop: CancellationToken,
 ) -> Result<(), String> {
+    let tokens = options.tokens.as_ref().map_or(0, TokenTable::len);
+    let guard = Arc::new(Guard::new(
+        &options.allowed_hosts,
+        &options.allowed_origins,
+        options.tokens.clone(),
+    )?);
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", options.addr))?;
     let local = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
+    let limits = options.limits;
     let config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(options.allowed_hosts.clone())
         .with_allowed_origins(options.allowed_origins.clone())
         .enforce_origin_validation()
         .with_max_request_body_bytes(MAX_BODY_BYTES)
+        .with_sse_keep_alive(Some(limits.keep_alive))
         .with_cancellation_token(stop.child_token());
+    let mut manager = LocalSessionManager::default();
+    manager.session_config.keep_alive = Some(limits.idle_timeout);
+    let manager = Arc::new(manager);
     let factory_server = server.clone();
-    let mcp = StreamableHttpService::new(
-        move || Ok(factory_server.clone()),
-        Arc::new(LocalSessionManager::default()),
-        config,
-    );
-    let app = Router::new()
+    let mcp =
+        StreamableHttpService::new(move || Ok(factory_server.clone()), manager.clone(), config);
+    let sessions = Sessions {
+        mcp: manager,
+        sse: SseHub::new(server.clone(), limits, stop.child_token()),
+        limits,
+        admit: Arc::new(tokio::sync::Mutex::new(())),
+    };
+    let mcp = Router::new()
         .nest_service("/mcp", mcp)
+        .layer(middleware::from_fn_with_state(
+            sessions.clone(),
+            limit_mcp_sessions,
+        ));
+    let legacy = Router::new()
+        .route("/sse", get(sse::open))
+        .route("/message", post(sse::post))
+        .with_state(sessions.clone());
+    let app = mcp
+        .merge(legacy)
+        .layer(middleware::from_fn_with_state(guard, guard::middleware))
         .route("/healthz", get(|| async { "ok\n" }));
     // Tests and scripts read the bound port from here (`--http 127.0.0.1:0`).
     eprintln!("ontoref: serving MCP over HTTP at http://{local}/mcp");
-    tracing::info!(addr = %local, tools = server.tools().len(), "serving MCP over HTTP");
+    eprintln!("ontoref: legacy HTTP+SSE transport at http://{local}/sse");
+    tracing::info!(
+        addr = %local,
+        tools = server.tools().len(),
+        tokens,
+        max_sessions = limits.max_sessions,
+        "serving MCP over HTTP"
+    );
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await

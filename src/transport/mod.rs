@@ -1,6 +1,9 @@
-//! Transports: how the MCP server reaches its clients (stdio, HTTP).
+//! Transports: how the MCP server reaches its clients (stdio, HTTP with
+//! Streamable HTTP and legacy SSE), and who may use them over HTTP.
 
+pub mod guard;
 pub mod http;
+pub mod sse;
 pub mod stdio;
 
 /// Resolves on SIGINT or SIGTERM, naming which.

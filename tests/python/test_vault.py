@@ -30,6 +30,11 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def demo(ontoref_bin: Path, tmp_path: Path, cache_dir: Path) -> dict[str, Path]:
+    return build_demo(ontoref_bin, tmp_path, cache_dir)
+
+
+def build_demo(ontoref_bin: Path, tmp_path: Path, cache_dir: Path) -> dict[str, Path]:
+    """`ontoref setup vault-demo` in `tmp_path`: the project, its config home and runtime dir."""
     home, run, project = tmp_path / "home", tmp_path / "run", tmp_path / "demo"
     run.mkdir()
     env = {**os.environ, "ONTOREF_CONFIG_HOME": str(home), "ONTOREF_CACHE_DIR": str(cache_dir)}

@@ -7,6 +7,8 @@
 //! requests that cannot be routed (an unknown or disabled tool). Only the
 //! tools capability is declared, and the prompt, resource and completion
 //! methods answer "method not found", as an undeclared capability must.
+//! Over HTTP a call runs as the actor the transport authenticated
+//! ([`RequestActor`] in the request's `http::request::Parts`), or as none.
 //! Each request runs in a tracing span carrying the tool name; its duration
 //! is logged when it ends.
 
@@ -28,6 +30,7 @@ use tracing::Instrument;
 
 use crate::catalog::{CatalogTool, InvokeFn};
 use crate::engine::Engine;
+use crate::vault::{RequestActor, as_actor};
 
 /// What the server tells a model about itself.
 pub const INSTRUCTIONS: &str = "ontoref answers questions about this software project from its own \
@@ -119,8 +122,17 @@ impl ServerHandler for OntorefServer {
         let span = tracing::info_span!("tools/call", tool = %request.name);
         async move {
             let started = Instant::now();
+            // Over HTTP the request runs as the actor its token names, or as
+            // nobody: never as the actor the server process was started with.
+            let http_actor = context
+                .extensions
+                .get::<http::request::Parts>()
+                .map(|parts| parts.extensions.get::<RequestActor>().map(|a| a.0.clone()));
             let ctx = ToolCallContext::new(self, request, context);
-            let result = self.router.call(ctx).await;
+            let result = match http_actor {
+                Some(actor) => as_actor(actor, self.router.call(ctx)).await,
+                None => self.router.call(ctx).await,
+            };
             let is_error = match &result {
                 Ok(CallToolResponse::Complete(r)) => r.is_error.unwrap_or(false),
                 _ => true,

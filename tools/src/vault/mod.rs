@@ -41,6 +41,13 @@ pub async fn as_actor<F: std::future::Future>(actor: Option<String>, f: F) -> F:
     REQUEST_ACTOR.scope(actor, f).await
 }
 
+/// The actor an HTTP transport authenticated for one request (by its bearer
+/// token), put in the request's `http` extensions. The server runs the
+/// request as this actor; a request over HTTP without one runs as no actor,
+/// never as the server's own configured actor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestActor(pub String);
+
 /// The actor bound to the current request, if a transport set one.
 pub(crate) fn request_actor() -> Option<Option<String>> {
     REQUEST_ACTOR.try_with(Clone::clone).ok()
