@@ -22,6 +22,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use ontoref_tools::OntorefServer;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -220,6 +221,13 @@ pub async fn serve(
         max_sessions = limits.max_sessions,
         "serving MCP over HTTP"
     );
+    // Replies are small and written in pieces (SSE framing): without
+    // TCP_NODELAY, Nagle's algorithm and the client's delayed ACK add ~40 ms.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await
