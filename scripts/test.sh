@@ -2,9 +2,12 @@
 # Runs every test ontoref has, installing what the tests need first (idempotently), so it passes on
 # a fresh machine. This is the README's test command and exactly what CI runs (.ci/run).
 #
-#   scripts/test.sh            everything: fmt, clippy, build, benchmark smoke run, Rust and Python tests
+#   scripts/test.sh            everything: fmt, clippy, build, benchmark smoke runs, Rust and Python
+#                              tests, the MCP conformance suite and the Inspector's --strict lint
 #
-# Python test dependencies go to a venv under target/ (pinned in tests/python/requirements.txt).
+# Python test dependencies go to a venv under target/ (pinned in tests/python/requirements.txt);
+# the Node tools (Node 22, conformance suite, Inspector) to target/node-tools (pinned in
+# tests/conformance/package*.json; see scripts/conformance.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -15,6 +18,7 @@ need_apt=()
 command -v script >/dev/null || need_apt+=(bsdutils)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v age-keygen >/dev/null || need_apt+=(age)
+command -v npm >/dev/null || need_apt+=(nodejs npm)
 if ((${#need_apt[@]})); then
     step "apt-get install ${need_apt[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -48,10 +52,13 @@ step "cargo build --release"
 cargo build --workspace --release --all-targets
 
 step "benchmark smoke run (figures in BENCHMARKS.md come from a full run)"
-cargo bench --bench ontoref -- --quick
+cargo bench --bench ontoref --bench transport -- --quick
 
 step "cargo nextest (unit, integration, compile-fail)"
 cargo nextest run --workspace --release --no-fail-fast
 
 step "Python MCP SDK tests"
 ONTOREF_BIN=$root/target/release/ontoref "$venv/bin/python" -m pytest "$root/tests/python" -q
+
+step "MCP conformance suite and Inspector --strict (scripts/conformance.sh)"
+ONTOREF_BIN=$root/target/release/ontoref scripts/conformance.sh

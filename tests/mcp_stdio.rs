@@ -165,7 +165,10 @@ fn both_protocol_eras_are_served() {
     let init = legacy.initialize();
     assert_eq!(init["result"]["protocolVersion"], "2025-11-25");
     assert_eq!(init["result"]["serverInfo"]["name"], "ontoref");
-    assert_eq!(init["result"]["capabilities"], json!({"tools": {}}));
+    assert_eq!(
+        init["result"]["capabilities"],
+        json!({"tools": {}, "prompts": {}, "resources": {}})
+    );
     let served = catalog_names().len();
     let r = legacy.request("tools/list", json!({}));
     assert_eq!(r["result"]["tools"].as_array().unwrap().len(), served);
@@ -201,14 +204,34 @@ fn both_protocol_eras_are_served() {
 }
 
 #[test]
-fn undeclared_capabilities_are_not_answered() {
+fn prompts_and_resources_are_empty_and_completions_undeclared() {
     let s = Sandbox::new();
     let mut session = Session::start(&s, &["--project", path_str(&fixture())], &[]);
-    session.initialize();
-    for method in ["prompts/list", "resources/list", "resources/templates/list"] {
+    let init = session.initialize();
+    let caps = &init["result"]["capabilities"];
+    assert!(
+        caps["prompts"].is_object() && caps["resources"].is_object(),
+        "{init}"
+    );
+    assert!(caps.get("completions").is_none(), "{init}");
+    for (method, key) in [
+        ("prompts/list", "prompts"),
+        ("resources/list", "resources"),
+        ("resources/templates/list", "resourceTemplates"),
+    ] {
         let r = session.request(method, json!({}));
-        assert_eq!(r["error"]["code"], -32601, "{method}: {r}");
+        assert_eq!(r["result"][key], json!([]), "{method}: {r}");
     }
+    let r = session.request("resources/read", json!({"uri": "ontoref://nothing"}));
+    assert_eq!(r["error"]["code"], -32002, "{r}");
+    assert_eq!(r["error"]["data"]["uri"], "ontoref://nothing", "{r}");
+    let r = session.request("prompts/get", json!({"name": "nothing"}));
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    let r = session.request(
+        "completion/complete",
+        json!({"ref": {"type": "ref/prompt", "name": "x"}, "argument": {"name": "a", "value": ""}}),
+    );
+    assert_eq!(r["error"]["code"], -32601, "{r}");
 }
 
 #[test]

@@ -20,7 +20,6 @@ from mcp.types import CallToolResult, TextContent
 pytestmark = pytest.mark.anyio
 
 INVALID_PARAMS = -32602
-METHOD_NOT_FOUND = -32601
 
 EXPECTED_VERSION = {"legacy": "2025-11-25", "auto": "2026-07-28"}
 
@@ -114,7 +113,8 @@ async def test_negotiated_protocol_version(connect, mode: str) -> None:
         assert client.server_info is not None and client.server_info.name == "ontoref"
         caps = client.server_capabilities
         assert caps.tools is not None
-        assert caps.prompts is None and caps.resources is None
+        assert caps.prompts is not None and caps.resources is not None
+        assert caps.completions is None
 
 
 async def test_tools_list(connect, ontoref_bin: Path, mode: str) -> None:
@@ -144,14 +144,16 @@ async def test_tools_list(connect, ontoref_bin: Path, mode: str) -> None:
         assert by_name["ontoref_qa_show"].input_schema.get("required") == ["id"]
 
 
-async def test_prompts_and_resources_not_served(connect, mode: str) -> None:
+async def test_prompts_and_resources_are_empty(connect, mode: str) -> None:
     async with connect(mode) as client:
-        with pytest.raises(MCPError) as prompts:
-            await client.list_prompts()
-        assert prompts.value.code == METHOD_NOT_FOUND, prompts.value.error
-        with pytest.raises(MCPError) as resources:
-            await client.list_resources()
-        assert resources.value.code == METHOD_NOT_FOUND, resources.value.error
+        assert (await client.list_prompts()).prompts == []
+        assert (await client.list_resources()).resources == []
+        assert (await client.list_resource_templates()).resource_templates == []
+        with pytest.raises(MCPError) as missing:
+            await client.read_resource("ontoref://nothing")
+        # -32002 (resource not found) before 2026-07-28, -32602 (invalid params) from it on.
+        assert missing.value.code == (-32002 if mode == "legacy" else -32602), missing.value.error
+        assert "ontoref://nothing" in str(missing.value.error)
 
 
 async def test_toolsets_select(connect, mode: str) -> None:

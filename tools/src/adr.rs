@@ -38,9 +38,9 @@ pub struct Constraint {
     pub severity: Severity,
     /// What must hold.
     pub claim: String,
-    /// How to verify it (free-form, e.g. `{tag = "Grep", paths, pattern}`).
+    /// How to verify it: a record tagged by kind, e.g. `{tag = "Grep", paths, pattern}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub check: Option<serde_json::Value>,
+    pub check: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// One reason for the decision.

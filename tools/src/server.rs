@@ -4,9 +4,12 @@
 //!
 //! Tool failures become `isError` results whose structured content is
 //! `{"error": {"code", "message", "hint"}}`; JSON-RPC errors are kept for
-//! requests that cannot be routed (an unknown or disabled tool). Only the
-//! tools capability is declared, and the prompt, resource and completion
-//! methods answer "method not found", as an undeclared capability must.
+//! requests that cannot be routed (an unknown or disabled tool). Tools,
+//! prompts and resources are declared; ontoref has no prompts or resources
+//! (yet), so their lists are empty and reading one is "not found". Clients
+//! that list prompts and resources whatever the capabilities say (several
+//! IDE assistants do) then get an answer instead of an error.
+//! Completions are not declared and answer "method not found".
 //! Over HTTP a call runs as the actor the transport authenticated
 //! ([`RequestActor`] in the request's `http::request::Parts`), or as none.
 //! Each request runs in a tracing span carrying the tool name; its duration
@@ -19,10 +22,10 @@ use rmcp::handler::server::router::tool::{ToolRoute, ToolRouter};
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestMethod,
-    CompleteRequestParams, CompleteResult, Implementation, ListPromptsRequestMethod,
-    ListPromptsResult, ListResourceTemplatesRequestMethod, ListResourceTemplatesResult,
-    ListResourcesRequestMethod, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ProtocolVersion, ResultType, ServerCapabilities, ServerConfig, Tool,
+    CompleteRequestParams, CompleteResult, GetPromptRequestParams, GetPromptResponse,
+    Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams,
+    ReadResourceResponse, ResultType, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -107,11 +110,17 @@ fn cache_hints(context: &RequestContext<RoleServer>) -> (Option<u64>, Option<Cac
 
 impl ServerHandler for OntorefServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(
-                Implementation::new("ontoref", env!("CARGO_PKG_VERSION")).with_title("ontoref"),
-            )
-            .with_instructions(INSTRUCTIONS)
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_prompts()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(
+            Implementation::new("ontoref", env!("CARGO_PKG_VERSION")).with_title("ontoref"),
+        )
+        .with_instructions(INSTRUCTIONS)
     }
 
     async fn call_tool(
@@ -179,27 +188,85 @@ impl ServerHandler for OntorefServer {
     async fn list_prompts(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        Err(ErrorData::method_not_found::<ListPromptsRequestMethod>())
+        let (ttl_ms, cache_scope) = cache_hints(&context);
+        Ok(ListPromptsResult {
+            result_type: Some(ResultType::COMPLETE),
+            prompts: Vec::new(),
+            meta: None,
+            next_cursor: None,
+            ttl_ms,
+            cache_scope,
+        })
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        Err(ErrorData::invalid_params(
+            format!(
+                "no prompt named `{}`: this server has no prompts",
+                request.name
+            ),
+            Some(serde_json::json!({ "name": request.name })),
+        ))
     }
 
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        Err(ErrorData::method_not_found::<ListResourcesRequestMethod>())
+        let (ttl_ms, cache_scope) = cache_hints(&context);
+        Ok(ListResourcesResult {
+            result_type: Some(ResultType::COMPLETE),
+            resources: Vec::new(),
+            meta: None,
+            next_cursor: None,
+            ttl_ms,
+            cache_scope,
+        })
     }
 
     async fn list_resource_templates(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        Err(ErrorData::method_not_found::<
-            ListResourceTemplatesRequestMethod,
-        >())
+        let (ttl_ms, cache_scope) = cache_hints(&context);
+        Ok(ListResourceTemplatesResult {
+            result_type: Some(ResultType::COMPLETE),
+            resource_templates: Vec::new(),
+            meta: None,
+            next_cursor: None,
+            ttl_ms,
+            cache_scope,
+        })
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let message = format!(
+            "no resource `{}`: this server has no resources",
+            request.uri
+        );
+        let data = Some(serde_json::json!({ "uri": request.uri }));
+        // 2026-07-28 (SEP-2164) reports an unknown resource as invalid
+        // params; earlier revisions as -32002 "resource not found".
+        let modern = context
+            .protocol_version()
+            .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
+        Err(if modern {
+            ErrorData::invalid_params(message, data)
+        } else {
+            ErrorData::resource_not_found(message, data)
+        })
     }
 
     async fn complete(

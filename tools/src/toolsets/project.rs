@@ -49,10 +49,51 @@ pub struct Description {
     /// The subject described.
     pub subject: String,
     /// The answer, as a record.
+    #[schemars(with = "serde_json::Map<String, Value>")]
     pub description: Value,
     /// Files that failed to load; their sections are left out.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<ErrorBody>,
+}
+
+/// How many records of each kind a project has (a kind is left out when
+/// its file failed to load; `problems` says why).
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+pub struct Counts {
+    /// Q&A entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qa: Option<usize>,
+    /// Ontology nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<usize>,
+    /// Architecture decisions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adrs: Option<usize>,
+    /// Backlog items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backlog: Option<usize>,
+    /// Operational modes across the hierarchy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modes: Option<usize>,
+}
+
+/// A project's registry badge.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RegistryBadge {
+    /// Its participant name in the registry namespace.
+    pub participant: String,
+    /// How many registries it provides.
+    pub registries: usize,
+}
+
+/// A project's vault badge: which vault, never its contents.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct VaultBadge {
+    /// The vault's id, when it can be derived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault_id: Option<String>,
+    /// Whether the vault directory exists on this machine.
+    pub synced: bool,
 }
 
 /// Describes the project.
@@ -152,37 +193,38 @@ async fn capabilities(
     })
 }
 
-async fn counts(engine: &Engine, problems: &mut Vec<ErrorBody>) -> Value {
+async fn counts(engine: &Engine, problems: &mut Vec<ErrorBody>) -> Counts {
     let mut note = |e: ToolError| {
         problems.push(e.body());
-        Value::Null
+        None
     };
-    let qa = engine
-        .qa()
-        .await
-        .map(|q| json!(q.entries().len()))
-        .unwrap_or_else(&mut note);
-    let nodes = engine
-        .core()
-        .await
-        .map(|c| json!(c.nodes().len()))
-        .unwrap_or_else(&mut note);
-    let adrs = engine
-        .adrs()
-        .await
-        .map(|a| json!(a.adrs.len()))
-        .unwrap_or_else(&mut note);
-    let backlog = engine
-        .backlog()
-        .await
-        .map(|b| json!(b.items().len()))
-        .unwrap_or_else(&mut note);
-    let modes = engine
-        .hierarchy()
-        .await
-        .map(|h| json!(h.mode_ids().len()))
-        .unwrap_or_else(&mut note);
-    json!({ "qa": qa, "nodes": nodes, "adrs": adrs, "backlog": backlog, "modes": modes })
+    Counts {
+        qa: engine
+            .qa()
+            .await
+            .map(|q| Some(q.entries().len()))
+            .unwrap_or_else(&mut note),
+        nodes: engine
+            .core()
+            .await
+            .map(|c| Some(c.nodes().len()))
+            .unwrap_or_else(&mut note),
+        adrs: engine
+            .adrs()
+            .await
+            .map(|a| Some(a.adrs.len()))
+            .unwrap_or_else(&mut note),
+        backlog: engine
+            .backlog()
+            .await
+            .map(|b| Some(b.items().len()))
+            .unwrap_or_else(&mut note),
+        modes: engine
+            .hierarchy()
+            .await
+            .map(|h| Some(h.mode_ids().len()))
+            .unwrap_or_else(&mut note),
+    }
 }
 
 /// The declared topology, else one derived from `registry_provides`:
@@ -334,13 +376,13 @@ pub struct ProjectCard {
     pub current: bool,
     /// Counts of records, when the project loads.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub counts: Option<Value>,
-    /// `{participant, registries}` when it provides registries.
+    pub counts: Option<Counts>,
+    /// The registries it provides, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub registry: Option<Value>,
-    /// `{vault_id, synced}` when it declares a vault.
+    pub registry: Option<RegistryBadge>,
+    /// The vault it declares, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vault: Option<Value>,
+    pub vault: Option<VaultBadge>,
     /// Why it could not be read, when it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorBody>,
@@ -450,10 +492,17 @@ impl AsyncTool<Engine> for ListProjectsTool {
                 root,
                 current: is_current,
                 counts: Some(counts),
-                registry: manifest.as_ref().and_then(|m| m.registry_provides.as_ref()).map(|rp| {
-                    json!({ "participant": rp.participant, "registries": rp.registries.len() })
+                registry: manifest
+                    .as_ref()
+                    .and_then(|m| m.registry_provides.as_ref())
+                    .map(|rp| RegistryBadge {
+                        participant: rp.participant.clone(),
+                        registries: rp.registries.len(),
+                    }),
+                vault: (vault["declared"] == true).then(|| VaultBadge {
+                    vault_id: vault["vault_id"].as_str().map(str::to_owned),
+                    synced: vault["synced"].as_bool().unwrap_or(false),
                 }),
-                vault: (vault["declared"] == true).then(|| json!({ "vault_id": vault["vault_id"], "synced": vault["synced"] })),
                 error: problems.into_iter().next(),
             });
         }
