@@ -12,6 +12,9 @@
 //! - first evaluation of qa.ncl vs a cached re-read (memory hit, stat checks
 //!   included), and a fresh engine answering from the disk cache.
 
+#[path = "common.rs"]
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -19,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use ontoref_tools::{Engine, EngineConfig};
 use serde_json::{Value, json};
+
+use common::{fmt, percentile};
 
 struct Client {
     child: Child,
@@ -208,19 +213,6 @@ fn generate_store(root: &Path, n: usize) {
     std::fs::create_dir_all(root.join("reflection")).expect("mkdir");
     std::fs::create_dir_all(root.join(".ontoref")).expect("mkdir");
     std::fs::write(root.join("reflection/qa.ncl"), text).expect("write store");
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn fmt(d: Duration) -> String {
-    if d < Duration::from_millis(1) {
-        format!("{:.1} µs", d.as_secs_f64() * 1e6)
-    } else {
-        format!("{:.2} ms", d.as_secs_f64() * 1e3)
-    }
 }
 
 struct Report {

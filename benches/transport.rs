@@ -15,6 +15,9 @@
 //! the server gets the machine's other core; on 2 cores the client's work
 //! is part of what is measured.
 
+#[path = "common.rs"]
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -25,22 +28,11 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
+
+use common::{fmt, percentile};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 const SHOW_ID: &str = "credential-vault-best-practice";
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn fmt(d: Duration) -> String {
-    if d < Duration::from_millis(1) {
-        format!("{:.1} µs", d.as_secs_f64() * 1e6)
-    } else {
-        format!("{:.2} ms", d.as_secs_f64() * 1e3)
-    }
-}
 
 fn row(what: &str, value: String, target: &str) {
     println!("{what:<64} {value:>24}   {target}");

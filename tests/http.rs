@@ -18,6 +18,8 @@ use crate::vault::{Demo, TARGET};
 struct Server {
     child: Child,
     port: u16,
+    /// Everything the server wrote on stderr so far.
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Server {
@@ -49,8 +51,20 @@ impl Server {
             }
         };
         // Keep draining stderr so the server never blocks on it.
-        std::thread::spawn(move || for _ in lines.by_ref() {});
-        Server { child, port }
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            for line in lines.by_ref().map_while(Result::ok) {
+                let mut all = sink.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+        Server {
+            child,
+            port,
+            stderr,
+        }
     }
 
     /// Sends one HTTP/1.1 request and returns (status, headers, body).
@@ -686,7 +700,11 @@ fn the_tokens_actor_reaches_the_vault_gate() {
     let tokens = token_file(&demo.run.join(".."));
     let mut cmd = demo.cmd();
     cmd.env("ONTOREF_ACTOR", "admin-root");
-    let server = Server::spawn(cmd, &demo.project, &["--token-file", path_str(&tokens)]);
+    let server = Server::spawn(
+        cmd,
+        &demo.project,
+        &["--token-file", path_str(&tokens), "--log-level", "trace"],
+    );
     let fetch = |auth: &str, id: u64| {
         let auth = format!("Bearer {auth}");
         let (status, head, _) = server.rpc(&initialize(), &[("Authorization", &auth)]);
@@ -750,4 +768,20 @@ fn the_tokens_actor_reaches_the_vault_gate() {
         })
         .collect();
     assert_eq!(actors, ["agent-bot", "mallory", "agent-bot"], "{log}");
+
+    // Tokens never reach the logs, even at trace level.
+    let mut server = server;
+    assert!(crate::util::terminate(&mut server.child).success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !server.stderr.lock().unwrap().contains("shutting down") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let logs = server.stderr.lock().unwrap().clone();
+    assert!(
+        logs.contains("ontoref_credential_fetch"),
+        "trace logs were written"
+    );
+    for token in [AGENT_TOKEN, MALLORY_TOKEN] {
+        assert!(!logs.contains(token), "a token in the logs");
+    }
 }

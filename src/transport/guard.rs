@@ -6,7 +6,8 @@
 //! token. A presented token is hashed and compared in constant time with
 //! every line; the actor of the matching line is put in the request's
 //! extensions as [`RequestActor`], which the MCP server reads to run the
-//! request as that actor. A request may not name another actor (the
+//! request as that actor; the `Authorization` header is then removed, so
+//! nothing past the guard holds the token. A request may not name another actor (the
 //! `Ontoref-Actor` header must match the token's actor, 403 otherwise).
 //!
 //! The same middleware guards `/mcp`, `/sse` and `/message`; rmcp checks
@@ -330,6 +331,9 @@ pub async fn middleware(State(guard): State<Arc<Guard>>, mut req: Request, next:
         Ok(actor) => {
             if let Some(actor) = actor {
                 req.extensions_mut().insert(RequestActor(actor));
+                // The token has done its job: nothing further in (rmcp's
+                // request parts, tool contexts, logs) gets to see it.
+                req.headers_mut().remove(header::AUTHORIZATION);
             }
             next.run(req).await
         }
