@@ -2,7 +2,9 @@
 //! Host and Origin allow-lists (403), an unknown MCP session (404), the
 //! tool list without a token file (read-only tools, never the vault), the
 //! legacy SSE transport, session limits, bearer tokens (401) and a token's
-//! actor at the vault gate, and a clean exit on SIGTERM.
+//! actor at the vault gate (no token in trace logs), stdio and HTTP in one
+//! process on one cache, and a clean exit on SIGTERM (streams closed,
+//! credential directories removed).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -15,9 +17,14 @@ use serde_json::{Value, json};
 use crate::util::{Sandbox, fixture, path_str};
 use crate::vault::{Demo, TARGET};
 
+/// An HTTP client of the server on `port`: raw HTTP/1.1 over TcpStream.
+struct Http {
+    port: u16,
+}
+
 struct Server {
     child: Child,
-    port: u16,
+    http: Http,
     /// Everything the server wrote on stderr so far.
     stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
@@ -62,9 +69,24 @@ impl Server {
         });
         Server {
             child,
-            port,
+            http: Http { port },
             stderr,
         }
+    }
+}
+
+impl std::ops::Deref for Server {
+    type Target = Http;
+    fn deref(&self) -> &Http {
+        &self.http
+    }
+}
+
+impl Http {
+    /// The status of a GET, or `None` when nothing listens.
+    fn try_status(&self, path: &str) -> Option<u16> {
+        TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        Some(self.request("GET", path, &[], "").0)
     }
 
     /// Sends one HTTP/1.1 request and returns (status, headers, body).
@@ -769,9 +791,18 @@ fn the_tokens_actor_reaches_the_vault_gate() {
         .collect();
     assert_eq!(actors, ["agent-bot", "mallory", "agent-bot"], "{log}");
 
-    // Tokens never reach the logs, even at trace level.
+    // SIGTERM: the open SSE stream ends, the issued credential directories
+    // are removed, and the exit is clean.
+    let issued = Path::new(dir).to_path_buf();
+    assert!(issued.is_dir());
     let mut server = server;
     assert!(crate::util::terminate(&mut server.child).success());
+    while let Some((event, _)) = stream.next() {
+        assert_eq!(event, ":", "only keep-alives before the stream closes");
+    }
+    assert!(!issued.exists(), "credential dir left behind: {issued:?}");
+
+    // Tokens never reach the logs, even at trace level.
     let deadline = Instant::now() + Duration::from_secs(5);
     while !server.stderr.lock().unwrap().contains("shutting down") && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
@@ -784,4 +815,80 @@ fn the_tokens_actor_reaches_the_vault_gate() {
     for token in [AGENT_TOKEN, MALLORY_TOKEN] {
         assert!(!logs.contains(token), "a token in the logs");
     }
+}
+
+/// `--stdio` and `--http` in one process: both answer, from one engine (the
+/// Q&A file is evaluated once, with the disk cache off), and closing stdin
+/// stops the HTTP side too.
+#[test]
+fn stdio_and_http_share_one_process_and_cache() {
+    let sb = Sandbox::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut stdio = crate::util::Session::start(
+        &sb,
+        &[
+            "--stdio",
+            "--http",
+            &addr,
+            "--project",
+            path_str(&fixture()),
+            "--no-disk-cache",
+            "--log-level",
+            "debug",
+        ],
+        &[],
+    );
+    let http = Http { port };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while http.try_status("/healthz") != Some(200) {
+        assert!(Instant::now() < deadline, "the HTTP side never came up");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    stdio.initialize();
+    let r = stdio.request(
+        "tools/call",
+        json!({"name": "ontoref_qa_show", "arguments": {"id": "deploy-staging"}}),
+    );
+    assert_eq!(
+        r["result"]["structuredContent"]["entry"]["id"],
+        "deploy-staging"
+    );
+
+    let (status, head, _) = http.rpc(&initialize(), &[]);
+    assert_eq!(status, 200);
+    let session = header(&head, "mcp-session-id").unwrap().to_owned();
+    let (status, _, body) = http.rpc(
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                "params": {"name": "ontoref_qa_show", "arguments": {"id": "rollback-policy"}}}),
+        &[
+            ("Mcp-Session-Id", &session),
+            ("MCP-Protocol-Version", "2025-11-25"),
+        ],
+    );
+    assert_eq!(status, 200);
+    let call = messages(&body).into_iter().find(|m| m["id"] == 2).unwrap();
+    assert_eq!(
+        call["result"]["structuredContent"]["entry"]["id"],
+        "rollback-policy"
+    );
+
+    let (stderr, _) = stdio.finish();
+    let evaluations = stderr
+        .lines()
+        .filter(|l| l.contains("evaluating with nickel") && l.contains("qa.ncl"))
+        .count();
+    assert_eq!(
+        evaluations, 1,
+        "one shared engine evaluates qa.ncl once:\n{stderr}"
+    );
+    assert_eq!(
+        http.try_status("/healthz"),
+        None,
+        "closing stdin stopped HTTP too"
+    );
 }
