@@ -273,6 +273,10 @@ fn health_and_the_host_and_origin_allow_lists() {
     assert_eq!(status, 403, "a foreign Host (DNS rebinding)");
     let (status, head, _) = server.rpc(&initialize(), &[("Origin", "http://localhost:3000")]);
     assert_eq!(status, 200, "a localhost Origin: {head}");
+    // Bodies are limited (1 MiB).
+    let big = json!({"jsonrpc": "2.0", "id": 1, "method": "ping", "pad": "x".repeat(2 << 20)});
+    let (status, _, _) = server.rpc(&big, &[]);
+    assert_eq!(status, 413);
 
     // Explicit lists replace the defaults.
     let server = Server::start(
