@@ -243,8 +243,9 @@ struct ServeArgs {
     /// Serve MCP on stdin/stdout (the default without --http; with it, both run)
     #[arg(long)]
     stdio: bool,
-    /// Serve MCP over HTTP on ADDR: Streamable HTTP at /mcp, /healthz
-    #[arg(long, value_name = "ADDR")]
+    /// Serve MCP over HTTP on ADDR (IP:PORT, or PORT for loopback): Streamable HTTP at /mcp,
+    /// legacy SSE at /sse, /healthz
+    #[arg(long, value_name = "ADDR", value_parser = parse_http_addr)]
     http: Option<std::net::SocketAddr>,
     /// A Host header HTTP accepts (repeatable) [default: the localhost forms]
     #[arg(long = "allowed-host", value_name = "HOST")]
@@ -594,6 +595,25 @@ fn serve(global: &Global, args: &ServeArgs) -> Result<(), Failure> {
     result.map_err(Failure::Fatal)
 }
 
+/// `--http`: `IP:PORT`, `localhost:PORT`, or a bare `PORT` / `:PORT`,
+/// which bind loopback (127.0.0.1).
+fn parse_http_addr(text: &str) -> Result<std::net::SocketAddr, String> {
+    let loopback = std::net::Ipv4Addr::LOCALHOST;
+    let port_only = text.strip_prefix(':').unwrap_or(text);
+    if let Ok(port) = port_only.parse::<u16>() {
+        return Ok((loopback, port).into());
+    }
+    if let Some(port) = text.strip_prefix("localhost:") {
+        let port = port
+            .parse::<u16>()
+            .map_err(|_| format!("`{port}` is not a port number"))?;
+        return Ok((loopback, port).into());
+    }
+    text.parse().map_err(|_| {
+        format!("`{text}` is not IP:PORT or PORT (e.g. 127.0.0.1:7337, [::1]:7337, 7337)")
+    })
+}
+
 /// The HTTP listener's settings from the flags; a bad token file or limit
 /// is reported before anything is served.
 fn http_options(
@@ -622,6 +642,15 @@ fn http_options(
         ),
         None => None,
     };
+    if !addr.ip().is_loopback() && tokens.is_none() {
+        // Still read-only and without the vault, but the project's knowledge is
+        // readable by anyone who can reach the address.
+        tracing::warn!(
+            %addr,
+            "serving HTTP beyond loopback without --token-file: anyone who can reach it can \
+             read the project"
+        );
+    }
     Ok(HttpOptions {
         addr,
         allowed_hosts: if args.allowed_hosts.is_empty() {
@@ -796,6 +825,28 @@ where
         Err(err) => {
             output::print_error(&err, format);
             Err(Failure::Reported)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_http_addr;
+
+    #[test]
+    fn http_addresses_default_to_loopback() {
+        for (text, want) in [
+            ("7337", "127.0.0.1:7337"),
+            (":7337", "127.0.0.1:7337"),
+            ("localhost:7337", "127.0.0.1:7337"),
+            ("0.0.0.0:80", "0.0.0.0:80"),
+            ("[::1]:7337", "[::1]:7337"),
+        ] {
+            assert_eq!(parse_http_addr(text).unwrap().to_string(), want, "{text}");
+        }
+        for bad in ["", "localhost", "host:1", "70000", "localhost:x", "1.2.3.4"] {
+            let err = parse_http_addr(bad).unwrap_err();
+            assert!(err.contains('`'), "{bad}: {err}");
         }
     }
 }
