@@ -500,12 +500,7 @@ pub(crate) fn runtime(multi: bool) -> Result<tokio::runtime::Runtime, Failure> {
 }
 
 pub(crate) fn engine_config(global: &Global) -> Result<EngineConfig, Failure> {
-    if !(global.eval_timeout.is_finite() && global.eval_timeout > 0.0) {
-        return Err(Failure::Usage(format!(
-            "--eval-timeout must be a positive number of seconds, got {}",
-            global.eval_timeout
-        )));
-    }
+    let eval_timeout = seconds_flag("--eval-timeout", global.eval_timeout, f64::INFINITY)?;
     if global.credential_ttl == 0 || global.credential_ttl > 86_400 {
         return Err(Failure::Usage(format!(
             "--credential-ttl must be 1 to 86400 seconds, got {}",
@@ -515,7 +510,7 @@ pub(crate) fn engine_config(global: &Global) -> Result<EngineConfig, Failure> {
     let mut config = EngineConfig {
         project: global.project.clone(),
         disk_cache: !global.no_disk_cache,
-        eval_timeout: Duration::from_secs_f64(global.eval_timeout),
+        eval_timeout,
         credential_ttl: Duration::from_secs(global.credential_ttl),
         ..EngineConfig::from_env()
     };
@@ -558,15 +553,7 @@ fn serve(global: &Global, args: &ServeArgs) -> Result<(), Failure> {
         });
         let mut tasks = tokio::task::JoinSet::new();
         if let Some(http) = http_options.take() {
-            // Without per-client tokens, HTTP serves only read-only tools
-            // and never the vault: any local process can reach the port.
-            // With tokens, each request is its token's actor.
-            let http_tools: Vec<_> = tools
-                .iter()
-                .copied()
-                .filter(|t| http.tokens.is_some() || (t.read_only() && t.toolset != "vault"))
-                .collect();
-            let server = OntorefServer::new(engine.clone(), &http_tools);
+            let server = OntorefServer::new(engine.clone(), &http.served(&tools));
             let stop = stop.clone();
             tasks.spawn(crate::transport::http::serve(server, http, stop));
         }
@@ -595,6 +582,23 @@ fn serve(global: &Global, args: &ServeArgs) -> Result<(), Failure> {
     result.map_err(Failure::Fatal)
 }
 
+const DAY: f64 = 86_400.0;
+
+/// A flag's positive, finite number of seconds, at most `max`.
+fn seconds_flag(flag: &str, value: f64, max: f64) -> Result<Duration, Failure> {
+    if value.is_finite() && value > 0.0 && value <= max {
+        Ok(Duration::from_secs_f64(value))
+    } else if max.is_finite() {
+        Err(Failure::Usage(format!(
+            "{flag} must be a positive number of seconds up to {max}, got {value}"
+        )))
+    } else {
+        Err(Failure::Usage(format!(
+            "{flag} must be a positive number of seconds, got {value}"
+        )))
+    }
+}
+
 /// `--http`: `IP:PORT`, `localhost:PORT`, or a bare `PORT` / `:PORT`,
 /// which bind loopback (127.0.0.1).
 fn parse_http_addr(text: &str) -> Result<std::net::SocketAddr, String> {
@@ -621,15 +625,6 @@ fn http_options(
     args: &ServeArgs,
 ) -> Result<crate::transport::http::HttpOptions, Failure> {
     use crate::transport::http::{HttpOptions, Limits};
-    let seconds = |flag: &str, value: f64| {
-        if value.is_finite() && value > 0.0 && value <= 86_400.0 {
-            Ok(Duration::from_secs_f64(value))
-        } else {
-            Err(Failure::Usage(format!(
-                "{flag} {value}: give a number of seconds between 0 and 86400"
-            )))
-        }
-    };
     if args.max_sessions == 0 {
         return Err(Failure::Usage(
             "--max-sessions 0: at least one session must be allowed".into(),
@@ -666,8 +661,8 @@ fn http_options(
         tokens,
         limits: Limits {
             max_sessions: args.max_sessions,
-            idle_timeout: seconds("--session-idle-timeout", args.session_idle_timeout)?,
-            keep_alive: seconds("--sse-keep-alive", args.sse_keep_alive)?,
+            idle_timeout: seconds_flag("--session-idle-timeout", args.session_idle_timeout, DAY)?,
+            keep_alive: seconds_flag("--sse-keep-alive", args.sse_keep_alive, DAY)?,
         },
     })
 }

@@ -23,7 +23,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
-use ontoref_tools::OntorefServer;
+use ontoref_tools::{CatalogTool, OntorefServer};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
@@ -71,6 +71,17 @@ pub struct HttpOptions {
 }
 
 impl HttpOptions {
+    /// The tools HTTP serves out of `selected`. Without tokens any local
+    /// process can reach the port, so only read-only tools and never the
+    /// vault; with tokens, all of them (each request is its token's actor).
+    pub fn served(&self, selected: &[&'static CatalogTool]) -> Vec<&'static CatalogTool> {
+        selected
+            .iter()
+            .copied()
+            .filter(|t| self.tokens.is_some() || (t.read_only() && t.toolset != "vault"))
+            .collect()
+    }
+
     /// The localhost forms, with and without the port.
     pub fn default_hosts(addr: &SocketAddr) -> Vec<String> {
         let port = addr.port();
@@ -95,7 +106,7 @@ impl HttpOptions {
 pub struct Sessions {
     mcp: Arc<LocalSessionManager>,
     pub(crate) sse: Arc<SseHub>,
-    limits: Limits,
+    pub(crate) limits: Limits,
     admit: Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -169,7 +180,7 @@ pub async fn serve(
     let guard = Arc::new(Guard::new(
         &options.allowed_hosts,
         &options.allowed_origins,
-        options.tokens.clone(),
+        options.tokens,
     )?);
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
@@ -193,7 +204,7 @@ pub async fn serve(
         StreamableHttpService::new(move || Ok(factory_server.clone()), manager.clone(), config);
     let sessions = Sessions {
         mcp: manager,
-        sse: SseHub::new(server.clone(), limits, stop.child_token()),
+        sse: SseHub::new(server.clone(), limits.idle_timeout, stop.child_token()),
         limits,
         admit: Arc::new(tokio::sync::Mutex::new(())),
     };

@@ -32,7 +32,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::guard::refusal;
-use super::http::{Limits, MAX_BODY_BYTES, Sessions};
+use super::http::{MAX_BODY_BYTES, Sessions};
 
 /// Messages a session buffers in each direction before senders wait.
 const CHANNEL_CAPACITY: usize = 32;
@@ -42,7 +42,6 @@ const CHANNEL_CAPACITY: usize = 32;
 pub struct SseHub {
     server: OntorefServer,
     sessions: Mutex<HashMap<String, Arc<SseSession>>>,
-    limits: Limits,
     stop: CancellationToken,
 }
 
@@ -56,15 +55,19 @@ struct SseSession {
 }
 
 impl SseHub {
-    /// A hub serving `server`, ending every session when `stop` fires.
-    pub fn new(server: OntorefServer, limits: Limits, stop: CancellationToken) -> Arc<SseHub> {
+    /// A hub serving `server` that closes sessions idle for `idle_timeout`
+    /// and ends every session when `stop` fires.
+    pub fn new(
+        server: OntorefServer,
+        idle_timeout: Duration,
+        stop: CancellationToken,
+    ) -> Arc<SseHub> {
         let hub = Arc::new(SseHub {
             server,
             sessions: Mutex::new(HashMap::new()),
-            limits,
             stop,
         });
-        tokio::spawn(reap_idle(Arc::downgrade(&hub)));
+        tokio::spawn(reap_idle(Arc::downgrade(&hub), idle_timeout));
         hub
     }
 
@@ -92,11 +95,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Closes sessions that saw no POST for the idle timeout.
-async fn reap_idle(hub: std::sync::Weak<SseHub>) {
-    let period = {
-        let Some(hub) = hub.upgrade() else { return };
-        (hub.limits.idle_timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(30))
-    };
+async fn reap_idle(hub: std::sync::Weak<SseHub>, idle_timeout: Duration) {
+    let period = (idle_timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(30));
     let mut tick = tokio::time::interval(period);
     loop {
         tick.tick().await;
@@ -106,7 +106,7 @@ async fn reap_idle(hub: std::sync::Weak<SseHub>) {
         }
         let idle: Vec<String> = lock(&hub.sessions)
             .iter()
-            .filter(|(_, s)| lock(&s.last_seen).elapsed() >= hub.limits.idle_timeout)
+            .filter(|(_, s)| lock(&s.last_seen).elapsed() >= idle_timeout)
             .map(|(id, _)| id.clone())
             .collect();
         for id in idle {
@@ -223,7 +223,7 @@ pub async fn open(State(sessions): State<Sessions>, req: Request) -> Response {
         .take_until(cancel.cancelled_owned())
         .map(Ok::<Event, std::convert::Infallible>);
     Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(hub.limits.keep_alive))
+        .keep_alive(KeepAlive::new().interval(sessions.limits.keep_alive))
         .into_response()
 }
 
@@ -239,12 +239,7 @@ pub async fn post(State(sessions): State<Sessions>, req: Request) -> Response {
         );
     };
     let Some(session) = hub.get(&id) else {
-        return refusal(
-            StatusCode::NOT_FOUND,
-            "session-not-found",
-            &format!("no open SSE session `{id}`"),
-            "the session ended (stream closed, idle timeout or restart); open a new one with GET /sse",
-        );
+        return session_not_found(&id);
     };
     let actor = req.extensions().get::<RequestActor>().map(|a| a.0.clone());
     if actor != session.actor {
@@ -290,14 +285,19 @@ pub async fn post(State(sessions): State<Sessions>, req: Request) -> Response {
     *lock(&session.last_seen) = Instant::now();
     if session.inbound.send(message).await.is_err() {
         hub.remove(&id);
-        return refusal(
-            StatusCode::NOT_FOUND,
-            "session-not-found",
-            &format!("the SSE session `{id}` has ended"),
-            "open a new one with GET /sse",
-        );
+        return session_not_found(&id);
     }
     (StatusCode::ACCEPTED, Body::from("Accepted")).into_response()
+}
+
+/// 404 for a session that never was or has ended.
+fn session_not_found(id: &str) -> Response {
+    refusal(
+        StatusCode::NOT_FOUND,
+        "session-not-found",
+        &format!("no open SSE session `{id}`"),
+        "the session ended (stream closed, idle timeout or restart); open a new one with GET /sse",
+    )
 }
 
 fn session_id(query: &str) -> Option<String> {

@@ -101,10 +101,15 @@ async fn run(
     Ok(CallToolResponse::Complete(result))
 }
 
-fn cache_hints(context: &RequestContext<RoleServer>) -> (Option<u64>, Option<CacheScope>) {
-    let modern = context
+/// Whether the request speaks the stateless 2026-07-28 revision or later.
+fn is_modern(context: &RequestContext<RoleServer>) -> bool {
+    context
         .protocol_version()
-        .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
+        .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str())
+}
+
+fn cache_hints(context: &RequestContext<RoleServer>) -> (Option<u64>, Option<CacheScope>) {
+    let modern = is_modern(context);
     (modern.then_some(0), modern.then_some(CacheScope::Public))
 }
 
@@ -259,10 +264,7 @@ impl ServerHandler for OntorefServer {
         let data = Some(serde_json::json!({ "uri": request.uri }));
         // 2026-07-28 (SEP-2164) reports an unknown resource as invalid
         // params; earlier revisions as -32002 "resource not found".
-        let modern = context
-            .protocol_version()
-            .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
-        Err(if modern {
+        Err(if is_modern(&context) {
             ErrorData::invalid_params(message, data)
         } else {
             ErrorData::resource_not_found(message, data)

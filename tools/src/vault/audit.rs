@@ -41,16 +41,8 @@ pub struct Record {
     pub prev: String,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
 fn line_hash(line: &[u8]) -> String {
-    hex(&Sha256::digest(line))
+    crate::embedded::hex(&Sha256::digest(line))
 }
 
 /// Appends `record` (its `prev` is set here) to the log at `path`, creating

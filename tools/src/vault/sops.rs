@@ -688,10 +688,7 @@ impl<'a> Walk<'a> {
     /// The MAC so far, as upper-case hex (Go `%X`).
     fn mac_hex(&mut self) -> String {
         let digest = std::mem::take(&mut self.hasher).finalize();
-        digest.iter().fold(String::with_capacity(128), |mut s, b| {
-            s.push_str(&format!("{b:02X}"));
-            s
-        })
+        crate::embedded::hex(&digest).to_ascii_uppercase()
     }
 
     /// Feeds a leaf's byte form to the MAC when the MAC covers it.
