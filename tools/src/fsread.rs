@@ -1,0 +1,230 @@
+//! Bounded reads of untrusted files: every file ontoref reads (knowledge
+//! files, cache entries, SOPS files, keys, the token file, the audit log)
+//! goes through here.
+//!
+//! A read opens the file without blocking (a FIFO would otherwise block the
+//! `open` until a writer appears), checks on the open descriptor that it is
+//! a regular file and that its size is within the caller's limit, and then
+//! reads at most `limit + 1` bytes, so a file that grows while it is read is
+//! still refused instead of filling memory. `/dev/zero`, FIFOs, sockets,
+//! devices and directories are named errors, never reads.
+
+use std::fs::{File, Metadata};
+use std::io::Read;
+use std::path::Path;
+
+/// Why a file could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// No such file.
+    #[error("no such file")]
+    NotFound,
+    /// Not a regular file: a directory, FIFO, socket, device or (when links
+    /// are refused) a symbolic link.
+    #[error("is {kind}, not a regular file")]
+    NotRegular {
+        /// What it is, with its article: `a FIFO`, `a directory`, …
+        kind: &'static str,
+    },
+    /// Larger than the caller reads.
+    #[error("is {size} bytes, more than the {max} bytes ontoref reads")]
+    TooLarge {
+        /// The size seen (at least `max + 1` when the file grew while read).
+        size: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// The operating system refused.
+    #[error("{0}")]
+    Io(std::io::Error),
+}
+
+impl ReadError {
+    fn from_open(e: std::io::Error) -> ReadError {
+        match e.kind() {
+            std::io::ErrorKind::NotFound => ReadError::NotFound,
+            _ if is_loop(&e) => ReadError::NotRegular {
+                kind: "a symbolic link",
+            },
+            _ => ReadError::Io(e),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn is_loop(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ELOOP)
+}
+
+#[cfg(not(unix))]
+fn is_loop(_: &std::io::Error) -> bool {
+    false
+}
+
+/// Whether a symbolic link as the last component is followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Links {
+    /// Follow it (knowledge files may be links inside the project).
+    Follow,
+    /// Refuse it (`O_NOFOLLOW`): files in directories ontoref owns.
+    Refuse,
+}
+
+/// What a non-regular file is, for messages.
+pub fn kind_of(meta: &Metadata) -> &'static str {
+    let t = meta.file_type();
+    if t.is_dir() {
+        return "a directory";
+    }
+    if t.is_symlink() {
+        return "a symbolic link";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+    }
+    if t.is_file() {
+        "a regular file"
+    } else {
+        "a special file"
+    }
+}
+
+/// Opens `path` for reading without blocking and checks that it is a
+/// regular file of at most `max` bytes.
+pub fn open_regular(path: &Path, max: u64, links: Links) -> Result<(File, Metadata), ReadError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
+        if links == Links::Refuse {
+            flags |= libc::O_NOFOLLOW;
+        }
+        options.custom_flags(flags);
+    }
+    let file = options.open(path).map_err(ReadError::from_open)?;
+    let meta = file.metadata().map_err(ReadError::Io)?;
+    if !meta.is_file() {
+        return Err(ReadError::NotRegular {
+            kind: kind_of(&meta),
+        });
+    }
+    if meta.len() > max {
+        return Err(ReadError::TooLarge {
+            size: meta.len(),
+            max,
+        });
+    }
+    Ok((file, meta))
+}
+
+/// Reads a regular file of at most `max` bytes.
+pub fn read(path: &Path, max: u64, links: Links) -> Result<Vec<u8>, ReadError> {
+    let mut buf = Vec::new();
+    read_into(path, max, links, &mut buf)?;
+    Ok(buf)
+}
+
+/// Reads a regular file of at most `max` bytes into `buf` (cleared first),
+/// reserving its whole size up front so that secret bytes are never left
+/// behind in a buffer that grew and was freed: pass a zeroizing buffer for
+/// key material.
+pub fn read_into(path: &Path, max: u64, links: Links, buf: &mut Vec<u8>) -> Result<(), ReadError> {
+    let (file, meta) = open_regular(path, max, links)?;
+    buf.clear();
+    // The size was checked against `max`, so it fits in memory as asked.
+    let want = usize::try_from(meta.len().min(max)).unwrap_or(0);
+    buf.reserve_exact(want.saturating_add(1));
+    file.take(max.saturating_add(1))
+        .read_to_end(buf)
+        .map_err(ReadError::Io)?;
+    if buf.len() as u64 > max {
+        return Err(ReadError::TooLarge {
+            size: buf.len() as u64,
+            max,
+        });
+    }
+    Ok(())
+}
+
+/// Reads a regular UTF-8 text file of at most `max` bytes.
+pub fn read_text(path: &Path, max: u64, links: Links) -> Result<String, ReadError> {
+    let bytes = read(path, max, links)?;
+    String::from_utf8(bytes).map_err(|e| {
+        ReadError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_regular_files_within_the_limit() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = tmp.path().join("f");
+        std::fs::write(&f, b"hello").unwrap();
+        assert_eq!(read(&f, 5, Links::Follow).unwrap(), b"hello");
+        assert!(matches!(
+            read(&f, 4, Links::Follow),
+            Err(ReadError::TooLarge { size: 5, max: 4 })
+        ));
+        assert!(matches!(
+            read(&tmp.path().join("missing"), 4, Links::Follow),
+            Err(ReadError::NotFound)
+        ));
+    }
+
+    #[test]
+    fn directories_devices_and_fifos_are_named_not_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let err = read(tmp.path(), 1 << 20, Links::Follow).unwrap_err();
+        assert!(err.to_string().contains("a directory"), "{err}");
+        #[cfg(unix)]
+        {
+            let err = read(Path::new("/dev/zero"), 1 << 20, Links::Follow).unwrap_err();
+            assert!(err.to_string().contains("a character device"), "{err}");
+            let fifo = tmp.path().join("fifo");
+            let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+            // SAFETY: a valid NUL-terminated path.
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+            // Opening a FIFO with no writer would block without O_NONBLOCK.
+            let err = read(&fifo, 1 << 20, Links::Follow).unwrap_err();
+            assert!(err.to_string().contains("a FIFO"), "{err}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_refused_when_asked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("target");
+        std::fs::write(&target, b"x").unwrap();
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert_eq!(read(&link, 10, Links::Follow).unwrap(), b"x");
+        let err = read(&link, 10, Links::Refuse).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+    }
+}
