@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use ontoref_tools::catalog::{self, Selection};
+use ontoref_tools::nickel::Isolation;
 use ontoref_tools::{Engine, EngineConfig, OntorefServer, ProjectOrigin, ToolError};
 use serde_json::{Value, json};
 
@@ -63,9 +64,16 @@ pub struct Global {
     /// Log filter for stderr, e.g. `debug` or `ontoref_tools=trace` [default: $RUST_LOG, else warn]
     #[arg(long, global = true, value_name = "LEVEL")]
     log_level: Option<String>,
-    /// Seconds one Nickel evaluation may take
+    /// Seconds one Nickel evaluation may take (at most 86400)
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 10.0)]
     eval_timeout: f64,
+    /// MiB of memory one Nickel evaluation may use (its worker is stopped beyond)
+    #[arg(long, global = true, value_name = "MIB", default_value_t = 1024)]
+    eval_memory: u64,
+    /// A directory knowledge files may import from besides the project
+    /// (repeatable; also ONTOREF_IMPORT_PATH, `:`-separated)
+    #[arg(long = "import-path", global = true, value_name = "DIR")]
+    import_paths: Vec<PathBuf>,
     /// Do not read or write the on-disk evaluation cache
     #[arg(long, global = true)]
     no_disk_cache: bool,
@@ -366,7 +374,7 @@ pub fn run() -> Result<(), Failure> {
             std::process::exit(code);
         }
     };
-    init_logging(cli.global.log_level.as_deref());
+    init_logging(cli.global.log_level.as_deref())?;
     let format = output::choose(
         cli.global.fmt,
         cli.global.actor.as_deref(),
@@ -473,18 +481,44 @@ pub fn run() -> Result<(), Failure> {
     }
 }
 
-fn init_logging(level: Option<&str>) {
+fn init_logging(level: Option<&str>) -> Result<(), Failure> {
     use tracing_subscriber::EnvFilter;
     let filter = match level {
-        Some(l) => EnvFilter::try_new(l),
-        None => EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new("warn")),
-    }
-    .unwrap_or_else(|_| EnvFilter::new("warn"));
+        Some(l) => log_filter(l).map_err(Failure::Usage)?,
+        None => EnvFilter::try_from_default_env()
+            .or_else(|_| EnvFilter::try_new("warn"))
+            .unwrap_or_else(|_| EnvFilter::new("warn")),
+    };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .try_init();
+    Ok(())
+}
+
+/// `--log-level`: a level, or comma-separated `target=level` directives. A
+/// bare word that is not a level (`--log-level verbose`) would otherwise be
+/// taken as a target name and silently log nothing.
+fn log_filter(text: &str) -> Result<tracing_subscriber::EnvFilter, String> {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    let bad = |why: String| {
+        format!(
+            "--log-level `{}`: {why}; give a level ({}) or `target=level` directives, e.g. `ontoref_tools=debug,warn`",
+            ontoref_tools::error::clip(text, 100),
+            LEVELS.join(", ")
+        )
+    };
+    for directive in text.split(',').map(str::trim) {
+        let level = directive.rsplit_once('=').map_or(directive, |(_, l)| l);
+        if !LEVELS.contains(&level.to_ascii_lowercase().as_str()) {
+            return Err(bad(format!(
+                "`{}` is not a level",
+                ontoref_tools::error::clip(level, 40)
+            )));
+        }
+    }
+    tracing_subscriber::EnvFilter::try_new(text).map_err(|e| bad(e.to_string()))
 }
 
 pub(crate) fn runtime(multi: bool) -> Result<tokio::runtime::Runtime, Failure> {
@@ -500,7 +534,18 @@ pub(crate) fn runtime(multi: bool) -> Result<tokio::runtime::Runtime, Failure> {
 }
 
 pub(crate) fn engine_config(global: &Global) -> Result<EngineConfig, Failure> {
-    let eval_timeout = seconds_flag("--eval-timeout", global.eval_timeout, f64::INFINITY)?;
+    let eval_timeout = seconds_flag("--eval-timeout", global.eval_timeout, 86_400.0)?;
+    if !(64..=1_048_576).contains(&global.eval_memory) {
+        return Err(Failure::Usage(format!(
+            "--eval-memory must be 64 to 1048576 MiB, got {}",
+            global.eval_memory
+        )));
+    }
+    let program = ontoref_tools::nickel::worker::current_program().map_err(|e| {
+        Failure::Fatal(format!(
+            "cannot find this executable to start evaluation workers: {e}"
+        ))
+    })?;
     if global.credential_ttl == 0 || global.credential_ttl > 86_400 {
         return Err(Failure::Usage(format!(
             "--credential-ttl must be 1 to 86400 seconds, got {}",
@@ -512,8 +557,23 @@ pub(crate) fn engine_config(global: &Global) -> Result<EngineConfig, Failure> {
         disk_cache: !global.no_disk_cache,
         eval_timeout,
         credential_ttl: Duration::from_secs(global.credential_ttl),
+        isolation: Isolation::Worker {
+            program,
+            memory_mb: global.eval_memory,
+        },
         ..EngineConfig::from_env()
     };
+    for dir in &global.import_paths {
+        match std::fs::canonicalize(dir) {
+            Ok(d) if d.is_dir() => config.import_paths.push(d),
+            _ => {
+                return Err(Failure::Usage(format!(
+                    "--import-path {} is not a directory",
+                    dir.display()
+                )));
+            }
+        }
+    }
     if let Some(actor) = &global.actor {
         config.actor = Some(actor.clone()).filter(|a| !a.is_empty());
     }
@@ -586,8 +646,12 @@ const DAY: f64 = 86_400.0;
 
 /// A flag's positive, finite number of seconds, at most `max`.
 fn seconds_flag(flag: &str, value: f64, max: f64) -> Result<Duration, Failure> {
-    if value.is_finite() && value > 0.0 && value <= max {
-        Ok(Duration::from_secs_f64(value))
+    if value.is_finite()
+        && value > 0.0
+        && value <= max
+        && let Ok(d) = Duration::try_from_secs_f64(value)
+    {
+        Ok(d)
     } else if max.is_finite() {
         Err(Failure::Usage(format!(
             "{flag} must be a positive number of seconds up to {max}, got {value}"

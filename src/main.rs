@@ -12,6 +12,13 @@ mod transport;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // `ontoref __eval-worker`: an evaluation worker the server started
+    // (see ontoref_tools::nickel::worker); not a command for people.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(ontoref_tools::nickel::worker::SUBCOMMAND) {
+        let code = ontoref_tools::nickel::worker::main(&args[1..]);
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     match cli::run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(cli::Failure::Reported) => ExitCode::from(1),

@@ -18,12 +18,13 @@ use crate::manifest::Manifest;
 use crate::model::Skipped;
 use crate::modes::{BASE, Hierarchy, Level, LevelIndex, Mode, Workflow, assemble, modes_dir};
 use crate::nickel::cache::{Document, FileStamp, Loader};
-use crate::nickel::{EvalOptions, Evaluator};
+use crate::nickel::sandbox::{EMBEDDED_ROOT, Limits, Sandbox};
+use crate::nickel::{EvalOptions, Evaluator, Isolation};
 use crate::ontology::{Core, GateDoc, StateDoc};
-use crate::project::{Project, ProjectError, config_home};
+use crate::project::{Project, config_home};
 use crate::qa::QaStore;
 use crate::vault::VaultState;
-use crate::vault::creds::runtime_dir;
+use crate::vault::settings::VaultPaths;
 
 /// Identifies this build; disk cache entries of other builds are ignored.
 pub const BUILD_ID: &str = env!("ONTOREF_BUILD_ID");
@@ -51,8 +52,14 @@ pub struct EngineConfig {
     pub config_home: Option<PathBuf>,
     /// How long an issued credential directory lives.
     pub credential_ttl: Duration,
-    /// Where credential directories are made; see [`crate::vault::creds::runtime_dir`].
+    /// Where credential directories are made; see [`crate::private::runtime_dir`].
     pub runtime_dir: Option<PathBuf>,
+    /// Directories knowledge files may import from besides the project
+    /// (`--import-path`, `ONTOREF_IMPORT_PATH`), searched in order after
+    /// the project's own and before the embedded schemas.
+    pub import_paths: Vec<PathBuf>,
+    /// Where evaluations run: the binary uses worker processes.
+    pub isolation: Isolation,
     /// Whether this process removes the credential directories it issues
     /// (at expiry and on exit). A one-shot CLI leaves that to a reaper.
     pub own_credential_dirs: bool,
@@ -73,15 +80,25 @@ impl Default for EngineConfig {
             credential_ttl: Duration::from_secs(300),
             runtime_dir: None,
             own_credential_dirs: true,
+            import_paths: Vec::new(),
+            isolation: Isolation::InProcess,
         }
     }
 }
 
 impl EngineConfig {
-    /// Defaults, with `ONTOREF_PROJECT_ROOT`, `ONTOREF_CACHE_DIR` and
-    /// `ONTOREF_ACTOR` read from the environment.
+    /// Defaults, with `ONTOREF_PROJECT_ROOT`, `ONTOREF_CACHE_DIR`,
+    /// `ONTOREF_ACTOR` and `ONTOREF_IMPORT_PATH` (`:`-separated) read from the
+    /// environment.
     pub fn from_env() -> Self {
         EngineConfig {
+            import_paths: std::env::var_os("ONTOREF_IMPORT_PATH")
+                .map(|v| {
+                    std::env::split_paths(&v)
+                        .filter(|p| !p.as_os_str().is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             actor: std::env::var("ONTOREF_ACTOR")
                 .ok()
                 .filter(|a| !a.is_empty()),
@@ -99,14 +116,14 @@ impl EngineConfig {
 pub struct Engine {
     project: Project,
     loader: Loader,
-    cache_dir: PathBuf,
-    schemas_dir: PathBuf,
+    cache_dir: Option<PathBuf>,
     corpus: std::sync::Mutex<Option<(Fingerprint, Arc<Corpus>)>>,
     adr_set: std::sync::Mutex<Option<(AdrStamps, Arc<AdrSet>)>>,
     actor: Option<String>,
     config_home: PathBuf,
     vault: VaultState,
     own_credential_dirs: bool,
+    config: EngineConfig,
 }
 
 /// The ADR files an [`AdrSet`] was built from, with their stamps.
@@ -115,61 +132,118 @@ type AdrStamps = Vec<(std::path::PathBuf, Option<FileStamp>)>;
 impl Engine {
     /// Resolves the project and prepares evaluation.
     pub fn new(config: EngineConfig) -> Result<Engine, ToolError> {
-        let cache_dir = usable_cache_dir(config.cache_dir.clone());
+        Engine::build(config, None)
+    }
+
+    /// An engine for the project at `root`, configured like this one and
+    /// sharing its evaluation slots and workers.
+    pub fn for_other_project(&self, root: &Path) -> Result<Engine, ToolError> {
+        Engine::build(
+            EngineConfig {
+                project: Some(root.to_path_buf()),
+                project_env: None,
+                ..self.config.clone()
+            },
+            Some(self.loader.evaluator()),
+        )
+    }
+
+    fn build(config: EngineConfig, shared: Option<&Evaluator>) -> Result<Engine, ToolError> {
+        let cache_dir = if config.disk_cache {
+            usable_cache_dir(config.cache_dir.clone())
+        } else {
+            None
+        };
         let cwd = config
             .cwd
             .clone()
             .or_else(|| std::env::current_dir().ok())
             .unwrap_or_else(|| PathBuf::from("."));
+        // The embedded template, when it is the project, is written to the
+        // cache directory, else to the per-user private temporary one.
+        let template_home = || match &cache_dir {
+            Some(dir) => Ok(dir.clone()),
+            None => crate::private::temp_dir(),
+        };
         let project = Project::resolve(
             config.project.as_deref(),
             config.project_env.clone(),
             &cwd,
-            &cache_dir,
+            template_home,
         )?;
-        let schemas =
-            SCHEMAS
-                .materialize(&cache_dir)
-                .map_err(|e| ProjectError::TemplateUnavailable {
-                    dir: cache_dir.display().to_string(),
-                    reason: e.to_string(),
-                })?;
+        let config_home = config.config_home.clone().unwrap_or_else(config_home);
+        let mut roots = vec![project.root().to_path_buf()];
+        roots.extend(config.import_paths.iter().cloned());
         let mut import_paths = project.import_dirs();
-        import_paths.push(schemas.clone());
-        let schemas_dir = schemas.clone();
+        import_paths.extend(config.import_paths.iter().cloned());
+        import_paths.push(PathBuf::from(EMBEDDED_ROOT));
+        let sandbox = Sandbox::new(
+            "the project (and --import-path directories)",
+            &roots,
+            &[config_home.join("keys"), config_home.join("vaults")],
+            import_paths,
+        );
         let options = EvalOptions {
             timeout: config.eval_timeout,
-            max_file_size: 64 * 1024 * 1024,
-            import_paths,
+            isolation: config.isolation.clone(),
+            limits: Limits::default(),
             display_prefixes: vec![
                 (project.root().to_path_buf(), String::new()),
-                (schemas, "<ontoref>/".to_owned()),
+                (PathBuf::from(EMBEDDED_ROOT), "<ontoref>/".to_owned()),
             ],
         };
         let mut salt = Sha256::new();
         salt.update(BUILD_ID.as_bytes());
         salt.update(SCHEMAS.hash());
-        let disk = config.disk_cache.then(|| cache_dir.join("docs"));
-        let loader = Loader::new(
-            Evaluator::new(options, config.eval_slots),
-            disk,
-            salt.finalize().into(),
-        );
+        let disk = cache_dir.as_ref().map(|dir| dir.join("docs"));
+        let evaluator = match shared {
+            Some(e) => e.sibling(options),
+            None => Evaluator::new(options, config.eval_slots),
+        };
+        let loader = Loader::new(evaluator, sandbox, disk, salt.finalize().into());
+        let runtime = match &config.runtime_dir {
+            Some(dir) => Ok(dir.clone()),
+            None => crate::private::runtime_dir(),
+        };
         Ok(Engine {
             project,
             loader,
             cache_dir,
-            schemas_dir,
             corpus: std::sync::Mutex::default(),
             adr_set: std::sync::Mutex::default(),
             actor: config.actor.clone().filter(|a| !a.is_empty()),
-            config_home: config.config_home.clone().unwrap_or_else(config_home),
-            vault: VaultState::new(
-                config.runtime_dir.clone().unwrap_or_else(runtime_dir),
-                config.credential_ttl,
-            ),
+            config_home,
+            vault: VaultState::new(runtime, config.credential_ttl),
             own_credential_dirs: config.own_credential_dirs,
+            config,
         })
+    }
+
+    /// The configuration this engine was built from.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The sandbox for files of the config home (`config.ncl`,
+    /// `projects.ncl`): the config home, never its `keys/`.
+    pub fn config_sandbox(&self) -> Sandbox {
+        Sandbox::new(
+            "the config home",
+            std::slice::from_ref(&self.config_home),
+            &[self.config_home.join("keys")],
+            vec![self.config_home.clone(), PathBuf::from(EMBEDDED_ROOT)],
+        )
+    }
+
+    /// The sandbox for a vault's scope files: its `src-vault/`, never the
+    /// config home's `keys/`.
+    pub fn vault_sandbox(&self, vault: &VaultPaths) -> Sandbox {
+        Sandbox::new(
+            format!("the vault's src-vault/ ({})", vault.src().display()),
+            &[vault.src()],
+            &[self.config_home.join("keys")],
+            vec![PathBuf::from(EMBEDDED_ROOT)],
+        )
     }
 
     /// Who is asking: the actor a transport bound to this request (an HTTP
@@ -217,9 +291,9 @@ impl Engine {
         &self.loader
     }
 
-    /// The cache directory in use.
-    pub fn cache_dir(&self) -> &Path {
-        &self.cache_dir
+    /// The cache directory in use, when there is one that is ours.
+    pub fn cache_dir(&self) -> Option<&Path> {
+        self.cache_dir.as_deref()
     }
 
     /// The document at `relative`; the empty document when the file is absent.
@@ -299,7 +373,7 @@ impl Engine {
             BASE.to_owned(),
             None,
             "<ontoref>/modes".to_owned(),
-            self.schemas_dir.join("modes"),
+            PathBuf::from(EMBEDDED_ROOT).join("modes"),
         );
         for (index, name, parent, shown, dir) in declared.into_iter().chain(std::iter::once(base)) {
             levels.push(self.load_level(index, name, parent, shown, &dir).await);
@@ -542,8 +616,17 @@ fn reported<T>(
 }
 
 /// The `.ncl` files of `dir` whose names pass `keep`, sorted; none when the
-/// directory does not exist.
+/// directory does not exist. Under [`EMBEDDED_ROOT`], the binary's own.
 fn ncl_files(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    if let Ok(rest) = dir.strip_prefix(EMBEDDED_ROOT) {
+        return SCHEMAS
+            .dir_files(rest)
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "ncl"))
+            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(&keep))
+            .map(|p| Path::new(EMBEDDED_ROOT).join(p))
+            .collect();
+    }
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| {
             d.flatten()
@@ -557,20 +640,21 @@ fn ncl_files(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
     files
 }
 
-/// The configured cache directory if it can be created, else a private one
-/// under the system temporary directory.
-fn usable_cache_dir(configured: Option<PathBuf>) -> PathBuf {
-    let preferred = configured.or_else(|| dirs::cache_dir().map(|d| d.join("ontoref")));
-    if let Some(dir) = preferred
-        && std::fs::create_dir_all(&dir).is_ok()
-    {
-        return dir;
+/// The configured cache directory (`ONTOREF_CACHE_DIR`, else the user's
+/// cache directory) when it can be created and is ours: a directory of this
+/// user that nobody else can write. Anything else is never used; ontoref
+/// warns and runs without a disk cache (it never falls back to a shared
+/// temporary directory someone else could have prepared).
+fn usable_cache_dir(configured: Option<PathBuf>) -> Option<PathBuf> {
+    let dir = configured.or_else(|| dirs::cache_dir().map(|d| d.join("ontoref")))?;
+    match crate::private::ensure(&dir, crate::private::Mode::NoForeignWrites) {
+        Ok(dir) => Some(dir),
+        Err(why) => {
+            tracing::warn!(
+                "not using the cache directory: {why}; running without the disk cache \
+                 (set ONTOREF_CACHE_DIR to a directory of yours)"
+            );
+            None
+        }
     }
-    let fallback = std::env::temp_dir().join(format!("ontoref-cache-{}", whoami()));
-    let _ = std::fs::create_dir_all(&fallback);
-    fallback
-}
-
-fn whoami() -> String {
-    std::env::var("USER").unwrap_or_else(|_| "user".to_owned())
 }

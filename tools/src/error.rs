@@ -156,6 +156,10 @@ fn known_code(code: &str) -> &'static str {
         "ncl-eval-timeout",
         "ncl-read-failed",
         "ncl-file-too-large",
+        "ncl-not-regular-file",
+        "ncl-import-denied",
+        "ncl-eval-out-of-memory",
+        "ncl-eval-crashed",
         "adr-invalid",
         "adr-duplicate-id",
         "mode-invalid",
@@ -166,6 +170,16 @@ fn known_code(code: &str) -> &'static str {
         .find(|c| **c == code)
         .copied()
         .unwrap_or("load-failed")
+}
+
+/// `text` cut to at most `max` characters, saying how long it was. Every
+/// echo of a caller's input in an error goes through here, so that an
+/// answer stays within its size budget whatever was sent.
+pub fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}… ({} bytes)", &text[..end], text.len()),
+    }
 }
 
 /// Formats names as `` `a`, `b` or `c` `` for hints.
@@ -237,6 +251,13 @@ mod tests {
         let got = closest("nats-troubleshoot", ids, 2);
         assert_eq!(got[0], "nats-troubleshooting");
         assert!(closest("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", ids, 3).is_empty());
+    }
+
+    #[test]
+    fn clip_bounds_echoes_on_char_boundaries() {
+        assert_eq!(clip("short", 10), "short");
+        assert_eq!(clip("ééééé", 2), "éé… (10 bytes)");
+        assert!(clip(&"x".repeat(1 << 20), 200).len() < 220);
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub mod modes;
 pub mod nickel;
 pub mod ontology;
 pub mod paging;
+pub mod private;
 pub mod project;
 pub mod qa;
 pub mod schema;

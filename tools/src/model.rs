@@ -181,9 +181,16 @@ pub struct Skipped {
 /// at fault by its id.
 macro_rules! config_document {
     ($ty:ty, $kind:literal, $list:literal) => {
+        $crate::model::config_document!($ty, $kind, $list, None);
+    };
+    ($ty:ty, $kind:literal, $list:literal, ($schema:literal, $contract:literal)) => {
+        $crate::model::config_document!($ty, $kind, $list, Some(($schema, $contract)));
+    };
+    ($ty:ty, $kind:literal, $list:literal, $contract:expr) => {
         impl $crate::nickel::cache::Document for $ty {
             const KIND: &'static str = $kind;
             const VERSION: u32 = 1;
+            const CONTRACT: Option<(&'static str, &'static str)> = $contract;
 
             fn from_value(
                 value: serde_json::Value,

@@ -3,7 +3,8 @@
 //! The root is `--project DIR`, else `ONTOREF_PROJECT_ROOT`, else the nearest
 //! ancestor of the working directory holding `.ontoref/` or
 //! `reflection/qa.ncl`, else the agent-first template embedded in the binary
-//! (written once under the cache directory so Nickel can import from it).
+//! (written under the cache directory, or the private temporary directory,
+//! and checked against the binary each time it is used).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -62,7 +63,8 @@ impl ProjectError {
                 "point {from} at the repository root (the directory holding `.ontoref/` or `reflection/`)"
             ),
             ProjectError::TemplateUnavailable { .. } => {
-                "set ONTOREF_CACHE_DIR to a writable directory, or pass --project".to_owned()
+                "set ONTOREF_CACHE_DIR to a writable directory of yours, or pass --project"
+                    .to_owned()
             }
         }
     }
@@ -78,12 +80,12 @@ pub struct Project {
 impl Project {
     /// Resolves the root from the flag, the environment value and the working
     /// directory, in that order, falling back to the embedded template
-    /// materialised under `cache_dir`.
+    /// written (and verified) under the directory `template_home` gives.
     pub fn resolve(
         flag: Option<&Path>,
         env: Option<OsString>,
         cwd: &Path,
-        cache_dir: &Path,
+        template_home: impl FnOnce() -> Result<PathBuf, String>,
     ) -> Result<Project, ProjectError> {
         if let Some(dir) = flag {
             return Project::explicit(dir, ProjectOrigin::Flag, "--project");
@@ -97,13 +99,16 @@ impl Project {
                 origin: ProjectOrigin::Discovered,
             });
         }
-        let root =
-            TEMPLATE
-                .materialize(cache_dir)
-                .map_err(|e| ProjectError::TemplateUnavailable {
-                    dir: cache_dir.display().to_string(),
-                    reason: e.to_string(),
-                })?;
+        let home = template_home().map_err(|reason| ProjectError::TemplateUnavailable {
+            dir: "(no private directory)".to_owned(),
+            reason,
+        })?;
+        let root = TEMPLATE
+            .materialize(&home)
+            .map_err(|e| ProjectError::TemplateUnavailable {
+                dir: home.display().to_string(),
+                reason: e.to_string(),
+            })?;
         Ok(Project {
             root,
             origin: ProjectOrigin::Embedded,
@@ -228,26 +233,27 @@ mod tests {
         std::fs::write(b.join("reflection/qa.ncl"), "{}").unwrap();
         std::fs::create_dir_all(&nested).unwrap();
         let cache = tmp.path().join("cache");
+        let home = || Ok(cache.clone());
         let canon = |p: &Path| std::fs::canonicalize(p).unwrap();
 
-        let p = Project::resolve(Some(&a), Some(b.clone().into()), &nested, &cache).unwrap();
+        let p = Project::resolve(Some(&a), Some(b.clone().into()), &nested, home).unwrap();
         assert_eq!(
             (p.root(), p.origin()),
             (canon(&a).as_path(), ProjectOrigin::Flag)
         );
-        let p = Project::resolve(None, Some(a.clone().into()), &nested, &cache).unwrap();
+        let p = Project::resolve(None, Some(a.clone().into()), &nested, home).unwrap();
         assert_eq!(
             (p.root(), p.origin()),
             (canon(&a).as_path(), ProjectOrigin::Env)
         );
-        let p = Project::resolve(None, None, &nested, &cache).unwrap();
+        let p = Project::resolve(None, None, &nested, home).unwrap();
         assert_eq!(
             (p.root(), p.origin()),
             (canon(&b).as_path(), ProjectOrigin::Discovered)
         );
         let lonely = tmp.path().join("lonely");
         std::fs::create_dir_all(&lonely).unwrap();
-        let p = Project::resolve(None, None, &lonely, &cache).unwrap();
+        let p = Project::resolve(None, None, &lonely, home).unwrap();
         assert_eq!(p.origin(), ProjectOrigin::Embedded);
         assert!(p.qa_path().is_file());
     }
@@ -255,8 +261,10 @@ mod tests {
     #[test]
     fn a_missing_explicit_root_is_an_error() {
         let tmp = tempfile::tempdir().unwrap();
-        let err = Project::resolve(Some(&tmp.path().join("nope")), None, tmp.path(), tmp.path())
-            .unwrap_err();
+        let err = Project::resolve(Some(&tmp.path().join("nope")), None, tmp.path(), || {
+            Ok(tmp.path().to_path_buf())
+        })
+        .unwrap_err();
         assert_eq!(err.code(), "project-not-found");
         assert!(err.to_string().contains("nope"), "{err}");
     }

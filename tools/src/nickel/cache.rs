@@ -33,15 +33,19 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use xxhash_rust::xxh3::xxh3_64;
 
+use super::sandbox::{self, BundleFile, Format, Sandbox, embedded_file, is_embedded};
 use super::{Evaluator, NclError};
 use crate::error::ToolError;
+use crate::fsread::{self, Links};
 
 /// How recently modified a file must be to count as racy.
 pub const RACY_WINDOW: Duration = Duration::from_secs(2);
 /// How long a timed-out key is answered from memory.
 pub const TIMEOUT_MEMO: Duration = Duration::from_secs(60);
 /// Bumped whenever the disk layout changes.
-const DISK_FORMAT: u32 = 3;
+const DISK_FORMAT: u32 = 4;
+/// The largest disk cache entry read.
+const MAX_DISK_ENTRY: u64 = 1024 * 1024 * 1024;
 const MAGIC: &[u8; 8] = b"ONTOREF\x01";
 
 /// A typed document built from one evaluated Nickel file.
@@ -54,6 +58,10 @@ pub trait Document: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// JSON. postcard is positional: only for types with no skipped fields
     /// and no free-form `serde_json::Value`s, which it cannot read back.
     const COMPACT: bool = false;
+    /// A contract every file of this kind is checked against, whether or not
+    /// the file applies it itself: `(embedded schema file, contract name)`,
+    /// e.g. `("schemas/vault.ncl", "Scope")`.
+    const CONTRACT: Option<(&'static str, &'static str)> = None;
     /// Builds the document from the exported value.
     fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError>;
 }
@@ -84,6 +92,7 @@ pub struct Stats {
 #[derive(Debug)]
 pub struct Loader {
     evaluator: Evaluator,
+    sandbox: Sandbox,
     disk: Option<PathBuf>,
     salt: [u8; 32],
     slots: Mutex<HashMap<(&'static str, PathBuf), Slot>>,
@@ -125,6 +134,9 @@ struct Stamp {
 
 impl Stamp {
     fn of(path: &Path) -> Option<Stamp> {
+        if is_embedded(path) {
+            return None;
+        }
         let meta = std::fs::metadata(path).ok()?;
         Some(Stamp::from_meta(&meta))
     }
@@ -210,12 +222,19 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
 }
 
 impl Loader {
-    /// A loader evaluating with `evaluator`, persisting under `disk` when given.
-    /// `salt` identifies everything outside the files that shapes a document:
-    /// the build and the embedded schemas.
-    pub fn new(evaluator: Evaluator, disk: Option<PathBuf>, salt: [u8; 32]) -> Self {
+    /// A loader evaluating with `evaluator` inside `sandbox` (unless told
+    /// otherwise, see [`Loader::load_in`]), persisting under `disk` when
+    /// given. `salt` identifies everything outside the files that shapes a
+    /// document: the build and the embedded schemas.
+    pub fn new(
+        evaluator: Evaluator,
+        sandbox: Sandbox,
+        disk: Option<PathBuf>,
+        salt: [u8; 32],
+    ) -> Self {
         Loader {
             evaluator,
+            sandbox,
             disk,
             salt,
             slots: Mutex::default(),
@@ -234,9 +253,26 @@ impl Loader {
         &self.stats
     }
 
-    /// Loads the document of kind `D` from `path`; `None` when the file does
-    /// not exist.
+    /// The sandbox knowledge files are evaluated in.
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
+    /// Loads the document of kind `D` from `path` in the loader's sandbox;
+    /// `None` when the file does not exist.
     pub async fn load<D: Document>(&self, path: &Path) -> Result<Option<Arc<D>>, ToolError> {
+        self.load_in::<D>(path, &self.sandbox).await
+    }
+
+    /// Loads the document of kind `D` from `path`, admitting only what
+    /// `sandbox` admits (the file itself included); `None` when the file
+    /// does not exist. Paths under [`sandbox::EMBEDDED_ROOT`] are the
+    /// binary's own files.
+    pub async fn load_in<D: Document>(
+        &self,
+        path: &Path,
+        sandbox: &Sandbox,
+    ) -> Result<Option<Arc<D>>, ToolError> {
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
             slots
@@ -246,7 +282,7 @@ impl Loader {
         };
         let mut slot = slot.lock().await;
         if let Some(entry) = slot.as_mut()
-            && fresh(&mut entry.deps)
+            && fresh(&mut entry.deps, self.evaluator.options().limits.max_file)
             && let Ok(doc) = entry.doc.clone().downcast::<D>()
         {
             self.stats.memory_hits.fetch_add(1, Ordering::Relaxed);
@@ -255,19 +291,38 @@ impl Loader {
         *slot = None;
 
         let display = self.evaluator.display(path);
-        let main_stamp = match std::fs::metadata(path) {
-            Ok(meta) => Stamp::from_meta(&meta),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => {
-                return Err(NclError::Read {
-                    file: display,
-                    reason: e.to_string(),
-                }
-                .into());
+        let embedded = is_embedded(path);
+        let (main_stamp, real) = if embedded {
+            if embedded_file(path).is_none() {
+                return Ok(None);
             }
+            (None, path.to_path_buf())
+        } else {
+            let meta = match std::fs::metadata(path) {
+                Ok(meta) => meta,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => {
+                    return Err(NclError::Read {
+                        file: display,
+                        reason: e.to_string(),
+                    }
+                    .into());
+                }
+            };
+            // The file itself must lie inside the sandbox, links resolved.
+            let real = sandbox
+                .admit(path)
+                .map_err(|reason| NclError::ImportDenied {
+                    file: display.clone(),
+                    line: None,
+                    import: crate::error::clip(&path.display().to_string(), 200),
+                    reason,
+                })?;
+            (Some(Stamp::from_meta(&meta)), real)
         };
+        let fingerprint = sandbox.fingerprint();
 
-        if let Some((doc, deps)) = self.read_disk::<D>(path, main_stamp) {
+        if let Some((doc, deps)) = self.read_disk::<D>(path, main_stamp, &fingerprint) {
             self.stats.disk_hits.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(
                 kind = D::KIND,
@@ -282,46 +337,43 @@ impl Loader {
             return Ok(Some(doc));
         }
 
-        let bytes = std::fs::read(path).map_err(|e| NclError::Read {
-            file: display.clone(),
-            reason: e.to_string(),
-        })?;
-        let max = self.evaluator.options().max_file_size;
-        if bytes.len() as u64 > max {
-            return Err(NclError::TooLarge {
-                file: display,
-                size: bytes.len() as u64,
-                max,
-            }
-            .into());
-        }
-        let main_sha = sha256(&bytes);
-        let text = String::from_utf8(bytes).map_err(|e| NclError::Read {
-            file: display.clone(),
-            reason: format!(
-                "not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ),
-        })?;
-        let key = self.key::<D>(path, &main_sha);
-        let main = Dep {
-            path: path.to_path_buf(),
-            stamp: Some(main_stamp),
-            sha256: main_sha,
-            racy: main_stamp.is_racy(SystemTime::now()),
+        let started = SystemTime::now();
+        let max = self.evaluator.options().limits.max_file;
+        let text = if embedded {
+            String::from_utf8_lossy(embedded_file(path).unwrap_or_default()).into_owned()
+        } else {
+            fsread::read_text(&real, max, Links::Refuse)
+                .map_err(|e| NclError::from_read(display.clone(), e))?
         };
+        let main_sha = sha256(text.as_bytes());
+        let key = self.key::<D>(path, &main_sha, &fingerprint);
         if let Some(err) = self.remembered_timeout(&key) {
             return Err(err.into());
         }
+        let main = BundleFile {
+            name: path.to_path_buf(),
+            format: Format::Nickel,
+            text: text.clone(),
+            on_disk: !embedded,
+        };
+        let main = match D::CONTRACT {
+            None => main,
+            Some((schema, contract)) => contracted(main, schema, contract),
+        };
+        let display_fn = |p: &Path| self.evaluator.display(p);
+        let bundle = sandbox::gather(main, sandbox, &self.evaluator.options().limits, &display_fn)?;
+        let deps_read: Vec<(PathBuf, [u8; 32])> = bundle
+            .disk_files()
+            .map(|f| (f.name.clone(), sha256(f.text.as_bytes())))
+            .collect();
 
-        let started = SystemTime::now();
         self.stats.evaluations.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(
             kind = D::KIND,
             file = ?path,
             "evaluating with nickel"
         );
-        let evaluated = match self.evaluator.eval(path, text.clone()).await {
+        let evaluated = match self.evaluator.eval(bundle).await {
             Ok(evaluated) => evaluated,
             Err(err) => {
                 if matches!(err, NclError::Timeout { .. }) {
@@ -336,7 +388,7 @@ impl Loader {
             key,
         };
         let doc = D::from_value(evaluated.value, &source)?;
-        let (deps, clean) = stamp_deps(main, &evaluated.files, started);
+        let (deps, clean) = stamp_deps(&deps_read, started);
         if clean {
             self.write_disk(path, &key, &deps, &doc);
         }
@@ -348,12 +400,13 @@ impl Loader {
         Ok(Some(doc))
     }
 
-    fn key<D: Document>(&self, path: &Path, main_sha: &[u8; 32]) -> [u8; 32] {
+    fn key<D: Document>(&self, path: &Path, main_sha: &[u8; 32], sandbox: &[u8; 32]) -> [u8; 32] {
         let mut h = Sha256::new();
         h.update(DISK_FORMAT.to_le_bytes());
         h.update(D::KIND.as_bytes());
         h.update(D::VERSION.to_le_bytes());
         h.update(self.salt);
+        h.update(sandbox);
         h.update(path.as_os_str().as_encoded_bytes());
         h.update([0]);
         h.update(main_sha);
@@ -388,10 +441,17 @@ impl Loader {
     }
 
     /// A verified disk entry, or `None` (absent, corrupt, foreign or stale).
-    fn read_disk<D: Document>(&self, path: &Path, main_stamp: Stamp) -> Option<(D, Vec<Dep>)> {
+    /// `main_stamp` is `None` for an embedded file (its content is part of
+    /// the key's salt).
+    fn read_disk<D: Document>(
+        &self,
+        path: &Path,
+        main_stamp: Option<Stamp>,
+        sandbox: &[u8; 32],
+    ) -> Option<(D, Vec<Dep>)> {
         let file = self.disk_path::<D>(path)?;
-        let bytes = std::fs::read(&file).ok()?;
-        let result = self.decode_disk::<D>(&bytes, path, main_stamp);
+        let bytes = fsread::read(&file, MAX_DISK_ENTRY, Links::Refuse).ok()?;
+        let result = self.decode_disk::<D>(&bytes, path, main_stamp, sandbox);
         if result.is_none() {
             tracing::debug!(cache = %file.display(), "disk cache entry ignored (stale, foreign or corrupt)");
         }
@@ -402,7 +462,8 @@ impl Loader {
         &self,
         bytes: &[u8],
         path: &Path,
-        main_stamp: Stamp,
+        main_stamp: Option<Stamp>,
+        sandbox: &[u8; 32],
     ) -> Option<(D, Vec<Dep>)> {
         let rest = bytes.strip_prefix(MAGIC.as_slice())?;
         let (len, rest) = rest.split_at_checked(4)?;
@@ -412,24 +473,25 @@ impl Loader {
         if header.payload_len != payload.len() as u64 {
             return None;
         }
-        let (main, imports) = header.deps.split_first()?;
-        if main.path != path {
-            return None;
-        }
+        let max = self.evaluator.options().limits.max_file;
+        let main_sha = match (main_stamp, header.deps.first()) {
+            // An embedded main: its content is the binary's.
+            (None, _) => sha256(embedded_file(path)?),
+            (Some(_), Some(main)) if main.path == path => main.sha256,
+            _ => return None,
+        };
         let now = SystemTime::now();
         let mut deps = Vec::with_capacity(header.deps.len());
-        for (dep, current) in
-            std::iter::once((main, Some(main_stamp))).chain(imports.iter().map(|d| (d, None)))
-        {
-            let stamp = match current {
-                Some(stamp) => stamp,
-                None => Stamp::of(&dep.path)?,
+        for (i, dep) in header.deps.iter().enumerate() {
+            let stamp = match main_stamp {
+                Some(stamp) if i == 0 => stamp,
+                _ => Stamp::of(&dep.path)?,
             };
             let trusted = dep.stamp == Some(stamp)
                 && stamp.mtime.max(stamp.ctime) + (RACY_WINDOW.as_nanos() as i128)
                     < header.written_at;
             if !trusted {
-                let content = std::fs::read(&dep.path).ok()?;
+                let content = fsread::read(&dep.path, max, Links::Follow).ok()?;
                 if sha256(&content) != dep.sha256 {
                     return None;
                 }
@@ -441,9 +503,9 @@ impl Loader {
                 racy: stamp.is_racy(now),
             });
         }
-        // The key binds the entry to this build, these schemas, this path and
-        // the main file's content.
-        if header.key != self.key::<D>(path, &main.sha256) {
+        // The key binds the entry to this build, these schemas, this sandbox,
+        // this path and the main file's content.
+        if header.key != self.key::<D>(path, &main_sha, sandbox) {
             return None;
         }
         if xxh3_64(payload) != header.payload_xxh3 {
@@ -475,8 +537,9 @@ impl Evaluator {
     }
 }
 
-/// Whether every dependency is unchanged; re-hashes racy files.
-fn fresh(deps: &mut [Dep]) -> bool {
+/// Whether every dependency is unchanged; re-hashes racy files (of at
+/// most `max` bytes).
+fn fresh(deps: &mut [Dep], max: u64) -> bool {
     let now = SystemTime::now();
     for dep in deps.iter_mut() {
         let Some(recorded) = dep.stamp else {
@@ -489,7 +552,7 @@ fn fresh(deps: &mut [Dep]) -> bool {
             return false;
         }
         if dep.racy {
-            let Ok(bytes) = std::fs::read(&dep.path) else {
+            let Ok(bytes) = fsread::read(&dep.path, max, Links::Follow) else {
                 return false;
             };
             if sha256(&bytes) != dep.sha256 {
@@ -501,33 +564,62 @@ fn fresh(deps: &mut [Dep]) -> bool {
     true
 }
 
-/// Stamps and hashes every file an evaluation read. Returns `clean = false`
-/// when a file changed after the evaluation started: the value may reflect
-/// either version, so the entry is kept for this call only (its stamps are
-/// dropped) and not persisted.
-fn stamp_deps(main: Dep, files: &[PathBuf], started: SystemTime) -> (Vec<Dep>, bool) {
+/// Stamps every file an evaluation read, with the sha256 of the content it
+/// was given. Returns `clean = false` when a file changed after reading
+/// began (`started`): the value may reflect either version, so the entry is
+/// kept for this call only (its stamps are dropped) and not persisted.
+fn stamp_deps(files: &[(PathBuf, [u8; 32])], started: SystemTime) -> (Vec<Dep>, bool) {
     let started_ns = started
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i128);
     let now = SystemTime::now();
-    let mut clean = main.stamp.is_some();
-    let mut deps = vec![main.clone()];
-    for file in files {
-        if *file == main.path {
-            continue;
-        }
-        let stamp = Stamp::of(file);
-        let bytes = std::fs::read(file).ok();
-        let ok = matches!((stamp, &bytes), (Some(s), Some(_)) if s.mtime < started_ns);
+    let mut clean = true;
+    let mut deps = Vec::with_capacity(files.len());
+    for (path, sha) in files {
+        let stamp = Stamp::of(path);
+        let ok = stamp.is_some_and(|s| s.mtime.max(s.ctime) < started_ns);
         clean &= ok;
         deps.push(Dep {
-            path: file.clone(),
+            path: path.clone(),
             stamp: if ok { stamp } else { None },
-            sha256: bytes.as_deref().map(sha256).unwrap_or_default(),
+            sha256: *sha,
             racy: stamp.is_none_or(|s| s.is_racy(now)),
         });
     }
     (deps, clean)
+}
+
+/// A synthetic main that applies `contract` of the embedded `schema` to
+/// `file`, so a file that leaves its contract out is still checked.
+fn contracted(file: BundleFile, schema: &str, contract: &str) -> BundleFile {
+    let quote = |p: &Path| {
+        let mut s = String::from("\"");
+        for c in p.display().to_string().chars() {
+            match c {
+                '"' | '\\' | '%' => {
+                    s.push('\\');
+                    s.push(c);
+                }
+                c => s.push(c),
+            }
+        }
+        s.push('"');
+        s
+    };
+    let schema_path = Path::new(sandbox::EMBEDDED_ROOT).join(schema);
+    let text = format!(
+        "let schema = import {} in\n(import {}) | schema.{contract}\n",
+        quote(&schema_path),
+        quote(&file.name)
+    );
+    let mut name = file.name.clone().into_os_string();
+    name.push(format!("#{contract}"));
+    BundleFile {
+        name: PathBuf::from(name),
+        format: Format::Nickel,
+        text,
+        on_disk: false,
+    }
 }
 
 fn write_disk_entry<D: Document>(

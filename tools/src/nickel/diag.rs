@@ -2,16 +2,14 @@
 
 use nickel_lang_core::error::IntoDiagnostics;
 use nickel_lang_core::error::report::{ColorOpt, report_as_str};
-use nickel_lang_core::eval::cache::CacheImpl;
-use nickel_lang_core::program::Program;
+use nickel_lang_core::files::Files;
 
 /// Longest diagnostic kept in an error message, in bytes; MCP hosts cut
 /// `isError` text at about 11k characters.
 pub(crate) const MAX_DIAGNOSTIC: usize = 6_000;
 
-pub(crate) fn render(program: &Program<CacheImpl>, err: impl IntoDiagnostics) -> String {
-    let mut files = program.files();
-    report_as_str(&mut files, err, ColorOpt::Never)
+pub(crate) fn render(files: &mut Files, err: impl IntoDiagnostics) -> String {
+    report_as_str(files, err, ColorOpt::Never)
 }
 
 /// Cuts `text` to at most `max` bytes on a char boundary, saying so.

@@ -1,16 +1,21 @@
-//! In-process Nickel evaluation with nickel-lang-core.
+//! Nickel evaluation with nickel-lang-core, sandboxed and contained.
 //!
-//! Nickel values are not `Send`, and the VM has no fuel or cancellation, so
-//! every evaluation runs on a dedicated thread with a large stack: the thread
-//! builds the program, evaluates it for export and hands back a
-//! `serde_json::Value` plus the list of files it read. The caller waits at most
-//! the configured limit and then reports `ncl-eval-timeout`; a runaway thread
-//! keeps its slot until it ends, so a server cannot be flooded with them, and
-//! the caller remembers that content so the same file is not retried until it
-//! changes (see [`crate::nickel::cache`]).
+//! Every evaluation gets a [`Bundle`]: the main source and the files it may
+//! import, gathered and vetted by [`sandbox`] (Nickel never opens a file
+//! itself). Where it runs is the [`Isolation`]: the `ontoref` binary uses
+//! [`worker`] processes, killed at the deadline, memory-capped and unable to
+//! open files; tests and embedders may evaluate in process, on a dedicated
+//! thread with a large stack that is abandoned (and counted as stuck) when
+//! it overruns its limit. Either way the caller waits at most the configured
+//! limit and then reports `ncl-eval-timeout`, and the loader remembers that
+//! content so the same file is not retried until it changes (see
+//! [`crate::nickel::cache`]).
 
 pub mod cache;
 mod diag;
+pub mod sandbox;
+pub mod scan;
+pub mod worker;
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -18,11 +23,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use nickel_lang_core::error::Error as NickelError;
+use nickel_lang_core::cache::{CacheHub, InputFormat, SourcePath};
+use nickel_lang_core::error::{Error as NickelError, NullReporter};
 use nickel_lang_core::eval::cache::CacheImpl;
-use nickel_lang_core::program::{Program, ProgramBuilder};
+use nickel_lang_core::eval::{VirtualMachine, VmContext};
 use nickel_lang_core::serialize::{self, ExportFormat};
 use tokio::sync::Semaphore;
+
+use crate::fsread::ReadError;
+use sandbox::{Bundle, Format};
 
 /// A failure to read or evaluate a Nickel file.
 #[derive(Debug, thiserror::Error)]
@@ -43,8 +52,24 @@ pub enum NclError {
         file: String,
         /// The limit in force.
         limit_ms: u64,
-        /// Evaluations still running past their limit.
+        /// In-process evaluations still running past their limit.
         stuck: usize,
+    },
+    /// Evaluation needed more memory than a worker may use.
+    #[error("evaluating {file} needed more than the {limit_mb} MiB an evaluation may use")]
+    OutOfMemory {
+        /// The file evaluated.
+        file: String,
+        /// The limit in force (`--eval-memory`).
+        limit_mb: u64,
+    },
+    /// The evaluation worker died.
+    #[error("evaluating {file} crashed the evaluation worker: {reason}")]
+    Crashed {
+        /// The file evaluated.
+        file: String,
+        /// How it died.
+        reason: String,
     },
     /// The file could not be read.
     #[error("cannot read {file}: {reason}")]
@@ -53,6 +78,14 @@ pub enum NclError {
         file: String,
         /// The operating system's reason.
         reason: String,
+    },
+    /// A FIFO, device, socket or directory where a file was expected.
+    #[error("{file} is {kind}, not a regular file")]
+    NotRegular {
+        /// The path.
+        file: String,
+        /// What it is instead.
+        kind: &'static str,
     },
     /// The file is larger than ontoref evaluates.
     #[error("{file} is {size} bytes, more than the {max} bytes ontoref evaluates")]
@@ -64,6 +97,25 @@ pub enum NclError {
         /// The limit.
         max: u64,
     },
+    /// An import (or the file itself) lies outside what the sandbox admits.
+    #[error("{}: the import of `{import}` is denied: {reason}", at(file, *line))]
+    ImportDenied {
+        /// The importing file (or the refused file itself).
+        file: String,
+        /// The line of the `import`, when an import was refused.
+        line: Option<usize>,
+        /// The path as written (cut to a bounded length).
+        import: String,
+        /// Why: where it resolves, never what it holds.
+        reason: String,
+    },
+}
+
+fn at(file: &str, line: Option<usize>) -> String {
+    match line {
+        Some(l) => format!("{file}:{l}"),
+        None => file.to_owned(),
+    }
 }
 
 impl NclError {
@@ -72,8 +124,12 @@ impl NclError {
         match self {
             NclError::EvalFailed { .. } => "ncl-eval-failed",
             NclError::Timeout { .. } => "ncl-eval-timeout",
+            NclError::OutOfMemory { .. } => "ncl-eval-out-of-memory",
+            NclError::Crashed { .. } => "ncl-eval-crashed",
             NclError::Read { .. } => "ncl-read-failed",
+            NclError::NotRegular { .. } => "ncl-not-regular-file",
             NclError::TooLarge { .. } => "ncl-file-too-large",
+            NclError::ImportDenied { .. } => "ncl-import-denied",
         }
     }
 
@@ -88,19 +144,55 @@ impl NclError {
                 }
                 hint
             }
+            NclError::OutOfMemory { .. } => "look for unbounded recursion or a runaway array in the file or its imports; if it is merely large, raise the limit with --eval-memory (MiB)".to_owned(),
+            NclError::Crashed { .. } => "the file may trigger a bug in Nickel; simplify it to find the construct at fault, and report the crash if it persists".to_owned(),
             NclError::Read { .. } => "check that the file exists and is readable by this user".to_owned(),
+            NclError::NotRegular { .. } => "replace it with a regular Nickel file (ontoref never reads FIFOs, devices or directories as files)".to_owned(),
             NclError::TooLarge { .. } => "split the file into several files that import each other".to_owned(),
+            NclError::ImportDenied { .. } => "a file may import only files under its roots (for knowledge files: the project root and directories given with --import-path or ONTOREF_IMPORT_PATH), the protocol schemas embedded in ontoref, and never the config home's keys/ or vaults/ or a file holding an age secret key; move the file into the project or name its directory with --import-path".to_owned(),
+        }
+    }
+
+    /// A read failure of `file`.
+    pub fn from_read(file: String, e: ReadError) -> NclError {
+        match e {
+            ReadError::NotFound => NclError::Read {
+                file,
+                reason: "no such file".to_owned(),
+            },
+            ReadError::NotRegular { kind } => NclError::NotRegular { file, kind },
+            ReadError::TooLarge { size, max } => NclError::TooLarge { file, size, max },
+            ReadError::Io(e) => NclError::Read {
+                file,
+                reason: e.to_string(),
+            },
         }
     }
 }
 
-/// The result of evaluating one file.
+/// The result of evaluating one bundle.
 #[derive(Debug)]
 pub struct Evaluated {
     /// The exported value.
     pub value: serde_json::Value,
-    /// Every file on disk that Nickel read, the main file included.
-    pub files: Vec<PathBuf>,
+}
+
+/// Where evaluations run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Isolation {
+    /// In this process, on a dedicated thread: for tests and embedding. A
+    /// timed-out evaluation keeps its thread, a stack overflow aborts the
+    /// process; the sandbox still applies.
+    InProcess,
+    /// In worker processes started as `program __eval-worker` (see
+    /// [`worker`]), each limited to `memory_mb` MiB and killed at the
+    /// deadline. What the `ontoref` binary uses.
+    Worker {
+        /// The executable (normally this very binary).
+        program: PathBuf,
+        /// Data-segment limit of a worker, in MiB.
+        memory_mb: u64,
+    },
 }
 
 /// Limits and paths for evaluation.
@@ -108,33 +200,52 @@ pub struct Evaluated {
 pub struct EvalOptions {
     /// How long one evaluation may take.
     pub timeout: Duration,
-    /// The largest main file evaluated, in bytes.
-    pub max_file_size: u64,
-    /// Import path, searched in order after the importing file's directory.
-    pub import_paths: Vec<PathBuf>,
+    /// Where evaluations run.
+    pub isolation: Isolation,
+    /// What one evaluation may read.
+    pub limits: sandbox::Limits,
     /// Path prefixes shown shortened in diagnostics: `(prefix, replacement)`.
     pub display_prefixes: Vec<(PathBuf, String)>,
 }
 
-/// Runs evaluations on dedicated threads, at most `slots` at a time.
+/// Runs evaluations, at most `slots` at a time.
 #[derive(Debug, Clone)]
 pub struct Evaluator {
     options: Arc<EvalOptions>,
     slots: Arc<Semaphore>,
     stuck: Arc<AtomicUsize>,
+    pool: Option<Arc<worker::Pool>>,
 }
 
-/// Stack for evaluation threads: Nickel's parser and transformations recurse
-/// over the syntax tree, so deeply nested input needs more than the default.
+/// Stack for in-process evaluation threads: Nickel's parser and
+/// transformations recurse over the syntax tree.
 const EVAL_STACK: usize = 256 * 1024 * 1024;
 
 impl Evaluator {
     /// An evaluator allowing `slots` concurrent evaluations.
     pub fn new(options: EvalOptions, slots: usize) -> Self {
+        let pool = match &options.isolation {
+            Isolation::InProcess => None,
+            Isolation::Worker { program, memory_mb } => {
+                Some(Arc::new(worker::Pool::new(program.clone(), *memory_mb)))
+            }
+        };
         Evaluator {
             options: Arc::new(options),
             slots: Arc::new(Semaphore::new(slots.max(1))),
             stuck: Arc::new(AtomicUsize::new(0)),
+            pool,
+        }
+    }
+
+    /// An evaluator with other options (another project's paths) that
+    /// shares this one's slots, stuck count and workers.
+    pub fn sibling(&self, options: EvalOptions) -> Evaluator {
+        Evaluator {
+            options: Arc::new(options),
+            slots: self.slots.clone(),
+            stuck: self.stuck.clone(),
+            pool: self.pool.clone(),
         }
     }
 
@@ -148,14 +259,15 @@ impl Evaluator {
         display_path(&self.options.display_prefixes, path)
     }
 
-    /// Evaluates `source` (the content of `path`) for export.
-    pub async fn eval(&self, path: &Path, source: String) -> Result<Evaluated, NclError> {
-        let file = self.display(path);
+    /// Evaluates `bundle` for export; `file` names it in errors.
+    pub async fn eval(&self, bundle: Bundle) -> Result<Evaluated, NclError> {
+        let file = self.display(&bundle.main.name);
         let limit = self.options.timeout;
         let deadline = tokio::time::Instant::now() + limit;
+        let limit_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
         let timeout = |stuck: &AtomicUsize| NclError::Timeout {
             file: file.clone(),
-            limit_ms: u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+            limit_ms,
             stuck: stuck.load(Ordering::Relaxed),
         };
         let permit =
@@ -164,13 +276,62 @@ impl Evaluator {
                 // The semaphore is never closed; treat it like a full server.
                 Ok(Err(_)) | Err(_) => return Err(timeout(&self.stuck)),
             };
+        match &self.pool {
+            Some(pool) => {
+                let cpu = limit.as_secs().saturating_add(1);
+                match pool.run(bundle, cpu, deadline).await {
+                    Ok(worker::Reply::Value(json)) => serde_json::from_str(&json)
+                        .map(|value| Evaluated { value })
+                        .map_err(|e| NclError::Crashed {
+                            file: file.clone(),
+                            reason: format!("unreadable result: {e}"),
+                        }),
+                    Ok(worker::Reply::Nickel(diagnostic)) => Err(NclError::EvalFailed {
+                        file: file.clone(),
+                        diagnostic: self.shorten(&diagnostic),
+                    }),
+                    Ok(worker::Reply::Stray(path)) => Err(stray(file.clone(), &path)),
+                    Ok(worker::Reply::Failed(reason)) => Err(NclError::Crashed {
+                        file: file.clone(),
+                        reason: diag::truncate(&reason, 1_000),
+                    }),
+                    Err(worker::Failure::Timeout) => {
+                        tracing::warn!(file = %file, limit_ms, "nickel evaluation timed out; its worker was killed");
+                        Err(timeout(&self.stuck))
+                    }
+                    Err(worker::Failure::OutOfMemory) => {
+                        let limit_mb = match &self.options.isolation {
+                            Isolation::Worker { memory_mb, .. } => *memory_mb,
+                            Isolation::InProcess => 0,
+                        };
+                        Err(NclError::OutOfMemory {
+                            file: file.clone(),
+                            limit_mb,
+                        })
+                    }
+                    Err(worker::Failure::StackOverflow) => Err(NclError::EvalFailed {
+                        file: file.clone(),
+                        diagnostic: "evaluation exhausted its stack: the file (or one it imports) nests too deeply (long chains of `let`, function applications, operators or field accesses)".to_owned(),
+                    }),
+                    Err(worker::Failure::Died(reason)) => Err(NclError::Crashed {
+                        file: file.clone(),
+                        reason,
+                    }),
+                }
+            }
+            None => self.eval_in_process(bundle, &file, deadline, permit).await,
+        }
+    }
+
+    async fn eval_in_process(
+        &self,
+        bundle: Bundle,
+        file: &str,
+        deadline: tokio::time::Instant,
+        permit: tokio::sync::OwnedSemaphorePermit,
+    ) -> Result<Evaluated, NclError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let abandoned = Arc::new(AtomicBool::new(false));
-        let job = Job {
-            path: path.to_path_buf(),
-            source,
-            options: self.options.clone(),
-        };
         let thread_abandoned = abandoned.clone();
         let stuck = self.stuck.clone();
         let spawned = std::thread::Builder::new()
@@ -178,39 +339,45 @@ impl Evaluator {
             .stack_size(EVAL_STACK)
             .spawn(move || {
                 let _permit = permit;
-                let result = std::panic::catch_unwind(AssertUnwindSafe(|| job.run()))
+                let result = std::panic::catch_unwind(AssertUnwindSafe(|| evaluate(bundle)))
                     .unwrap_or_else(|panic| Err(JobError::Crashed(panic_message(&panic))));
                 if thread_abandoned.load(Ordering::Acquire) {
                     stuck.fetch_sub(1, Ordering::AcqRel);
                 }
                 let _ = tx.send(result);
             });
+        let file = file.to_owned();
         if let Err(e) = spawned {
-            return Err(NclError::Read {
+            return Err(NclError::Crashed {
                 file,
                 reason: format!("cannot start an evaluation thread: {e}"),
             });
         }
         match tokio::time::timeout_at(deadline, rx).await {
-            Ok(Ok(Ok(evaluated))) => Ok(evaluated),
+            Ok(Ok(Ok(value))) => Ok(Evaluated { value }),
             Ok(Ok(Err(JobError::Nickel(diagnostic)))) => Err(NclError::EvalFailed {
                 file,
                 diagnostic: self.shorten(&diagnostic),
             }),
-            Ok(Ok(Err(JobError::Crashed(msg)))) => Err(NclError::EvalFailed {
+            Ok(Ok(Err(JobError::Crashed(msg)))) => Err(NclError::Crashed {
                 file,
-                diagnostic: format!("nickel stopped with an internal error: {msg}"),
+                reason: format!("nickel panicked: {msg}"),
             }),
-            Ok(Ok(Err(JobError::Io(reason)))) => Err(NclError::Read { file, reason }),
-            Ok(Err(_)) => Err(NclError::EvalFailed {
+            Ok(Ok(Err(JobError::Stray(path)))) => Err(stray(file, &path)),
+            Ok(Err(_)) => Err(NclError::Crashed {
                 file,
-                diagnostic: "the evaluation thread ended without a result".to_owned(),
+                reason: "the evaluation thread ended without a result".to_owned(),
             }),
             Err(_) => {
                 abandoned.store(true, Ordering::Release);
                 self.stuck.fetch_add(1, Ordering::AcqRel);
-                tracing::warn!(file = %file, limit_ms = limit.as_millis() as u64, "nickel evaluation timed out");
-                Err(timeout(&self.stuck))
+                let limit_ms = u64::try_from(self.options.timeout.as_millis()).unwrap_or(u64::MAX);
+                tracing::warn!(file = %file, limit_ms, "nickel evaluation timed out");
+                Err(NclError::Timeout {
+                    file,
+                    limit_ms,
+                    stuck: self.stuck.load(Ordering::Relaxed),
+                })
             }
         }
     }
@@ -228,6 +395,16 @@ impl Evaluator {
     }
 }
 
+fn stray(file: String, path: &Path) -> NclError {
+    NclError::ImportDenied {
+        import: crate::error::clip(&path.display().to_string(), 200),
+        file,
+        line: None,
+        reason: "Nickel read it although the sandbox did not admit it; the result was discarded"
+            .to_owned(),
+    }
+}
+
 fn display_path(prefixes: &[(PathBuf, String)], path: &Path) -> String {
     for (prefix, replacement) in prefixes {
         if let Ok(rest) = path.strip_prefix(prefix) {
@@ -237,7 +414,7 @@ fn display_path(prefixes: &[(PathBuf, String)], path: &Path) -> String {
     path.display().to_string()
 }
 
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = panic.downcast_ref::<&str>() {
         (*s).to_owned()
     } else if let Some(s) = panic.downcast_ref::<String>() {
@@ -247,42 +424,87 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-struct Job {
-    path: PathBuf,
-    source: String,
-    options: Arc<EvalOptions>,
-}
-
-enum JobError {
+/// Why an evaluation produced no value.
+pub(crate) enum JobError {
+    /// Nickel's rendered diagnostic.
     Nickel(String),
-    Io(String),
+    /// Nickel panicked.
     Crashed(String),
+    /// Nickel read a file the sandbox did not give it (in process only).
+    Stray(PathBuf),
 }
 
-impl Job {
-    fn run(self) -> Result<Evaluated, JobError> {
-        let mut program: Program<CacheImpl> = ProgramBuilder::new()
-            .add_source_string(self.source, self.path.as_os_str())
-            .add_import_paths(self.options.import_paths.iter())
-            .build()
-            .map_err(|e| JobError::Io(e.to_string()))?;
-        let value = program
-            .eval_full_for_export()
-            .map_err(|e| JobError::Nickel(diag::render(&program, e)))?;
-        if let Err(e) = serialize::validate(ExportFormat::Json, &value) {
-            let err: NickelError = e.with_pos_table(program.pos_table().clone()).into();
-            return Err(JobError::Nickel(diag::render(&program, err)));
-        }
-        let json = serde_json::to_value(&value)
-            .map_err(|e| JobError::Nickel(format!("cannot convert the value to JSON: {e}")))?;
-        let mut files: Vec<PathBuf> = program
-            .files()
-            .filenames()
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute() && p.is_file())
-            .collect();
-        files.sort();
-        files.dedup();
-        Ok(Evaluated { value: json, files })
+fn input_format(format: Format) -> InputFormat {
+    match format {
+        Format::Nickel => InputFormat::Nickel,
+        Format::Json => InputFormat::Json,
+        Format::Yaml => InputFormat::Yaml,
+        Format::Toml => InputFormat::Toml,
+        Format::Text => InputFormat::Text,
     }
+}
+
+/// Evaluates a bundle for export with Nickel, which is given the bundle's
+/// sources in memory and nothing else. Runs in a worker process or on an
+/// in-process evaluation thread.
+///
+/// This is what nickel-lang-core's `Program::eval_full_for_export` does,
+/// built from its public parts so that the sources can be registered before
+/// imports are resolved: every admitted file is an in-memory source under
+/// the name Nickel's import resolution computes, so an import finds it in
+/// memory and never reaches the disk.
+pub(crate) fn evaluate(bundle: Bundle) -> Result<serde_json::Value, JobError> {
+    let Bundle {
+        main,
+        files,
+        import_paths,
+    } = bundle;
+    let names: Vec<PathBuf> = std::iter::once(main.name.clone())
+        .chain(files.iter().map(|f| f.name.clone()))
+        .collect();
+    let mut cache = CacheHub::new();
+    let main_id = cache.sources.add_string(
+        SourcePath::Path(main.name, input_format(main.format)),
+        main.text,
+    );
+    for f in files {
+        cache
+            .sources
+            .add_string(SourcePath::Path(f.name, input_format(f.format)), f.text);
+    }
+    cache.sources.add_import_paths(import_paths.iter());
+    let mut vm: VmContext<CacheHub, CacheImpl> =
+        VmContext::new(cache, std::io::sink(), NullReporter {});
+    let render = |vm: &VmContext<CacheHub, CacheImpl>, err: NickelError| {
+        let mut files = vm.import_resolver.sources.files.clone();
+        diag::render(&mut files, err)
+    };
+    let prepared = match vm.prepare_eval(main_id) {
+        Ok(p) => p,
+        Err(e) => return Err(JobError::Nickel(render(&vm, e))),
+    };
+    let evaluated = VirtualMachine::new(&mut vm).eval_full_for_export(prepared);
+    let value = match evaluated {
+        Ok(v) => v,
+        Err(e) => return Err(JobError::Nickel(render(&vm, e.into()))),
+    };
+    if let Err(e) = serialize::validate(ExportFormat::Json, &value) {
+        let err: NickelError = e.with_pos_table(vm.pos_table.clone()).into();
+        return Err(JobError::Nickel(render(&vm, err)));
+    }
+    // Defence in depth for in-process evaluation (a worker cannot open
+    // files at all): a file Nickel read that the sandbox did not hand it
+    // means the import scan missed something; its value is not used.
+    if let Some(stray) = vm
+        .import_resolver
+        .sources
+        .files
+        .filenames()
+        .map(PathBuf::from)
+        .find(|p| p.is_absolute() && !names.contains(p))
+    {
+        return Err(JobError::Stray(stray));
+    }
+    serde_json::to_value(&value)
+        .map_err(|e| JobError::Nickel(format!("cannot convert the value to JSON: {e}")))
 }

@@ -14,12 +14,13 @@ use serde_json::{Value, json};
 
 use crate::catalog::{TOOLSETS, name, read_only_annotations};
 use crate::corpus::{CorpusHit, KINDS};
-use crate::engine::{Engine, EngineConfig};
+use crate::engine::Engine;
 use crate::error::{ErrorBody, ToolError};
 use crate::onto_mcp_tool;
 use crate::paging::RESPONSE_BUDGET;
 use crate::project::Registered;
 use crate::toolsets::limit;
+use std::path::Path;
 
 /// What to describe.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -432,7 +433,10 @@ impl ToolBase for ListProjectsTool {
 impl AsyncTool<Engine> for ListProjectsTool {
     async fn invoke(engine: &Engine, _p: ListProjectsParams) -> Result<ProjectList, ToolError> {
         let file = engine.config_home().join("projects.ncl");
-        let registered = engine.loader().load::<Registered>(&file).await?;
+        let registered = engine
+            .loader()
+            .load_in::<Registered>(&file, &engine.config_sandbox())
+            .await?;
         let entries: Vec<(String, String)> = match &registered {
             Some(r) if !r.projects.is_empty() => r
                 .projects
@@ -450,12 +454,7 @@ impl AsyncTool<Engine> for ListProjectsTool {
             let e: &Engine = if is_current {
                 engine
             } else {
-                match Engine::new(EngineConfig {
-                    project: Some(root.clone().into()),
-                    cache_dir: Some(engine.cache_dir().to_path_buf()),
-                    config_home: Some(engine.config_home().to_path_buf()),
-                    ..EngineConfig::default()
-                }) {
+                match engine.for_other_project(Path::new(&root)) {
                     Ok(x) => {
                         other = Arc::new(x);
                         &other

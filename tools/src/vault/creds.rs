@@ -1,10 +1,13 @@
 //! Isolated Docker config directories: the only form in which a credential
 //! leaves the vault by default. Each is a fresh `mkdtemp` directory (0700)
-//! under the runtime directory holding `config.json` (0600) with one
+//! under the runtime directory ([`crate::private::runtime_dir`]: never the
+//! shared temporary directory itself) holding `config.json` (0600) with one
 //! registry's auth, plus an expiry marker. A server removes its directories
-//! at expiry and when it exits; any ontoref process sweeps expired
-//! directories other processes left behind. Nothing ever falls back to
-//! `~/.docker/config.json`.
+//! at expiry and when it exits; a server at start and any fetch sweep the
+//! expired directories other processes left behind (a SIGKILLed server's).
+//! The sweep touches only directories that are this user's own, mode 0700,
+//! never follows a link, and removes files by unlinking them, never by
+//! writing through them. Nothing ever falls back to `~/.docker/config.json`.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -22,19 +25,8 @@ pub const PREFIX: &str = "ontoref-cred-";
 /// The expiry marker inside a credential directory (unix seconds).
 pub const EXPIRES_FILE: &str = ".ontoref-expires";
 
-/// The directory credential directories are made in: `ONTOREF_RUNTIME_DIR`,
-/// else `XDG_RUNTIME_DIR` (a per-user tmpfs), else the temporary directory.
-pub fn runtime_dir() -> PathBuf {
-    for var in ["ONTOREF_RUNTIME_DIR", "XDG_RUNTIME_DIR"] {
-        if let Some(dir) = std::env::var_os(var).filter(|v| !v.is_empty()) {
-            let dir = PathBuf::from(dir);
-            if dir.is_dir() {
-                return dir;
-            }
-        }
-    }
-    std::env::temp_dir()
-}
+/// The largest expiry marker read.
+const MAX_MARKER: u64 = 64;
 
 /// A credential directory handed out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,14 +40,16 @@ pub struct Issued {
 /// The credential directories this process made and still owns.
 #[derive(Debug)]
 pub struct CredentialDirs {
-    root: PathBuf,
+    /// Where they are made, or why there is no usable place.
+    root: Result<PathBuf, String>,
     ttl: Duration,
     live: Arc<Mutex<HashMap<PathBuf, SystemTime>>>,
 }
 
 impl CredentialDirs {
-    /// Directories under `root` that live `ttl`.
-    pub fn new(root: PathBuf, ttl: Duration) -> CredentialDirs {
+    /// Directories under `root` that live `ttl`; an `Err` root (no usable
+    /// runtime directory) refuses every issue with its reason.
+    pub fn new(root: Result<PathBuf, String>, ttl: Duration) -> CredentialDirs {
         CredentialDirs {
             root,
             ttl,
@@ -68,9 +62,18 @@ impl CredentialDirs {
         self.ttl
     }
 
-    /// Where directories are made.
-    pub fn root(&self) -> &Path {
-        &self.root
+    /// Where directories are made, when there is a usable place.
+    pub fn root(&self) -> Option<&Path> {
+        self.root.as_deref().ok()
+    }
+
+    /// Removes expired credential directories left in the runtime
+    /// directory (by a server that was killed, or a one-shot fetch whose
+    /// reaper died).
+    pub fn sweep(&self) {
+        if let Ok(root) = &self.root {
+            sweep_expired(root);
+        }
     }
 
     /// Writes a new directory holding `config.json` with the auth for
@@ -84,7 +87,12 @@ impl CredentialDirs {
         password: &str,
         owned: bool,
     ) -> Result<Issued, VaultError> {
-        sweep_expired(&self.root);
+        let root = self.root.as_ref().map_err(|why| VaultError::Io {
+            what: "use the runtime directory",
+            path: "(credential directories)".to_owned(),
+            reason: why.clone(),
+        })?;
+        sweep_expired(root);
         let io = |what: &'static str, path: &Path, e: std::io::Error| VaultError::Io {
             what,
             path: path.display().to_string(),
@@ -92,8 +100,8 @@ impl CredentialDirs {
         };
         let dir = tempfile::Builder::new()
             .prefix(PREFIX)
-            .tempdir_in(&self.root)
-            .map_err(|e| io("create a credential directory in", &self.root, e))?
+            .tempdir_in(root)
+            .map_err(|e| io("create a credential directory in", root, e))?
             .keep();
         let expires = SystemTime::now() + self.ttl;
         let written = (|| {
@@ -199,30 +207,40 @@ fn is_credential_dir(dir: &Path) -> bool {
         .is_some_and(|n| n.starts_with(PREFIX))
 }
 
-/// Removes a credential directory, after checking it is one.
+/// Whether `dir` is a credential directory this user made: the name, a
+/// real directory (not a link), ours, mode 0700.
+fn is_ours(dir: &Path) -> bool {
+    is_credential_dir(dir) && crate::private::check(dir, crate::private::Mode::Private).is_ok()
+}
+
+/// Removes a credential directory of ours. Files are unlinked, never
+/// written to: a planted link inside could otherwise aim the write at any
+/// file the user owns. (The directory is normally on a tmpfs.)
 pub fn remove(dir: &Path) {
-    if is_credential_dir(dir) {
-        // Best effort: overwrite the secret before unlinking it.
-        let config = dir.join("config.json");
-        if let Ok(meta) = std::fs::metadata(&config)
-            && let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&config)
-        {
-            let zeros = vec![0u8; usize::try_from(meta.len()).unwrap_or(0)];
-            let _ = f.write_all(&zeros);
-        }
+    if is_ours(dir) {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
 
-/// When the directory's marker says it expires.
+/// When the directory's marker says it expires (the marker is read only
+/// from a directory of ours, without following a link).
 pub fn expiry_of(dir: &Path) -> Option<SystemTime> {
-    let text = std::fs::read_to_string(dir.join(EXPIRES_FILE)).ok()?;
+    if !is_ours(dir) {
+        return None;
+    }
+    let text = crate::fsread::read_text(
+        &dir.join(EXPIRES_FILE),
+        MAX_MARKER,
+        crate::fsread::Links::Refuse,
+    )
+    .ok()?;
     let secs: u64 = text.trim().parse().ok()?;
     Some(UNIX_EPOCH + Duration::from_secs(secs))
 }
 
-/// Removes the expired credential directories under `root`, whoever made
-/// them (directories of other users are not ours to read, so they stay).
+/// Removes the expired credential directories under `root` that are this
+/// user's own; anything else (another user's, a link, a loose file) is left
+/// alone.
 pub fn sweep_expired(root: &Path) {
     let Ok(entries) = std::fs::read_dir(root) else {
         return;
@@ -230,14 +248,7 @@ pub fn sweep_expired(root: &Path) {
     let now = SystemTime::now();
     for e in entries.flatten() {
         let path = e.path();
-        let named = e
-            .file_name()
-            .to_str()
-            .is_some_and(|n| n.starts_with(PREFIX));
-        if named
-            && e.file_type().is_ok_and(|t| t.is_dir())
-            && expiry_of(&path).is_some_and(|t| t <= now)
-        {
+        if expiry_of(&path).is_some_and(|t| t <= now) {
             remove(&path);
         }
     }
@@ -271,7 +282,7 @@ mod tests {
     #[test]
     fn writes_a_private_docker_config_and_removes_it() {
         let tmp = tempfile::tempdir().unwrap();
-        let dirs = CredentialDirs::new(tmp.path().to_path_buf(), Duration::from_secs(60));
+        let dirs = CredentialDirs::new(Ok(tmp.path().to_path_buf()), Duration::from_secs(60));
         let issued = dirs
             .issue("registry.example:5000", "robot", "s3cr3t\"pw", true)
             .unwrap();
@@ -300,9 +311,9 @@ mod tests {
     #[test]
     fn sweeps_only_expired_credential_dirs() {
         let tmp = tempfile::tempdir().unwrap();
-        let old = CredentialDirs::new(tmp.path().to_path_buf(), Duration::ZERO);
+        let old = CredentialDirs::new(Ok(tmp.path().to_path_buf()), Duration::ZERO);
         let stale = old.issue("r", "u", "p", false).unwrap();
-        let fresh = CredentialDirs::new(tmp.path().to_path_buf(), Duration::from_secs(600))
+        let fresh = CredentialDirs::new(Ok(tmp.path().to_path_buf()), Duration::from_secs(600))
             .issue("r", "u", "p", false)
             .unwrap();
         let unrelated = tmp.path().join("keep-me");
@@ -314,10 +325,47 @@ mod tests {
         assert!(reap_at_expiry(&unrelated).is_err());
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn the_sweep_never_writes_through_a_planted_link_nor_touches_foreign_dirs() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let victim = tmp.path().join("victim.txt");
+        std::fs::write(&victim, b"precious").unwrap();
+        let root = tmp.path().join("run");
+        std::fs::create_dir(&root).unwrap();
+        // A planted, expired "credential directory" that is not private,
+        // whose config.json links to the victim.
+        let planted = root.join(format!("{PREFIX}planted"));
+        std::fs::create_dir(&planted).unwrap();
+        std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o777)).unwrap();
+        std::fs::write(planted.join(EXPIRES_FILE), b"1").unwrap();
+        std::os::unix::fs::symlink(&victim, planted.join("config.json")).unwrap();
+        // A link named like a credential directory, pointing at a real one.
+        let real = tmp.path().join("elsewhere");
+        std::fs::create_dir(&real).unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::write(real.join(EXPIRES_FILE), b"1").unwrap();
+        std::os::unix::fs::symlink(&real, root.join(format!("{PREFIX}link"))).unwrap();
+        sweep_expired(&root);
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert!(planted.exists() && real.exists());
+        // An expired directory of ours whose config.json is a link: the
+        // link is unlinked, its target untouched.
+        let ours = CredentialDirs::new(Ok(root.clone()), Duration::ZERO)
+            .issue("r", "u", "p", false)
+            .unwrap();
+        std::fs::remove_file(ours.dir.join("config.json")).unwrap();
+        std::os::unix::fs::symlink(&victim, ours.dir.join("config.json")).unwrap();
+        sweep_expired(&root);
+        assert!(!ours.dir.exists());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    }
+
     #[tokio::test]
     async fn an_owned_dir_is_removed_at_expiry() {
         let tmp = tempfile::tempdir().unwrap();
-        let dirs = CredentialDirs::new(tmp.path().to_path_buf(), Duration::from_millis(50));
+        let dirs = CredentialDirs::new(Ok(tmp.path().to_path_buf()), Duration::from_millis(50));
         let issued = dirs.issue("r", "u", "p", true).unwrap();
         assert!(issued.dir.exists());
         tokio::time::sleep(Duration::from_millis(300)).await;

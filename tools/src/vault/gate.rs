@@ -105,7 +105,10 @@ pub async fn key_candidates(
         });
     }
     let config_file = engine.config_home().join("config.ncl");
-    if let Some(config) = engine.loader().load::<GlobalConfig>(&config_file).await?
+    if let Some(config) = engine
+        .loader()
+        .load_in::<GlobalConfig>(&config_file, &engine.config_sandbox())
+        .await?
         && let Some(p) = config
             .vault
             .as_ref()
@@ -220,7 +223,7 @@ pub async fn check(
     }
     let scope: std::sync::Arc<Scope> = engine
         .loader()
-        .load::<Scope>(&scope_path)
+        .load_in::<Scope>(&scope_path, &engine.vault_sandbox(&vault))
         .await?
         .ok_or_else(|| VaultError::ScopeNotLoaded {
             role: role.clone(),

@@ -229,7 +229,10 @@ pub fn first_rule<'a>(rules: &'a [RecipientRule], path: &str) -> Option<&'a Reci
 pub async fn scopes(engine: &Engine, vault: &VaultPaths) -> Vec<ScopeInfo> {
     let mut out = Vec::new();
     for role in vault.roles() {
-        let loaded = engine.loader().load::<Scope>(&vault.scope(&role)).await;
+        let loaded = engine
+            .loader()
+            .load_in::<Scope>(&vault.scope(&role), &engine.vault_sandbox(vault))
+            .await;
         out.push(match loaded {
             Ok(Some(s)) => ScopeInfo {
                 role,

@@ -62,8 +62,9 @@ pub struct VaultState {
 }
 
 impl VaultState {
-    /// State issuing directories under `root` that live `ttl`.
-    pub fn new(root: std::path::PathBuf, ttl: std::time::Duration) -> VaultState {
+    /// State issuing directories under `root` (or refusing with its reason)
+    /// that live `ttl`.
+    pub fn new(root: Result<std::path::PathBuf, String>, ttl: std::time::Duration) -> VaultState {
         VaultState {
             dirs: creds::CredentialDirs::new(root, ttl),
             decryptions: AtomicU64::new(0),

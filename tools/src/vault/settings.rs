@@ -94,7 +94,7 @@ pub struct Scope {
     pub ops: Vec<String>,
 }
 
-config_document!(Scope, "scope", "access");
+config_document!(Scope, "scope", "access", ("schemas/vault.ncl", "Scope"));
 
 /// Where one vault's files are.
 #[derive(Debug, Clone, PartialEq, Eq)]
