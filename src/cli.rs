@@ -593,6 +593,9 @@ fn serve(global: &Global, args: &ServeArgs) -> Result<(), Failure> {
         Engine::new(engine_config(global)?)
             .map_err(|e| Failure::Fatal(format!("{} ({})", e, e.hint())))?,
     );
+    // Credential directories a killed server left behind are removed now,
+    // not at the next fetch.
+    engine.vault().dirs().sweep();
     let stdio = args.stdio || args.http.is_none();
     tracing::info!(
         project = %engine.project().root().display(),

@@ -9,5 +9,6 @@ mod mcp_stdio;
 mod modes;
 mod readme;
 mod snapshot;
+mod trust;
 mod util;
 mod vault;

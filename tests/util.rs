@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-/// The binary under test.
-pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_ontoref")
+/// The binary under test: the one cargo built, or `ONTOREF_TEST_BIN` (to
+/// watch a new test fail against an older build).
+pub fn bin() -> String {
+    std::env::var("ONTOREF_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ontoref").to_owned())
 }
 
 /// The repository root.
@@ -135,7 +136,11 @@ pub struct Session {
 
 impl Session {
     pub fn start(sandbox: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Session {
-        let mut cmd = sandbox.cmd();
+        Session::start_with(sandbox.cmd(), args, env)
+    }
+
+    /// `serve ARGS` from a prepared command (its environment kept).
+    pub fn start_with(mut cmd: Command, args: &[&str], env: &[(&str, &str)]) -> Session {
         cmd.arg("serve")
             .args(args)
             .stdin(Stdio::piped())
@@ -191,6 +196,25 @@ impl Session {
         let msg = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
         self.send_raw(&msg.to_string());
         self.response(id)
+    }
+
+    /// Waits for the responses to all of `ids`, whatever their order;
+    /// returns them in the order of `ids`.
+    pub fn responses(&mut self, ids: &[u64]) -> Vec<Value> {
+        let mut got: Vec<Option<Value>> = vec![None; ids.len()];
+        while got.iter().any(Option::is_none) {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(30))
+                .expect("a response within 30 s");
+            self.stdout_lines.push(line.clone());
+            let v: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("non-JSON line on stdout ({e}): {line}"));
+            if let Some(i) = ids.iter().position(|id| v.get("id") == Some(&json!(id))) {
+                got[i] = Some(v);
+            }
+        }
+        got.into_iter().flatten().collect()
     }
 
     pub fn response(&mut self, id: u64) -> Value {
@@ -282,6 +306,18 @@ pub fn modern_meta() -> Value {
         "io.modelcontextprotocol/clientCapabilities": {},
         "io.modelcontextprotocol/clientInfo": {"name": "ontoref-tests", "version": "0"}
     })
+}
+
+/// Whether the tests run as root (CI does): some tests make files of
+/// another uid.
+pub fn is_root() -> bool {
+    euid() == 0
+}
+
+/// This process's effective uid.
+pub fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() }
 }
 
 pub fn path_str(p: &Path) -> &str {

@@ -291,6 +291,15 @@ impl Evaluator {
                         diagnostic: self.shorten(&diagnostic),
                     }),
                     Ok(worker::Reply::Stray(path)) => Err(stray(file.clone(), &path)),
+                    Ok(worker::Reply::Failed(reason)) if reason.contains("memory allocation") => {
+                        Err(NclError::OutOfMemory {
+                            file: file.clone(),
+                            limit_mb: match &self.options.isolation {
+                                Isolation::Worker { memory_mb, .. } => *memory_mb,
+                                Isolation::InProcess => 0,
+                            },
+                        })
+                    }
                     Ok(worker::Reply::Failed(reason)) => Err(NclError::Crashed {
                         file: file.clone(),
                         reason: diag::truncate(&reason, 1_000),

@@ -107,6 +107,11 @@ pub fn main(args: &[String]) -> i32 {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(1024);
+    std::panic::set_hook(Box::new(|info| {
+        if let Ok(mut last) = LAST_PANIC.lock() {
+            *last = crate::error::clip(&info.to_string(), 500);
+        }
+    }));
     if let Err(e) = confine(memory_mb) {
         let _ = writeln!(std::io::stderr(), "ontoref eval worker: {e}");
         return 71;
@@ -138,6 +143,10 @@ pub fn main(args: &[String]) -> i32 {
     }
 }
 
+/// The last panic in this worker, as its hook described it (payloads of
+/// `panic_any` and the like carry no message of their own).
+static LAST_PANIC: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
 fn run_job(bundle: Bundle) -> Reply {
     let handle = std::thread::Builder::new()
         .name("ncl-eval".to_owned())
@@ -149,7 +158,10 @@ fn run_job(bundle: Bundle) -> Reply {
     match handle.map(|h| h.join()) {
         Ok(Ok(Ok(value))) => Reply::Value(value.to_string()),
         Ok(Ok(Err(super::JobError::Nickel(d)))) => Reply::Nickel(d),
-        Ok(Ok(Err(super::JobError::Crashed(d)))) => Reply::Failed(format!("nickel panicked: {d}")),
+        Ok(Ok(Err(super::JobError::Crashed(_)))) => {
+            let last = LAST_PANIC.lock().map(|m| m.clone()).unwrap_or_default();
+            Reply::Failed(format!("nickel panicked: {last}"))
+        }
         Ok(Ok(Err(super::JobError::Stray(p)))) => Reply::Stray(p),
         Ok(Err(_)) => Reply::Failed("the evaluation thread panicked".to_owned()),
         Err(e) => Reply::Failed(format!("cannot start the evaluation thread: {e}")),

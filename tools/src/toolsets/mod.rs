@@ -19,10 +19,15 @@ pub(crate) fn default_list_limit() -> u32 {
 
 /// Checks a `limit` argument: at least 1, at most `max`.
 pub(crate) fn limit(tool: &str, value: u32, max: u32) -> Result<usize, ToolError> {
+    in_range(tool, "limit", value, max)
+}
+
+/// `value` of the parameter `field` as a count, checked to lie in `1..=max`.
+pub(crate) fn in_range(tool: &str, field: &str, value: u32, max: u32) -> Result<usize, ToolError> {
     if value == 0 || value > max {
         return Err(ToolError::InvalidParams {
             tool: tool.to_owned(),
-            detail: format!("limit: {value} is outside 1..={max}"),
+            detail: format!("{field}: {value} is outside 1..={max}"),
         });
     }
     Ok(value as usize)

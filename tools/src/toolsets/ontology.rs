@@ -14,7 +14,7 @@ use crate::error::ToolError;
 use crate::onto_mcp_tool;
 use crate::ontology::{DimensionState, Direction, Impact, Link, Node, NodeLevel, Pole, state};
 use crate::paging::{PageKey, RESPONSE_BUDGET, page_rows};
-use crate::toolsets::limit;
+use crate::toolsets::{in_range, limit};
 
 fn default_depth() -> u32 {
     2
@@ -240,7 +240,7 @@ impl ToolBase for GraphImpactTool {
 
 impl AsyncTool<Engine> for GraphImpactTool {
     async fn invoke(engine: &Engine, p: ImpactParams) -> Result<Impact, ToolError> {
-        let depth = limit("ontoref_graph_impact", p.depth, 5)?;
+        let depth = in_range("ontoref_graph_impact", "depth", p.depth, 5)?;
         let core = engine.core().await?;
         Ok(core.impact(&p.id, p.direction, depth, RESPONSE_BUDGET)?)
     }

@@ -18,6 +18,7 @@ use crate::error::ToolError;
 use crate::vault::VaultError;
 use crate::vault::audit::create_private_dir;
 use crate::vault::inspect::{first_rule, locate, write_sops_config};
+use crate::vault::settings::VaultPaths;
 use crate::vault::sops::{EncryptOptions, Rule, encrypt};
 
 /// The line of the template's project file the demo replaces with its key.
@@ -46,6 +47,10 @@ pub struct DemoReport {
 
 /// Builds the demo project at `dir` with its vault under `config_home`.
 /// Refuses to overwrite an existing project, keys or vault unless `force`.
+///
+/// Everything is built in staging directories beside its destination and
+/// moved into place only once all of it is built; a failure at any point
+/// leaves the project directory, the keys and the vault as they were.
 pub async fn setup(
     dir: &Path,
     config_home: &Path,
@@ -78,26 +83,37 @@ pub async fn setup(
             k.display()
         )));
     }
+    let staging = |parent: &Path, prefix: &str| {
+        create_private_dir(parent).map_err(|e| io("create", parent, e))?;
+        tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(parent)
+            .map_err(|e| io("create a staging directory in", parent, e))
+    };
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    let project_stage = staging(parent, ".ontoref-demo-")?;
+    let keys_stage = staging(&keys_dir, ".demo-keys-")?;
+    let staged_project = project_stage.path();
+
     // The project: the template, with the demo's public keys and master key.
     for (rel, contents) in TEMPLATE.files() {
-        let path = dir.join(rel);
+        let path = staged_project.join(rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| io("create", parent, e))?;
         }
         std::fs::write(&path, contents).map_err(|e| io("write", &path, e))?;
     }
-    create_private_dir(&keys_dir).map_err(|e| io("create", &keys_dir, e))?;
     let created = crate::vault::audit::now();
     let mut publics = BTreeMap::new();
     let mut keys = BTreeMap::new();
     for g in GROUPS {
         let (public, text) = crate::vault::key::generate(&created);
-        let path = key_path(g);
+        let path = keys_stage.path().join(format!("demo-{g}.key"));
         write_key(&path, text.as_bytes()).map_err(|e| io("write", &path, e))?;
         publics.insert(g.to_owned(), public);
-        keys.insert(g.to_owned(), path.display().to_string());
+        keys.insert(g.to_owned(), key_path(g).display().to_string());
     }
-    let recipients = dir.join(".ontoref/recipients.ncl");
+    let recipients = staged_project.join(".ontoref/recipients.ncl");
     let mut text = String::from(
         "# Recipient groups: the age public keys each group's members hold.\n\
          # Written by `ontoref setup vault-demo` with generated demo keys.\n{\n",
@@ -107,7 +123,7 @@ pub async fn setup(
     }
     text.push_str("}\n");
     std::fs::write(&recipients, text).map_err(|e| io("write", &recipients, e))?;
-    let project_ncl = dir.join(".ontoref/project.ncl");
+    let project_ncl = staged_project.join(".ontoref/project.ncl");
     let original =
         std::fs::read_to_string(&project_ncl).map_err(|e| io("read", &project_ncl, e))?;
     let master = key_path("agent");
@@ -126,24 +142,24 @@ pub async fn setup(
 
     // The vault, read through the project's own settings.
     let engine = Engine::new(EngineConfig {
-        project: Some(dir.to_path_buf()),
+        project: Some(staged_project.to_path_buf()),
         config_home: Some(config_home.to_path_buf()),
         ..base.clone()
     })?;
     let (sops, vault) = locate(&engine).await?;
     let sops = sops.ok_or_else(|| invalid("the template declares no `sops` record".to_owned()))?;
-    if vault.dir.exists() {
-        if !force {
-            return Err(invalid(format!(
-                "vault {} exists; pass --force to replace it with the demo vault",
-                vault.dir.display()
-            )));
-        }
-        std::fs::remove_dir_all(&vault.dir).map_err(|e| io("remove", &vault.dir, e))?;
+    if vault.dir.exists() && !force {
+        return Err(invalid(format!(
+            "vault {} exists; pass --force to replace it with the demo vault",
+            vault.dir.display()
+        )));
     }
-    let scopes_dir = vault.src().join("scopes");
+    let vaults_dir = vault.dir.parent().unwrap_or(config_home).to_path_buf();
+    let vault_stage = staging(&vaults_dir, &format!(".{}-", vault.id))?;
+    let staged_vault = vault_stage.path();
+    let scopes_dir = staged_vault.join("src-vault/scopes");
     create_private_dir(&scopes_dir).map_err(|e| io("create", &scopes_dir, e))?;
-    let template_scopes = dir.join("vault/src-vault/scopes");
+    let template_scopes = staged_project.join("vault/src-vault/scopes");
     for e in std::fs::read_dir(&template_scopes)
         .map_err(|e| io("read", &template_scopes, e))?
         .flatten()
@@ -180,14 +196,40 @@ pub async fn setup(
         };
         let out = encrypt(&serde_yaml::Value::Mapping(plain), &recipients, &opts)
             .map_err(|e| invalid(format!("cannot encrypt {rel}: {e}")))?;
-        let path = vault.dir.join(&rel);
+        let path = staged_vault.join(&rel);
         if let Some(parent) = path.parent() {
             create_private_dir(parent).map_err(|e| io("create", parent, e))?;
         }
         write_key(&path, out.as_bytes()).map_err(|e| io("write", &path, e))?;
         files.push(rel);
     }
-    let sops_config = write_sops_config(&sops, &vault)?;
+    let staged_paths = VaultPaths {
+        id: vault.id.clone(),
+        dir: staged_vault.to_path_buf(),
+    };
+    write_sops_config(&sops, &staged_paths)?;
+    let sops_config = vault.dir.join(".sops.yaml").display().to_string();
+
+    // Everything is built: move it into place, undoing on failure.
+    let mut moves = Moves::default();
+    let committed = (|| {
+        for g in GROUPS {
+            moves.replace(
+                &keys_stage.path().join(format!("demo-{g}.key")),
+                &key_path(g),
+            )?;
+        }
+        moves.replace(staged_vault, &vault.dir)?;
+        if dir.exists() {
+            std::fs::remove_dir(dir)?;
+        }
+        moves.replace(staged_project, dir)
+    })();
+    if let Err(e) = committed {
+        moves.undo();
+        return Err(io("move the demo into place at", dir, e));
+    }
+    moves.finish();
     let project = dir.display().to_string();
     Ok(DemoReport {
         next: vec![
@@ -207,6 +249,64 @@ pub async fn setup(
         files,
         sops_config,
     })
+}
+
+/// Renames done so far, with what they replaced (moved aside), so that a
+/// failure can put everything back.
+#[derive(Default)]
+struct Moves {
+    done: Vec<(
+        std::path::PathBuf,
+        std::path::PathBuf,
+        Option<std::path::PathBuf>,
+    )>,
+}
+
+impl Moves {
+    /// Moves `from` to `to`; an existing `to` is moved aside first.
+    fn replace(&mut self, from: &Path, to: &Path) -> std::io::Result<()> {
+        let aside = if std::fs::symlink_metadata(to).is_ok() {
+            let mut name = to.as_os_str().to_owned();
+            name.push(format!(".replaced-{}", std::process::id()));
+            let aside = std::path::PathBuf::from(name);
+            std::fs::rename(to, &aside)?;
+            Some(aside)
+        } else {
+            None
+        };
+        if let Err(e) = std::fs::rename(from, to) {
+            if let Some(a) = &aside {
+                let _ = std::fs::rename(a, to);
+            }
+            return Err(e);
+        }
+        self.done
+            .push((from.to_path_buf(), to.to_path_buf(), aside));
+        Ok(())
+    }
+
+    /// Puts back everything moved, newest first.
+    fn undo(&mut self) {
+        while let Some((from, to, aside)) = self.done.pop() {
+            let _ = std::fs::rename(&to, &from);
+            if let Some(a) = aside {
+                let _ = std::fs::rename(&a, &to);
+            }
+        }
+    }
+
+    /// Removes what was moved aside.
+    fn finish(self) {
+        for (_, _, aside) in self.done {
+            if let Some(a) = aside {
+                if a.is_dir() {
+                    let _ = std::fs::remove_dir_all(&a);
+                } else {
+                    let _ = std::fs::remove_file(&a);
+                }
+            }
+        }
+    }
 }
 
 /// Replaces `path` with a new 0600 file holding `bytes`.

@@ -64,6 +64,10 @@ impl std::fmt::Debug for Credential {
 }
 
 /// Reads, parses and decrypts the sops file at `path` (`shown` in messages).
+/// The largest SOPS file read (credential files are a few kilobytes).
+pub const MAX_SOPS_FILE: u64 = 4 * 1024 * 1024;
+
+/// Decrypts the SOPS file at `path` (shown as `shown` in messages).
 pub fn decrypt_file(
     path: &std::path::Path,
     shown: &str,
@@ -73,11 +77,12 @@ pub fn decrypt_file(
         file: shown.to_owned(),
         source,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| VaultError::Io {
-        what: "read",
-        path: shown.to_owned(),
-        reason: e.to_string(),
-    })?;
+    let text = crate::fsread::read_text(path, MAX_SOPS_FILE, crate::fsread::Links::Follow)
+        .map_err(|e| VaultError::Io {
+            what: "read",
+            path: shown.to_owned(),
+            reason: e.to_string(),
+        })?;
     SopsFile::parse(&text)
         .and_then(|f| f.decrypt(identities.as_slice()))
         .map_err(failed)

@@ -359,6 +359,22 @@ pub async fn check(
         }
         .into());
     };
+    // 12b. Links may not lead out of src-vault/.
+    let src_real = std::fs::canonicalize(vault.src()).unwrap_or_else(|_| vault.src());
+    if let Ok(real) = std::fs::canonicalize(&credential)
+        && !real.starts_with(&src_real)
+    {
+        return Err(VaultError::CredentialSopsMissing {
+            registry: registry.id.clone(),
+            field,
+            file: manifest_file,
+            problem: format!(
+                "`{field}` = `{relative}` links to {}, outside src-vault/",
+                real.display()
+            ),
+        }
+        .into());
+    }
     // 13. The credential file.
     if !credential.is_file() {
         return Err(VaultError::SopsFileNotFound {

@@ -181,9 +181,13 @@ pub fn files(vault: &VaultPaths, sops: Option<&SopsSettings>) -> Vec<FileInfo> {
         .sops_files()
         .into_iter()
         .map(|path| {
-            let parsed = std::fs::read_to_string(vault.dir.join(&path))
-                .map_err(|e| e.to_string())
-                .and_then(|t| SopsFile::parse(&t).map_err(|e| e.to_string()));
+            let parsed = crate::fsread::read_text(
+                &vault.dir.join(&path),
+                crate::vault::fetch::MAX_SOPS_FILE,
+                crate::fsread::Links::Follow,
+            )
+            .map_err(|e| e.to_string())
+            .and_then(|t| SopsFile::parse(&t).map_err(|e| e.to_string()));
             let rule = first_rule(rules, &path).map(|r| r.path.clone());
             match parsed {
                 Ok(f) => {

@@ -4,7 +4,6 @@
 //! to the second. The file's bytes live in zeroized buffers and its
 //! identities never leave this process's memory.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use age::x25519;
@@ -67,21 +66,19 @@ impl Identities {
     /// `#` comment lines and blank lines ignored, as age-keygen writes them.
     /// The reason on failure names the line, never its content.
     pub fn read(path: &Path, source: KeySource) -> Result<Identities, String> {
-        let file = std::fs::File::open(path).map_err(|e| io_reason(&e))?;
-        let meta = file.metadata().map_err(|e| io_reason(&e))?;
-        if !meta.is_file() {
-            return Err("not a regular file".to_owned());
-        }
-        if meta.len() > MAX_KEY_FILE {
-            return Err(format!(
-                "larger than {MAX_KEY_FILE} bytes, not an identity file"
-            ));
-        }
-        let mut text = Zeroizing::new(String::new());
-        file.take(MAX_KEY_FILE)
-            .read_to_string(&mut text)
+        use crate::fsread::{self, Links, ReadError};
+        let mut bytes = Zeroizing::new(Vec::new());
+        fsread::read_into(path, MAX_KEY_FILE, Links::Follow, &mut bytes).map_err(|e| match e {
+            ReadError::NotFound => "no such file".to_owned(),
+            ReadError::TooLarge { .. } => {
+                format!("larger than {MAX_KEY_FILE} bytes, not an identity file")
+            }
+            ReadError::Io(e) => io_reason(&e),
+            other => other.to_string(),
+        })?;
+        let text = std::str::from_utf8(&bytes)
             .map_err(|_| "not UTF-8 text, not an identity file".to_owned())?;
-        Identities::parse(&text, path, source)
+        Identities::parse(text, path, source)
     }
 
     /// Parses identity-file text (see [`Identities::read`]).
