@@ -991,18 +991,23 @@ pub enum Keying<'a> {
 /// What verification accumulates while walking.
 struct Walk<'a> {
     key: Option<&'a AuditKey>,
+    /// False when the head says another key wrote the log.
     check_macs: bool,
+    /// Lines walked so far (the current line's number).
     line: usize,
+    /// The hash the next line's `prev` must be; `None`: not checkable (the
+    /// first line after pruned or missing segments).
     prev: Option<String>,
     seen_keyed: bool,
     first_keyed: Option<usize>,
     macs_ok: usize,
     unkeyed: usize,
-    keyed_lines: usize,
     forged: Option<usize>,
     problems: Vec<Break>,
-    /// Per walked segment: (number, lines, MAC of the line the head names).
+    /// Per walked segment: (number, lines).
     counts: Vec<(u64, u64)>,
+    /// The line the head names last (segment, line in it), its MAC when
+    /// walked, and its number over all segments.
     wanted: Option<(u64, u64)>,
     wanted_mac: Option<Option<String>>,
     wanted_line: usize,
@@ -1071,7 +1076,6 @@ impl Walk<'_> {
                 Err(()) => {
                     self.seen_keyed = true;
                     self.first_keyed.get_or_insert(at);
-                    self.keyed_lines += 1;
                     self.forged.get_or_insert(at);
                     self.problem(
                         at,
@@ -1096,7 +1100,6 @@ impl Walk<'_> {
                 Ok((signed, Tag::Hex(tag))) => {
                     self.seen_keyed = true;
                     self.first_keyed.get_or_insert(at);
-                    self.keyed_lines += 1;
                     if let (true, Some(key)) = (self.check_macs, self.key) {
                         if AuditKey::check(&key.line, &signed, tag) {
                             self.macs_ok += 1;
@@ -1124,6 +1127,74 @@ impl Walk<'_> {
         }
         self.counts.push((n, lines));
     }
+
+    /// Compares the walked segments with a valid head: its state, and how
+    /// many of the lines it counts are missing.
+    fn against_head(&mut self, h: &Head, files: &Files, current_no: u64) -> (HeadState, u64) {
+        let mut state = HeadState::Ok;
+        let mut truncated = 0u64;
+        let mut before = 0usize;
+        let last_index = h.segments.len().saturating_sub(1);
+        let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        for (i, s) in h.segments.iter().enumerate() {
+            let have = self
+                .counts
+                .iter()
+                .find(|(n, _)| *n == s.n)
+                .map_or(0, |(_, c)| *c);
+            if have < s.lines {
+                truncated += s.lines - have;
+                state = HeadState::Ahead;
+                let file = files.file_of(s.n, current_no);
+                let name = file.file_name().map(|f| f.to_string_lossy().into_owned());
+                self.problem(
+                    before + as_usize(have) + 1,
+                    name.as_deref(),
+                    "truncated",
+                    format!(
+                        "the head counts {} line(s) in segment {}, the log has {have}: {} line(s) were removed",
+                        s.lines,
+                        s.n,
+                        s.lines - have
+                    ),
+                );
+            } else if i == last_index {
+                if self.wanted_mac.as_ref().and_then(|m| m.as_deref()) != Some(h.last_mac.as_str())
+                {
+                    state = HeadState::Ahead;
+                    self.problem(
+                        self.wanted_line,
+                        None,
+                        "head-mismatch",
+                        format!(
+                            "line {} is not the line the head recorded last: lines were removed and others written in their place",
+                            self.wanted_line
+                        ),
+                    );
+                } else if have > s.lines {
+                    state = HeadState::Behind;
+                }
+            } else if have > s.lines {
+                state = HeadState::Ahead;
+                self.problem(
+                    before + as_usize(s.lines) + 1,
+                    None,
+                    "head-mismatch",
+                    format!(
+                        "segment {} has {have} lines, the head counts {}: lines were added to a closed segment",
+                        s.n, s.lines
+                    ),
+                );
+            }
+            before += as_usize(have);
+        }
+        // Segments rotated since the head was written.
+        let head_last = h.segments.last().map_or(0, |s| s.n);
+        if state == HeadState::Ok && self.counts.iter().any(|(n, c)| *n > head_last && *c > 0) {
+            state = HeadState::Behind;
+        }
+        (state, truncated)
+    }
 }
 
 /// Checks the log at `path` and every segment before it against its head.
@@ -1146,7 +1217,6 @@ pub fn verify(path: &Path, keying: Keying<'_>) -> Verification {
         first_keyed: None,
         macs_ok: 0,
         unkeyed: 0,
-        keyed_lines: 0,
         forged: None,
         problems: Vec::new(),
         counts: Vec::new(),
@@ -1224,7 +1294,6 @@ pub fn verify(path: &Path, keying: Keying<'_>) -> Verification {
     }
     let any_file = !rotated.is_empty() || current_exists;
     let mut truncated = 0u64;
-    let mut deleted = false;
     let head_state = match &head {
         HeadRead::Absent if walk.seen_keyed => {
             walk.problem(0, None, "head-missing", format!(
@@ -1265,58 +1334,13 @@ pub fn verify(path: &Path, keying: Keying<'_>) -> Verification {
         }
         HeadRead::Valid(_) if key.is_none() => HeadState::Unchecked,
         HeadRead::Valid(h) => {
-            let mut state = HeadState::Ok;
-            let mut before = 0usize;
-            let last_index = h.segments.len().saturating_sub(1);
-            for (i, s) in h.segments.iter().enumerate() {
-                let have = walk
-                    .counts
-                    .iter()
-                    .find(|(n, _)| *n == s.n)
-                    .map_or(0, |(_, c)| *c);
-                if have < s.lines {
-                    truncated += s.lines - have;
-                    state = HeadState::Ahead;
-                    let missing_at = before + usize::try_from(have).unwrap_or(usize::MAX) + 1;
-                    let file = files.file_of(s.n, current_no);
-                    let name = file.file_name().map(|f| f.to_string_lossy().into_owned());
-                    walk.problem(missing_at, name.as_deref(), "truncated", format!(
-                        "the head counts {} line(s) in segment {}, the log has {have}: {} line(s) were removed",
-                        s.lines, s.n, s.lines - have
-                    ));
-                } else if i == last_index {
-                    if walk.wanted_mac.as_ref().and_then(|m| m.as_deref())
-                        != Some(h.last_mac.as_str())
-                    {
-                        state = HeadState::Ahead;
-                        walk.problem(walk.wanted_line, None, "head-mismatch", format!(
-                            "line {} is not the line the head recorded last: lines were removed and others written in their place",
-                            walk.wanted_line
-                        ));
-                    } else if have > s.lines {
-                        state = HeadState::Behind;
-                    }
-                } else if have > s.lines {
-                    state = HeadState::Ahead;
-                    walk.problem(before + usize::try_from(s.lines).unwrap_or(usize::MAX) + 1, None, "head-mismatch", format!(
-                        "segment {} has {have} lines, the head counts {}: lines were added to a closed segment",
-                        s.n, s.lines
-                    ));
-                }
-                before += usize::try_from(have).unwrap_or(usize::MAX);
-            }
-            let head_last = h.segments.last().map_or(0, |s| s.n);
-            if state == HeadState::Ok && walk.counts.iter().any(|(n, c)| *n > head_last && *c > 0) {
-                state = HeadState::Behind;
-            }
-            if !any_file {
-                deleted = true;
-            }
+            let (state, missing) = walk.against_head(h, &files, current_no);
+            truncated = missing;
             state
         }
     };
-    if head_present && !any_file {
-        deleted = true;
+    let deleted = head_present && !any_file;
+    if deleted {
         walk.problems
             .retain(|p| !matches!(p.problem, "truncated" | "segment-missing"));
         walk.problem(
