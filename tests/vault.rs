@@ -483,6 +483,41 @@ fn rotation_keeps_the_chain_across_segments_and_verify_walks_them() {
 }
 
 #[test]
+fn concurrent_processes_keep_one_keyed_chain_and_head() {
+    let d = Demo::new();
+    // Four shells, each running five refused fetches one after another.
+    let (procs, each) = (4, 5);
+    let children: Vec<_> = (0..procs)
+        .map(|_| {
+            let mut script = String::new();
+            for _ in 0..each {
+                script.push_str(&format!(
+                    "{} --project {} secrets fetch {TARGET} --op push >/dev/null\n",
+                    crate::util::bin(),
+                    path_str(&d.project)
+                ));
+            }
+            let mut c = Command::new("sh");
+            c.args(["-c", &script])
+                .env("ONTOREF_CONFIG_HOME", &d.home)
+                .env("ONTOREF_RUNTIME_DIR", &d.run)
+                .env("ONTOREF_ACTOR", "agent-bot")
+                .env("ONTOREF_CACHE_DIR", d.sb.cache());
+            c.spawn().unwrap()
+        })
+        .collect();
+    for mut c in children {
+        c.wait().unwrap();
+    }
+    let (code, v) = verify_log(&d);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(
+        (&v["lines"], &v["macs_ok"], &v["head"]),
+        (&json!(procs * each), &json!(procs * each), &json!("ok"))
+    );
+}
+
+#[test]
 fn a_1mib_target_yields_a_bounded_line_carrying_its_sha256() {
     let d = Demo::new();
     let target = format!("modes/else/{}:1.0", "y".repeat(1 << 20));
