@@ -648,8 +648,8 @@ fn vault_bench(report: &mut Report, tmp: &Path, fetches: usize, rt: &tokio::runt
     // head rewritten (temporary file, fsync, rename), under the log's lock.
     use ontoref_tools::vault::audit::{self, AuditKey, Keying, Record};
     use ontoref_tools::vault::key::{Identities, KeySource};
-    let ids = Identities::read(&home.join("keys/demo-agent.key"), KeySource::Project)
-        .expect("demo key");
+    let ids =
+        Identities::read(&home.join("keys/demo-agent.key"), KeySource::Project).expect("demo key");
     let key = AuditKey::derive(&ids, "bench").expect("audit key");
     let log = tmp.join("audit-bench/audit.jsonl");
     let record = || Record {

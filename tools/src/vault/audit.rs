@@ -446,6 +446,12 @@ fn lock(files: &Files, exclusive: bool) -> Result<Option<File>, VaultError> {
     let file = match options.open(&path) {
         Ok(f) => f,
         Err(e) if !exclusive && e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if not_regular(&e) => {
+            return Err(VaultError::AuditLogUnusable {
+                path: path.display().to_string(),
+                problem: "is not a regular file".to_owned(),
+            });
+        }
         Err(e) => return Err(io_err("open", &path)(e)),
     };
     if exclusive {

@@ -156,11 +156,17 @@ pub async fn fetch(
         },
         (None, None) => None,
     };
-    if let Err(e) = audit::append(&log, record, key.as_ref()) {
+    // Off the async workers: the append waits for the log's lock and two
+    // fsyncs.
+    let appended = tokio::task::spawn_blocking(move || audit::append(&log, record, key.as_ref()))
+        .await
+        .map_err(|e| ToolError::Internal(format!("the audit append did not finish: {e}")))
+        .and_then(|r| r.map_err(ToolError::from));
+    if let Err(e) = appended {
         if let Ok(f) = &result {
             crate::vault::creds::remove(std::path::Path::new(&f.docker_config_dir));
         }
-        return Err(e.into());
+        return Err(e);
     }
     match &result {
         Ok(f) => {

@@ -84,10 +84,7 @@ pub async fn status(engine: &Engine) -> Result<Status, ToolError> {
         Ok(ids) => AuditKey::derive(ids, &vault.id),
         Err(tried) => Err(tried.join("; ")),
     };
-    let audit_log = match &audit_key {
-        Ok(k) => audit::verify(&vault.audit_log(), Keying::Key(k)),
-        Err(why) => audit::verify(&vault.audit_log(), Keying::Unavailable(why)),
-    };
+    let audit_log = verify_off_workers(vault.audit_log(), audit_key).await?;
     let master_key = match candidates.first() {
         None => MasterKeyState {
             source: KeySource::None,
@@ -141,13 +138,23 @@ pub async fn verify_audit_log(
     engine: &Engine,
     vault: &VaultPaths,
 ) -> Result<Verification, ToolError> {
-    let log = vault.audit_log();
-    Ok(
-        match crate::vault::gate::audit_key(engine, &vault.id).await {
-            Ok(k) => audit::verify(&log, Keying::Key(&k)),
-            Err(e) => audit::verify(&log, Keying::Unavailable(&e.to_string())),
-        },
-    )
+    let key = crate::vault::gate::audit_key(engine, &vault.id)
+        .await
+        .map_err(|e| e.to_string());
+    verify_off_workers(vault.audit_log(), key).await
+}
+
+/// [`audit::verify`] on a blocking thread: it reads up to every segment.
+async fn verify_off_workers(
+    log: std::path::PathBuf,
+    key: Result<AuditKey, String>,
+) -> Result<Verification, ToolError> {
+    tokio::task::spawn_blocking(move || match &key {
+        Ok(k) => audit::verify(&log, Keying::Key(k)),
+        Err(why) => audit::verify(&log, Keying::Unavailable(why)),
+    })
+    .await
+    .map_err(|e| ToolError::Internal(format!("the audit log check did not finish: {e}")))
 }
 
 fn loose_permissions(path: &Path) -> Option<String> {
