@@ -1623,11 +1623,38 @@ mod tests {
             Some(head.last_mac),
             serde_json::from_str::<Record>(&line).unwrap().mac
         );
-        // The key is bound to the vault: another vault's key does not verify it.
-        let (_, text) = generate("now");
-        let _ = text;
+        // Another master key cannot check it.
         let other = check(&log, &key_for("v"));
         assert_eq!(problem(&other).0, "key-mismatch", "{other:?}");
+    }
+
+    #[test]
+    fn the_key_is_bound_to_the_vault_and_the_master_key() {
+        let (_, text) = generate("now");
+        let ids = Identities::parse(&text, Path::new("k"), KeySource::Global).unwrap();
+        let a = AuditKey::derive(&ids, "vault-a").unwrap();
+        let again = AuditKey::derive(&ids, "vault-a").unwrap();
+        let b = AuditKey::derive(&ids, "vault-b").unwrap();
+        assert_eq!(a.kid(), again.kid());
+        assert_ne!(a.kid(), b.kid());
+        // The line and head keys differ from each other.
+        assert_ne!(AuditKey::sign(&a.line, b"x"), AuditKey::sign(&a.head, b"x"));
+        assert_eq!(
+            AuditKey::sign(&a.line, b"x"),
+            AuditKey::sign(&again.line, b"x")
+        );
+        assert_ne!(AuditKey::sign(&a.line, b"x"), AuditKey::sign(&b.line, b"x"));
+        // A log copied into another vault does not verify there.
+        let tmp = tempfile::tempdir().unwrap();
+        let log = tmp.path().join("audit.jsonl");
+        append(&log, rec("ok"), Some(&a)).unwrap();
+        assert!(check(&log, &again).ok);
+        assert!(!check(&log, &b).ok);
+        // The key never prints.
+        assert_eq!(
+            format!("{a:?}"),
+            format!("AuditKey {{ kid: {:?}, .. }}", a.kid())
+        );
     }
 
     #[test]
