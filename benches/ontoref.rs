@@ -643,4 +643,48 @@ fn vault_bench(report: &mut Report, tmp: &Path, fetches: usize, rt: &tokio::runt
         format!("{} / {}", fmt(p50), fmt(p99)),
         "p50 ≤ 2 ms",
     );
+
+    // The keyed audit append alone: bounding, HMAC, the line fsync'd, the
+    // head rewritten (temporary file, fsync, rename), under the log's lock.
+    use ontoref_tools::vault::audit::{self, AuditKey, Keying, Record};
+    use ontoref_tools::vault::key::{Identities, KeySource};
+    let ids =
+        Identities::read(&home.join("keys/demo-agent.key"), KeySource::Project).expect("demo key");
+    let key = AuditKey::derive(&ids, "bench").expect("audit key");
+    let log = tmp.join("audit-bench/audit.jsonl");
+    let record = || Record {
+        ts: audit::now(),
+        actor: Some("agent-bot".into()),
+        role: Some("agent".into()),
+        op: "pull".into(),
+        target: "domains/agent-first/contracts:1.0".into(),
+        target_sha256: None,
+        registry_id: None,
+        outcome: "ok".into(),
+        reveal: false,
+        cut: Vec::new(),
+        prev: String::new(),
+        mac: None,
+    };
+    let mut samples = Vec::new();
+    for _ in 0..fetches {
+        let t = Instant::now();
+        audit::append(&log, record(), Some(&key)).expect("append");
+        samples.push(t.elapsed());
+    }
+    let (p50, p99) = stats(&mut samples);
+    report.row(
+        "audit append, keyed (MAC, fsync'd line, head rewrite): p50 / p99",
+        format!("{} / {}", fmt(p50), fmt(p99)),
+        "—",
+    );
+    let t = Instant::now();
+    let v = audit::verify(&log, Keying::Key(&key));
+    let took = t.elapsed();
+    assert!(v.ok && v.lines == fetches, "{v:?}");
+    report.row(
+        &format!("audit-log verify, {fetches} keyed lines (chain + MACs + head)"),
+        fmt(took),
+        "—",
+    );
 }

@@ -3,7 +3,7 @@
 //! toolset's catalog tools, so they print the tools' JSON. The rest are
 //! for people only and never MCP tools: `exec` runs a command with a fresh
 //! credential directory, `decrypt` prints a sops file's plaintext as
-//! `sops -d` does, `audit-log` reads the hash-chained log,
+//! `sops -d` does, `audit-log` reads the keyed, hash-chained log,
 //! `gen-sops-config` writes the vault's `.sops.yaml`.
 
 use std::path::{Path, PathBuf};
@@ -37,7 +37,7 @@ pub enum SecretsCommand {
     Audit,
     /// The audit log of credential attempts, newest first
     AuditLog {
-        /// Check the hash chain; exits 1 if it is broken
+        /// Check the chain, the MACs (with the master key) and the head; exits 1 on any problem
         #[arg(long)]
         verify: bool,
         /// Records per page (1-500)
@@ -317,7 +317,8 @@ fn decrypt(global: &Global, file: &Path, identity: Option<&Path>) -> Result<(), 
     }
 }
 
-/// `secrets audit-log`: newest first, paged; `--verify` checks the chain.
+/// `secrets audit-log`: every segment's records, newest first, paged;
+/// `--verify` checks the chain, the MACs and the head (with the master key).
 fn audit_log(
     global: &Global,
     verify: bool,
@@ -350,7 +351,8 @@ fn audit_log(
                 v["next_cursor"] = json!(c);
             }
             if verify {
-                v["verification"] = serde_json::to_value(audit::verify(&log)?)
+                let verification = inspect::verify_audit_log(engine, &vault).await?;
+                v["verification"] = serde_json::to_value(verification)
                     .map_err(|e| ToolError::Internal(e.to_string()))?;
             }
             Ok(v)

@@ -224,13 +224,384 @@ fn demo_vault_fetch_end_to_end_with_a_detached_reaper() {
     ));
     assert_eq!(next["records"][0]["outcome"], "actor-not-bound");
 
-    // An edited record breaks the chain: --verify exits 1 and names the line.
+    // Every line is keyed, refusals included.
+    assert_eq!(log["verification"]["keyed"], "yes");
+    assert_eq!(log["verification"]["macs_ok"], 7);
+
+    // An edited record fails its MAC: --verify exits 1 and names the line.
     let path = d.vault().join("audit.jsonl");
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replacen("op-not-in-scope", "ok", 1)).unwrap();
     let out = d.run(None, &["secrets", "audit-log", "--verify"]);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(json_out(&out)["verification"]["first_break"]["line"], 3);
+    let broken = &json_out(&out)["verification"]["first_break"];
+    assert_eq!(
+        (broken["line"].as_u64(), broken["problem"].as_str()),
+        (Some(2), Some("mac-mismatch"))
+    );
+}
+
+/// `secrets audit-log --verify`: its exit code and verification.
+fn verify_log(d: &Demo) -> (Option<i32>, Value) {
+    let out = d.run(None, &["secrets", "audit-log", "--verify", "--limit", "1"]);
+    (out.status.code(), json_out(&out)["verification"].clone())
+}
+
+fn problem(v: &Value) -> (&str, u64) {
+    (
+        v["first_break"]["problem"].as_str().unwrap_or("(none)"),
+        v["first_break"]["line"].as_u64().unwrap_or(0),
+    )
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn log_lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn write_log(path: &Path, lines: &[String]) {
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Four attempts on the demo vault: allowed, refused, refused, allowed.
+fn four_attempts(d: &Demo) {
+    for (actor, args) in [
+        (Some("agent-bot"), vec!["secrets", "fetch", TARGET]),
+        (
+            Some("agent-bot"),
+            vec!["secrets", "fetch", TARGET, "--op", "push"],
+        ),
+        (Some("mallory"), vec!["secrets", "fetch", TARGET]),
+        (Some("agent-bot"), vec!["secrets", "fetch", TARGET]),
+    ] {
+        d.run(actor, &args);
+    }
+}
+
+#[test]
+fn audit_log_forgery_truncation_deletion_and_edits_are_detected() {
+    let d = Demo::new();
+    four_attempts(&d);
+    let (code, v) = verify_log(&d);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(
+        (
+            &v["ok"],
+            &v["keyed"],
+            &v["lines"],
+            &v["macs_ok"],
+            &v["head"]
+        ),
+        (
+            &json!(true),
+            &json!("yes"),
+            &json!(4),
+            &json!(4),
+            &json!("ok")
+        )
+    );
+    let path = d.vault().join("audit.jsonl");
+    assert!(d.vault().join("audit.head").is_file());
+    let lines = log_lines(&path);
+
+    // A forged line appended with the right `prev` (the hash of the last
+    // line), as the chain alone accepted: its MAC cannot be made without the key.
+    let last: Value = serde_json::from_str(&lines[3]).unwrap();
+    let forged = lines[3]
+        .replacen("\"actor\":\"agent-bot\"", "\"actor\":\"mallory\"", 1)
+        .replacen(
+            last["prev"].as_str().unwrap(),
+            &sha256_hex(lines[3].as_bytes()),
+            1,
+        );
+    let mut with_forged = lines.clone();
+    with_forged.push(forged.clone());
+    write_log(&path, &with_forged);
+    let (code, v) = verify_log(&d);
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(
+        (problem(&v), &v["forged"]),
+        (("mac-mismatch", 5), &json!(5))
+    );
+    // Appended without a MAC, it is an unkeyed line after keyed ones.
+    let mac_at = forged.rfind(",\"mac\":").unwrap();
+    with_forged[4] = format!("{},\"mac\":null}}", &forged[..mac_at]);
+    write_log(&path, &with_forged);
+    let (code, v) = verify_log(&d);
+    assert_eq!((code, problem(&v)), (Some(1), ("unkeyed-line", 5)), "{v}");
+    assert_eq!(v["keyed"], "partly");
+
+    // Dropping the last line: the head counts one more.
+    write_log(&path, &lines[..3]);
+    let (code, v) = verify_log(&d);
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(
+        (problem(&v), &v["truncated"]),
+        (("truncated", 4), &json!(1))
+    );
+    assert_eq!(v["head"], "ahead");
+
+    // Deleting the log while the head remains.
+    std::fs::remove_file(&path).unwrap();
+    let (code, v) = verify_log(&d);
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(
+        (problem(&v), &v["deleted"], &v["truncated"]),
+        (("log-deleted", 1), &json!(true), &json!(4))
+    );
+
+    // Editing a middle line.
+    let mut edited = lines.clone();
+    edited[1] = edited[1].replacen("op-not-in-scope", "ok", 1);
+    write_log(&path, &edited);
+    let (code, v) = verify_log(&d);
+    assert_eq!((code, problem(&v)), (Some(1), ("mac-mismatch", 2)), "{v}");
+
+    // Put back as it was, the log verifies again.
+    write_log(&path, &lines);
+    assert_eq!(verify_log(&d).0, Some(0));
+}
+
+#[test]
+fn an_old_unkeyed_log_is_reported_unkeyed_and_still_verified_as_a_chain() {
+    let d = Demo::new();
+    let path = d.vault().join("audit.jsonl");
+    // The format before keys: no `mac`, no head.
+    let mut prev = "0".repeat(64);
+    let mut lines = Vec::new();
+    for (actor, outcome) in [
+        ("agent-bot", "ok"),
+        ("mallory", "actor-not-bound"),
+        ("agent-bot", "ok"),
+    ] {
+        let line = format!(
+            r#"{{"ts":"2026-11-20T10:00:00.000Z","actor":"{actor}","role":null,"op":"pull","target":"{TARGET}","registry_id":null,"outcome":"{outcome}","reveal":false,"prev":"{prev}"}}"#
+        );
+        prev = sha256_hex(line.as_bytes());
+        lines.push(line);
+    }
+    write_log(&path, &lines);
+    let (code, v) = verify_log(&d);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(
+        (&v["keyed"], &v["unkeyed"], &v["head"], &v["lines"]),
+        (&json!("no"), &json!(3), &json!("none"), &json!(3))
+    );
+    // Its chain is still checked.
+    let mut broken = lines.clone();
+    broken[1] = broken[1].replacen("actor-not-bound", "ok", 1);
+    write_log(&path, &broken);
+    let (code, v) = verify_log(&d);
+    assert_eq!((code, problem(&v)), (Some(1), ("prev-mismatch", 3)), "{v}");
+    write_log(&path, &lines);
+    // The next attempt continues the chain with a keyed line and starts a head.
+    d.run(
+        Some("agent-bot"),
+        &["secrets", "fetch", TARGET, "--op", "push"],
+    );
+    let (code, v) = verify_log(&d);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(
+        (
+            &v["keyed"],
+            &v["unkeyed"],
+            &v["macs_ok"],
+            &v["head"],
+            &v["lines"]
+        ),
+        (
+            &json!("partly"),
+            &json!(3),
+            &json!(1),
+            &json!("ok"),
+            &json!(4)
+        )
+    );
+    let now = log_lines(&path);
+    let fourth: Value = serde_json::from_str(&now[3]).unwrap();
+    assert_eq!(fourth["prev"], json!(prev));
+}
+
+#[test]
+fn rotation_keeps_the_chain_across_segments_and_verify_walks_them() {
+    let d = Demo::new();
+    // A long target makes each line ~520 bytes: seven per 4 KiB segment.
+    let long = format!("modes/else/{}:1.0", "x".repeat(200));
+    let attempts = 17;
+    for _ in 0..attempts {
+        let out = d
+            .cmd()
+            .env("ONTOREF_AUDIT_SEGMENT_BYTES", "4096")
+            .env("ONTOREF_ACTOR", "agent-bot")
+            .arg("--project")
+            .arg(&d.project)
+            .args(["secrets", "fetch", &long])
+            .output()
+            .unwrap();
+        assert_eq!(error_code(&out), "target-not-in-scope");
+    }
+    let vault = d.vault();
+    let one = vault.join("audit.1.jsonl");
+    let two = vault.join("audit.2.jsonl");
+    assert!(one.is_file() && two.is_file(), "no rotation");
+    for seg in [&one, &two, &vault.join("audit.jsonl")] {
+        assert!(std::fs::metadata(seg).unwrap().len() <= 4096);
+    }
+    // The chain runs on from one segment into the next.
+    let first_of_two: Value = serde_json::from_str(&log_lines(&two)[0]).unwrap();
+    let last_of_one = log_lines(&one).pop().unwrap();
+    assert_eq!(
+        first_of_two["prev"],
+        json!(sha256_hex(last_of_one.as_bytes()))
+    );
+    // The listing and --verify walk every segment.
+    let listed = json_out(&d.run(None, &["secrets", "audit-log", "--limit", "500"]));
+    assert_eq!(listed["total"], attempts);
+    let (code, v) = verify_log(&d);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(
+        (&v["lines"], &v["macs_ok"], &v["head"]),
+        (&json!(attempts), &json!(attempts), &json!("ok"))
+    );
+    assert!(v["segments"].as_u64().unwrap() >= 3, "{v}");
+    // A segment removed from the middle is found.
+    std::fs::remove_file(&two).unwrap();
+    let (code, v) = verify_log(&d);
+    assert_eq!((code, problem(&v).0), (Some(1), "segment-missing"), "{v}");
+}
+
+#[test]
+fn concurrent_processes_keep_one_keyed_chain_and_head() {
+    let d = Demo::new();
+    // Four shells, each running five refused fetches one after another.
+    let (procs, each) = (4, 5);
+    let children: Vec<_> = (0..procs)
+        .map(|_| {
+            let mut script = String::new();
+            for _ in 0..each {
+                script.push_str(&format!(
+                    "{} --project {} secrets fetch {TARGET} --op push >/dev/null\n",
+                    crate::util::bin(),
+                    path_str(&d.project)
+                ));
+            }
+            let mut c = Command::new("sh");
+            c.args(["-c", &script])
+                .env("ONTOREF_CONFIG_HOME", &d.home)
+                .env("ONTOREF_RUNTIME_DIR", &d.run)
+                .env("ONTOREF_ACTOR", "agent-bot")
+                .env("ONTOREF_CACHE_DIR", d.sb.cache());
+            c.spawn().unwrap()
+        })
+        .collect();
+    for mut c in children {
+        c.wait().unwrap();
+    }
+    let (code, v) = verify_log(&d);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(
+        (&v["lines"], &v["macs_ok"], &v["head"]),
+        (&json!(procs * each), &json!(procs * each), &json!("ok"))
+    );
+}
+
+#[test]
+fn a_1mib_target_yields_a_bounded_line_carrying_its_sha256() {
+    let d = Demo::new();
+    let target = format!("modes/else/{}:1.0", "y".repeat(1 << 20));
+    let mut s = start(&d, "agent-bot", "warn");
+    s.initialize();
+    let r = fetch_over_stdio(&mut s, &target);
+    assert_eq!(r["result"]["isError"], true, "refused");
+    s.finish();
+    let path = d.vault().join("audit.jsonl");
+    let line = log_lines(&path).pop().unwrap();
+    assert!(line.len() < 4096, "{} bytes", line.len());
+    let rec: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(rec["target_sha256"], json!(sha256_hex(target.as_bytes())));
+    assert_eq!(rec["target"].as_str().unwrap().chars().count(), 256);
+    assert!(target.starts_with(rec["target"].as_str().unwrap()));
+    assert_eq!(rec["cut"], json!(["target"]));
+    assert_eq!(rec["outcome"], "target-not-in-scope");
+    assert_eq!(verify_log(&d).0, Some(0));
+}
+
+#[test]
+fn secrets_status_shows_the_audit_state() {
+    let d = Demo::new();
+    four_attempts(&d);
+    let status = json_out(&d.run(Some("agent-bot"), &["secrets", "status"]));
+    let audit = &status["audit_log"];
+    assert_eq!(
+        (
+            &audit["ok"],
+            &audit["keyed"],
+            &audit["lines"],
+            &audit["macs_ok"],
+            &audit["head"]
+        ),
+        (
+            &json!(true),
+            &json!("yes"),
+            &json!(4),
+            &json!(4),
+            &json!("ok")
+        ),
+        "{status}"
+    );
+    // A truncated log shows there.
+    let path = d.vault().join("audit.jsonl");
+    let lines = log_lines(&path);
+    write_log(&path, &lines[..2]);
+    let status = json_out(&d.run(None, &["secrets", "status"]));
+    assert_eq!(
+        (
+            &status["audit_log"]["ok"],
+            &status["audit_log"]["truncated"]
+        ),
+        (&json!(false), &json!(2))
+    );
+    write_log(&path, &lines);
+    // Without the master key the log cannot be vouched for.
+    let project_ncl = d.project.join(".ontoref/project.ncl");
+    let text = std::fs::read_to_string(&project_ncl).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("master_key_path"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&project_ncl, without).unwrap();
+    let status = json_out(&d.run(None, &["secrets", "status"]));
+    let audit = &status["audit_log"];
+    assert_eq!(
+        (&audit["ok"], &audit["keyed"], &audit["head"]),
+        (&json!(false), &json!("unknown"), &json!("unchecked")),
+        "{status}"
+    );
+    assert_eq!(problem(audit).0, "key-unavailable");
+    let (code, v) = verify_log(&d);
+    assert_eq!((code, problem(&v).0), (Some(1), "key-unavailable"), "{v}");
+    // An attempt made meanwhile is still recorded, unkeyed.
+    d.run(Some("agent-bot"), &["secrets", "fetch", TARGET]);
+    std::fs::write(&project_ncl, text).unwrap();
+    let (code, v) = verify_log(&d);
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(
+        (problem(&v), &v["unkeyed"]),
+        (("unkeyed-line", 5), &json!(1))
+    );
 }
 
 #[test]

@@ -189,6 +189,10 @@ async fn refused(f: &Fixture, actor: Option<&str>, req: Request, code: &str) -> 
         assert_eq!(rec.actor.as_deref(), actor);
         assert_eq!(rec.op, req.op);
         assert_eq!(rec.target, req.target);
+        // Refusals are keyed too (the master key is read for the audit line
+        // even when the gate refused before reading it); only a master key
+        // that cannot be read leaves the line unkeyed.
+        assert_eq!(rec.mac.is_some(), code != "kage-not-resolvable", "{code}");
     }
     body.message
 }

@@ -49,9 +49,10 @@ impl ToolBase for SecretsStatusTool {
         Some(Cow::Borrowed(
             "Show the project's credential vault: its id and directory, whether it is synced \
              (src-vault present), where the master key comes from (project, global or none) and \
-             whether it is readable, the calling actor and its role, and how many scopes and \
-             credential files it holds. Never shows a secret. Call it first when \
-             ontoref_credential_fetch refuses, to see what is missing.",
+             whether it is readable, the calling actor and its role, how many scopes and \
+             credential files it holds, and the audit log's state (keyed or not, lines, MACs \
+             checked with the master key, head, truncation or deletion). Never shows a secret. \
+             Call it first when ontoref_credential_fetch refuses, to see what is missing.",
         ))
     }
 

@@ -182,6 +182,15 @@ pub enum VaultError {
         /// The missing field.
         field: &'static str,
     },
+    /// The audit log cannot take a record: one of its files is not what
+    /// ontoref writes (a link, a FIFO, a last line longer than any record).
+    #[error("cannot append to the audit log {path}: {problem}")]
+    AuditLogUnusable {
+        /// The file at fault.
+        path: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// Writing the vault's own files (credential directory, audit log) failed.
     #[error("cannot {what} {path}: {reason}")]
     Io {
@@ -235,6 +244,7 @@ impl VaultError {
             VaultError::KageNotResolvable { .. } => "kage-not-resolvable",
             VaultError::SopsDecryptFailed { .. } => "sops-decrypt-failed",
             VaultError::CredentialInvalid { .. } => "credential-invalid",
+            VaultError::AuditLogUnusable { .. } => "audit-log-unusable",
             VaultError::Io { .. } => "vault-io-failed",
             VaultError::Invalid(_) => "vault-invalid-input",
         }
@@ -312,6 +322,9 @@ impl VaultError {
             }
             VaultError::CredentialInvalid { .. } => {
                 "re-encrypt the file with `username` and `password` keys (sops edit)".to_owned()
+            }
+            VaultError::AuditLogUnusable { .. } => {
+                "run `ontoref secrets audit-log --verify` to see the log's state; to start a new log, move the vault's audit.* files aside (keep them as evidence)".to_owned()
             }
             VaultError::Io { .. } => {
                 "check the permissions and free space of that directory".to_owned()

@@ -1,7 +1,9 @@
 //! A credential fetch from start to end: the gate, then decryption of the
 //! one credential file the gate chose, then an isolated Docker config
-//! directory, and always one audit record. If the record cannot be written
-//! the fetch fails and its directory is removed: no unaudited credential.
+//! directory, and always one audit record, keyed with the master key when
+//! it can be read (also for refusals), unkeyed otherwise. If the record
+//! cannot be written the fetch fails and its directory is removed: no
+//! unaudited credential.
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -134,17 +136,42 @@ pub async fn fetch(
             Err(e) => e.code().to_owned(),
         },
         reveal: req.reveal,
+        target_sha256: None,
+        cut: Vec::new(),
         prev: String::new(),
+        mac: None,
     };
     let log = match &known.vault {
         Some(v) => v.audit_log(),
         None => engine.config_home().join("audit.jsonl"),
     };
-    if let Err(e) = audit::append(&log, record) {
+    // The gate keyed it when it read the master key; for an earlier refusal
+    // the key is read now. Without one the line is written unkeyed.
+    let key = match (known.audit_key.take(), &known.vault) {
+        (Some(k), _) => Some(k),
+        (None, Some(v)) => match gate::audit_key(engine, &v.id).await {
+            Ok(k) => Some(k),
+            Err(e) => {
+                tracing::info!(
+                    code = e.code(),
+                    "no audit key: this attempt is recorded unkeyed"
+                );
+                None
+            }
+        },
+        (None, None) => None,
+    };
+    // Off the async workers: the append waits for the log's lock and two
+    // fsyncs.
+    let appended = tokio::task::spawn_blocking(move || audit::append(&log, record, key.as_ref()))
+        .await
+        .map_err(|e| ToolError::Internal(format!("the audit append did not finish: {e}")))
+        .and_then(|r| r.map_err(ToolError::from));
+    if let Err(e) = appended {
         if let Ok(f) = &result {
             crate::vault::creds::remove(std::path::Path::new(&f.docker_config_dir));
         }
-        return Err(e.into());
+        return Err(e);
     }
     match &result {
         Ok(f) => {

@@ -11,6 +11,7 @@ use crate::error::ToolError;
 use crate::manifest::Registry;
 use crate::project::ProjectFile;
 use crate::vault::VaultError;
+use crate::vault::audit::AuditKey;
 use crate::vault::key::{Identities, KeyCandidate, KeySource, resolve};
 use crate::vault::settings::{
     Access, GlobalConfig, Scope, SopsSettings, VaultPaths, expand, inside, is_safe_component,
@@ -37,6 +38,8 @@ pub struct Known {
     pub role: Option<String>,
     /// The vault, once known.
     pub vault: Option<VaultPaths>,
+    /// The audit log's key, when the gate read the master key (step 14).
+    pub audit_key: Option<AuditKey>,
 }
 
 /// Everything the gate allowed, ready for decryption.
@@ -131,6 +134,26 @@ pub async fn master_key(
 ) -> Result<Identities, ToolError> {
     let candidates = key_candidates(engine, sops).await?;
     Ok(resolve(&candidates).map_err(|tried| VaultError::KageNotResolvable { tried })?)
+}
+
+/// The audit log key of vault `vault_id`, from the master key the gate
+/// uses: the project's `sops.master_key_path`, else the config home's
+/// `vault.master_key_path`. Reading the identity file decrypts nothing, so
+/// refused attempts are keyed too. Fails with `kage-not-resolvable` when no
+/// identity file is readable, and with the project file's own error when it
+/// does not load (its key setting is then unknown: guessing could key the
+/// line with another key).
+pub async fn audit_key(engine: &Engine, vault_id: &str) -> Result<AuditKey, ToolError> {
+    let project = engine.project_file().await?;
+    let sops = project.as_deref().and_then(|p| p.sops.as_ref());
+    let identities = master_key(engine, sops).await?;
+    Ok(derive_audit_key(&identities, vault_id)?)
+}
+
+fn derive_audit_key(identities: &Identities, vault_id: &str) -> Result<AuditKey, VaultError> {
+    AuditKey::derive(identities, vault_id).map_err(|reason| VaultError::KageNotResolvable {
+        tried: vec![format!("{}: {reason}", identities.path.display())],
+    })
 }
 
 /// Runs the gate for `actor`. `known` collects the role and vault as they
@@ -385,6 +408,7 @@ pub async fn check(
     }
     // 14. The master key.
     let identities = master_key(engine, sops).await?;
+    known.audit_key = derive_audit_key(&identities, &vault.id).ok();
     Ok(Grant {
         actor: actor.to_owned(),
         role: role.clone(),

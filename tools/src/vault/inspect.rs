@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::engine::Engine;
 use crate::error::ToolError;
 use crate::vault::VaultError;
+use crate::vault::audit::{self, AuditKey, Keying, Verification};
 use crate::vault::gate::{key_candidates, vault_id};
 use crate::vault::key::{Identities, KeySource};
 use crate::vault::settings::{Access, RecipientRule, Scope, SopsSettings, VaultPaths};
@@ -69,12 +70,21 @@ pub struct Status {
     pub credential_files: usize,
     /// Whether `allow_reveal` is set.
     pub allow_reveal: bool,
+    /// The audit log, verified with the master key (as `secrets audit-log
+    /// --verify` does): keyed or not, lines, MACs, head, truncation.
+    pub audit_log: Verification,
 }
 
 /// The vault's state; never a secret.
 pub async fn status(engine: &Engine) -> Result<Status, ToolError> {
     let (sops, vault) = locate(engine).await?;
     let candidates = key_candidates(engine, sops.as_ref()).await?;
+    let resolved = crate::vault::key::resolve(&candidates);
+    let audit_key = match &resolved {
+        Ok(ids) => AuditKey::derive(ids, &vault.id),
+        Err(tried) => Err(tried.join("; ")),
+    };
+    let audit_log = verify_off_workers(vault.audit_log(), audit_key).await?;
     let master_key = match candidates.first() {
         None => MasterKeyState {
             source: KeySource::None,
@@ -83,7 +93,7 @@ pub async fn status(engine: &Engine) -> Result<Status, ToolError> {
             recipients: Vec::new(),
             problem: Some("no master_key_path is configured".to_owned()),
         },
-        Some(first) => match crate::vault::key::resolve(&candidates) {
+        Some(first) => match resolved {
             Ok(ids) => MasterKeyState {
                 source: ids.source,
                 path: Some(ids.path.display().to_string()),
@@ -118,7 +128,33 @@ pub async fn status(engine: &Engine) -> Result<Status, ToolError> {
         scopes: vault.roles().len(),
         credential_files: vault.sops_files().len(),
         allow_reveal: sops.as_ref().is_some_and(|s| s.allow_reveal),
+        audit_log,
     })
+}
+
+/// The vault's audit log verified with the key the gate would use, or
+/// reported `keyed: unknown` when that key cannot be read.
+pub async fn verify_audit_log(
+    engine: &Engine,
+    vault: &VaultPaths,
+) -> Result<Verification, ToolError> {
+    let key = crate::vault::gate::audit_key(engine, &vault.id)
+        .await
+        .map_err(|e| e.to_string());
+    verify_off_workers(vault.audit_log(), key).await
+}
+
+/// [`audit::verify`] on a blocking thread: it reads up to every segment.
+async fn verify_off_workers(
+    log: std::path::PathBuf,
+    key: Result<AuditKey, String>,
+) -> Result<Verification, ToolError> {
+    tokio::task::spawn_blocking(move || match &key {
+        Ok(k) => audit::verify(&log, Keying::Key(k)),
+        Err(why) => audit::verify(&log, Keying::Unavailable(why)),
+    })
+    .await
+    .map_err(|e| ToolError::Internal(format!("the audit log check did not finish: {e}")))
 }
 
 fn loose_permissions(path: &Path) -> Option<String> {

@@ -44,6 +44,9 @@ pub struct Identities {
     /// The public keys (`age1…`), in file order.
     pub recipients: Vec<String>,
     identities: Vec<Box<dyn age::Identity + Send + Sync>>,
+    /// The file's first identity, the one keys are derived from
+    /// ([`Identities::derive_key`]); its scalar is wiped on drop.
+    first: x25519::Identity,
 }
 
 impl std::fmt::Debug for Identities {
@@ -60,6 +63,27 @@ impl Identities {
     /// The identities, for decryption.
     pub fn as_slice(&self) -> &[Box<dyn age::Identity + Send + Sync>] {
         &self.identities
+    }
+
+    /// Derives a 32-byte key from the file's first identity with
+    /// HKDF-SHA256 (RFC 5869): the input keying material is that identity's
+    /// `AGE-SECRET-KEY-1…` encoding (the X25519 scalar, bech32), `salt` and
+    /// `info` bind the purpose and context. The secret is never handed out:
+    /// the encoding and HKDF's pseudorandom key are wiped before returning,
+    /// and the key itself is wiped when the caller drops it. Adding or
+    /// removing later identities in the file does not change the key;
+    /// replacing the first one does.
+    pub fn derive_key(&self, salt: &[u8], info: &[u8]) -> Result<Zeroizing<[u8; 32]>, String> {
+        use age::secrecy::ExposeSecret;
+        use zeroize::Zeroize;
+        let secret = self.first.to_string();
+        let (mut prk, hk) =
+            hkdf::Hkdf::<sha2::Sha256>::extract(Some(salt), secret.expose_secret().as_bytes());
+        prk.as_mut_slice().zeroize();
+        let mut okm = Zeroizing::new([0u8; 32]);
+        hk.expand(info, okm.as_mut_slice())
+            .map_err(|e| format!("cannot derive a key from {}: {e}", self.path.display()))?;
+        Ok(okm)
     }
 
     /// Reads an age identity file: `AGE-SECRET-KEY-1…` lines (X25519), with
@@ -85,6 +109,7 @@ impl Identities {
     pub fn parse(text: &str, path: &Path, source: KeySource) -> Result<Identities, String> {
         let mut identities: Vec<Box<dyn age::Identity + Send + Sync>> = Vec::new();
         let mut recipients = Vec::new();
+        let mut first: Option<x25519::Identity> = None;
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -107,16 +132,20 @@ impl Identities {
                 .parse()
                 .map_err(|_| format!("line {} is not an age X25519 identity", n + 1))?;
             recipients.push(id.to_public().to_string());
+            if first.is_none() {
+                first = Some(id.clone());
+            }
             identities.push(Box::new(id));
         }
-        if identities.is_empty() {
+        let Some(first) = first else {
             return Err("holds no identity (no AGE-SECRET-KEY-1… line)".to_owned());
-        }
+        };
         Ok(Identities {
             path: path.to_path_buf(),
             source,
             recipients,
             identities,
+            first,
         })
     }
 }
@@ -187,6 +216,36 @@ mod tests {
             assert!(err.contains(why), "{bad:?}: {err}");
             assert!(!err.contains("ABC") && !err.contains("NOTBECH32"), "{err}");
         }
+    }
+
+    #[test]
+    fn derived_keys_depend_on_the_first_identity_salt_and_info_only() {
+        let (_, a) = generate("now");
+        let (_, b) = generate("now");
+        let ids = |t: &str| Identities::parse(t, Path::new("k"), KeySource::Global).unwrap();
+        let k = |ids: &Identities, info: &[u8]| *ids.derive_key(b"salt", info).unwrap();
+        let one = ids(&a);
+        assert_eq!(k(&one, b"x"), k(&ids(&a), b"x"), "deterministic");
+        assert_ne!(k(&one, b"x"), k(&one, b"y"), "bound to info");
+        assert_ne!(
+            *one.derive_key(b"salt", b"x").unwrap(),
+            *one.derive_key(b"other", b"x").unwrap(),
+            "bound to salt"
+        );
+        assert_ne!(k(&one, b"x"), k(&ids(&b), b"x"), "bound to the key");
+        // A second identity in the file does not change it.
+        let both = ids(&format!("{}{}", a.as_str(), b.as_str()));
+        assert_eq!(k(&one, b"x"), k(&both, b"x"));
+        // RFC 5869 HKDF-SHA256 over the identity's encoding, nothing else.
+        let secret = a
+            .lines()
+            .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+            .unwrap();
+        let mut want = [0u8; 32];
+        hkdf::Hkdf::<sha2::Sha256>::new(Some(b"salt"), secret.as_bytes())
+            .expand(b"x", &mut want)
+            .unwrap();
+        assert_eq!(k(&one, b"x"), want);
     }
 
     #[test]

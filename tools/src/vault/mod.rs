@@ -7,7 +7,8 @@
 //! byte is decrypted. An allowed fetch decrypts one credential file
 //! ([`sops`], on the `age` crate) and hands back an isolated, expiring Docker
 //! config directory ([`creds`]), never the secret itself unless the project
-//! allows reveal. Every attempt lands in a hash-chained [`audit`] log.
+//! allows reveal. Every attempt lands in a keyed, hash-chained [`audit`]
+//! log.
 //!
 //! Layout: [`settings`] (files and their shapes), [`key`] (the master key),
 //! [`target`] (references and namespace globs), [`gate`], [`fetch`],
