@@ -107,6 +107,7 @@ pub struct Engine {
     config_home: PathBuf,
     vault: VaultState,
     own_credential_dirs: bool,
+    escrow: std::sync::OnceLock<crate::escrow::SecretEscrow>,
 }
 
 /// The ADR files an [`AdrSet`] was built from, with their stamps.
@@ -169,6 +170,7 @@ impl Engine {
                 config.credential_ttl,
             ),
             own_credential_dirs: config.own_credential_dirs,
+            escrow: std::sync::OnceLock::new(),
         })
     }
 
@@ -186,6 +188,13 @@ impl Engine {
     /// The vault's state: issued credential directories, decryption count.
     pub fn vault(&self) -> &VaultState {
         &self.vault
+    }
+
+    /// Where revealed secrets wait for a transport writer: a server sets one
+    /// (`escrow().set(..)`) so secrets never enter a logged value; without
+    /// one (the CLI) a reveal returns the values themselves.
+    pub fn escrow(&self) -> &std::sync::OnceLock<crate::escrow::SecretEscrow> {
+        &self.escrow
     }
 
     /// Whether this engine removes the credential directories it issues.
