@@ -231,6 +231,32 @@ pub fn session_actor_mismatch() -> Response {
     )
 }
 
+/// 404 for a path this server does not serve.
+async fn no_such_path(req: Request) -> Response {
+    refusal(
+        StatusCode::NOT_FOUND,
+        "path-not-found",
+        &format!("nothing is served at `{}`", clip(req.uri().path())),
+        "MCP is at /mcp (Streamable HTTP) and /sse + /message (the legacy SSE transport); \
+         /healthz answers `ok`",
+    )
+}
+
+/// 405 for a method a route does not take (axum sets `Allow`).
+async fn wrong_method(req: Request) -> Response {
+    refusal(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        &format!(
+            "`{}` does not take {}",
+            clip(req.uri().path()),
+            req.method()
+        ),
+        "GET /sse opens a stream, POST /message?sessionId=… posts to it, GET /healthz; /mcp \
+         takes POST (and GET and DELETE within a session)",
+    )
+}
+
 /// On `/mcp`: a POST that may open a session (no `Mcp-Session-Id`, and not
 /// a stateless 2026 request, which carries `Mcp-Method`) must be admitted.
 async fn limit_mcp_sessions(
@@ -309,7 +335,9 @@ pub async fn serve(
     let app = mcp
         .merge(legacy)
         .layer(middleware::from_fn_with_state(guard, guard::middleware))
-        .route("/healthz", get(|| async { "ok\n" }));
+        .route("/healthz", get(|| async { "ok\n" }))
+        .fallback(no_such_path)
+        .method_not_allowed_fallback(wrong_method);
     // Tests and scripts read the bound port from here (`--http 127.0.0.1:0`).
     eprintln!("ontoref: serving MCP over HTTP at http://{local}/mcp");
     eprintln!("ontoref: legacy HTTP+SSE transport at http://{local}/sse");
