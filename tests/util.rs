@@ -208,6 +208,34 @@ impl Session {
         }
     }
 
+    /// The next message on stdout, whatever its id.
+    pub fn next_message(&mut self) -> Value {
+        let line = self
+            .lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a message within 30 s");
+        self.stdout_lines.push(line.clone());
+        serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("non-JSON line on stdout ({e}): {line}"))
+    }
+
+    /// The raw next line on stdout.
+    pub fn next_line(&mut self) -> String {
+        let line = self
+            .lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a line within 30 s");
+        self.stdout_lines.push(line.clone());
+        line
+    }
+
+    /// Writes raw bytes (no newline added).
+    pub fn send_bytes(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(bytes).expect("write");
+        stdin.flush().expect("flush");
+    }
+
     /// `initialize` with a 2025-11-25 client, then `notifications/initialized`.
     pub fn initialize(&mut self) -> Value {
         let r = self.request(
