@@ -85,6 +85,11 @@ impl SseHub {
         lock(&self.sessions).len()
     }
 
+    /// Whether no session is open.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     fn get(&self, id: &str) -> Option<Arc<SseSession>> {
         lock(&self.sessions).get(id).cloned()
     }
