@@ -41,12 +41,10 @@ pub struct Fetched {
     pub docker_config_dir: String,
     /// When the directory is removed (RFC 3339, UTC).
     pub expires_at: String,
-    /// The username, only when `reveal` was asked for and allowed (over MCP,
-    /// an escrow placeholder until the transport writes it out).
+    /// The username, only when `reveal` was asked for and allowed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
-    /// The password, only when `reveal` was asked for and allowed (over MCP,
-    /// an escrow placeholder until the transport writes it out).
+    /// The password, only when `reveal` was asked for and allowed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
 }
