@@ -17,7 +17,7 @@
 //! | a string id over [`MAX_ID_BYTES`], or an id neither string nor integer | -32600, `id: null` |
 //! | a request whose id is in flight | -32600 "duplicate request id" (the first is answered normally) |
 //! | a known method with malformed params | -32602 with the id |
-//! | an unknown method | -32601 with the id |
+//! | an unknown method, or one 2026-07-28 removed in a 2026-07-28 request | -32601 with the id |
 //!
 //! Notifications and responses that do not parse are dropped (JSON-RPC
 //! never answers them); blank lines are ignored. Every echoed value is cut
@@ -244,6 +244,30 @@ known_requests! {
     ReadResourceDirectoryRequestMethod => ReadResourceDirectoryRequest,
 }
 
+/// Methods the 2026-07-28 revision removed: a request of that revision
+/// (per-request `_meta` protocol version) naming one is an unknown method.
+pub const REMOVED_IN_2026: &[&str] = &[
+    "initialize",
+    "ping",
+    "logging/setLevel",
+    "resources/subscribe",
+    "resources/unsubscribe",
+];
+
+/// The first stateless revision, which carries its version in each request.
+const STATELESS_REVISION: &str = "2026-07-28";
+
+/// Whether a request speaks the stateless revision (or a later one): its
+/// `params._meta` names the protocol version.
+fn is_stateless(object: &Map<String, Value>) -> bool {
+    object
+        .get("params")
+        .and_then(|p| p.get("_meta"))
+        .and_then(|m| m.get("io.modelcontextprotocol/protocolVersion"))
+        .and_then(Value::as_str)
+        .is_some_and(|v| v >= STATELESS_REVISION)
+}
+
 /// A request id as JSON text, for messages (cut).
 fn shown_id(id: &RequestId) -> String {
     match id {
@@ -357,7 +381,9 @@ pub fn classify_line(line: &[u8], in_flight: &HashSet<RequestId>) -> Classified 
             FramingError::DuplicateId { id: shown_id(&id) },
         );
     }
-    let Some((_, check)) = KNOWN_REQUESTS.iter().find(|(known, _)| *known == method) else {
+    let removed = REMOVED_IN_2026.contains(&method.as_str()) && is_stateless(&object);
+    let known = KNOWN_REQUESTS.iter().find(|(known, _)| *known == method);
+    let Some((_, check)) = known.filter(|_| !removed) else {
         return reject(
             Some(id),
             FramingError::UnknownMethod {
@@ -490,6 +516,22 @@ mod tests {
         );
         let a = answer(classify(&long));
         assert!(a.to_string().len() < 2000, "{}", a.to_string().len());
+    }
+
+    #[test]
+    fn methods_removed_in_2026_are_unknown_to_a_2026_request() {
+        let meta = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}"#;
+        for method in REMOVED_IN_2026 {
+            let modern =
+                format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{{{meta}}}}}"#);
+            let a = answer(classify(&modern));
+            assert_eq!(a["error"]["code"], -32601, "{method}: {a}");
+        }
+        // The same methods from an earlier revision are checked as usual.
+        let legacy = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#;
+        assert_eq!(answer(classify(legacy))["error"]["code"], -32602);
+        let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+        assert!(matches!(classify(ping), Classified::Message(_)));
     }
 
     #[test]
