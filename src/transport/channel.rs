@@ -17,7 +17,7 @@ use rmcp::model::{ClientJsonRpcMessage, ClientNotification, RequestId, ServerJso
 use rmcp::transport::Transport;
 use tokio::sync::mpsc;
 
-use super::framing::{self, Classified};
+use super::framing::{self, Checked, Classified};
 
 /// Messages buffered in each direction before senders wait.
 pub const CHANNEL_CAPACITY: usize = 32;
@@ -54,6 +54,23 @@ impl InFlight {
             _ => {}
         }
         classified
+    }
+
+    /// Like [`InFlight::admit`], without building the typed message (see
+    /// [`framing::check_line`]).
+    pub fn check(&self, line: &[u8]) -> Checked {
+        let mut ids = self.lock();
+        let checked = framing::check_line(line, &ids);
+        match &checked {
+            Checked::Request(id) => {
+                ids.insert(id.clone());
+            }
+            Checked::Notification(Some(cancelled)) => {
+                ids.remove(cancelled);
+            }
+            _ => {}
+        }
+        checked
     }
 
     /// The request `id` was answered (or will never be).

@@ -204,11 +204,11 @@ fn reject(id: Option<RequestId>, error: FramingError) -> Classified {
 }
 
 /// Checks that `value` deserializes as the request type `T`.
-fn parses_as<T: DeserializeOwned>(value: Value) -> Result<(), serde_json::Error> {
-    serde_json::from_value::<T>(value).map(|_| ())
+fn parses_as<T: DeserializeOwned>(value: &Value) -> Result<(), serde_json::Error> {
+    T::deserialize(value).map(|_| ())
 }
 
-type Check = fn(Value) -> Result<(), serde_json::Error>;
+type Check = fn(&Value) -> Result<(), serde_json::Error>;
 
 macro_rules! known_requests {
     ($($method:ty => $request:ty),* $(,)?) => {
@@ -300,12 +300,48 @@ fn message_id(object: &Map<String, Value>) -> Result<Option<RequestId>, FramingE
     }
 }
 
-/// Decides what to do with one line (or message body) from a client, given
-/// the ids of its requests still in flight. Pure: the caller records a
-/// forwarded request's id, and sends a rejection's answer.
-pub fn classify_line(line: &[u8], in_flight: &HashSet<RequestId>) -> Classified {
+/// What [`check_line`] found: the kind of a message that passes, or what to
+/// do instead.
+#[derive(Debug)]
+pub enum Checked {
+    /// A request with this id (now in flight once recorded).
+    Request(RequestId),
+    /// A notification; for `notifications/cancelled`, the id it cancels.
+    Notification(Option<RequestId>),
+    /// A response or error to a request of ours.
+    Response,
+    /// Answer with this error; nothing reaches the service.
+    Reject(Rejection),
+    /// Nothing to do, and nothing to answer (see [`Classified::Ignore`]).
+    Ignore(&'static str),
+}
+
+/// [`check_line`]'s verdict and the parsed message, for [`classify_line`].
+enum Inspected {
+    Pass(Checked, Value),
+    Stop(Checked),
+}
+
+/// The id a `notifications/cancelled` names.
+fn cancelled_id(object: &Map<String, Value>) -> Option<RequestId> {
+    if object.get("method").and_then(Value::as_str) != Some("notifications/cancelled") {
+        return None;
+    }
+    match object.get("params")?.get("requestId")? {
+        Value::String(s) => Some(NumberOrString::String(s.as_str().into())),
+        Value::Number(n) => n.as_i64().map(NumberOrString::Number),
+        _ => None,
+    }
+}
+
+fn stop(id: Option<RequestId>, error: FramingError) -> Inspected {
+    Inspected::Stop(Checked::Reject(Rejection { id, error }))
+}
+
+/// Every rule but the final typed parse of a notification or response.
+fn inspect(line: &[u8], in_flight: &HashSet<RequestId>) -> Inspected {
     if line.len() > MAX_LINE_BYTES {
-        return reject(
+        return stop(
             None,
             FramingError::TooLong {
                 max: MAX_LINE_BYTES,
@@ -313,54 +349,54 @@ pub fn classify_line(line: &[u8], in_flight: &HashSet<RequestId>) -> Classified 
         );
     }
     if line.iter().all(u8::is_ascii_whitespace) {
-        return Classified::Ignore("blank line");
+        return Inspected::Stop(Checked::Ignore("blank line"));
     }
     let value: Value = match serde_json::from_slice(line) {
         Ok(value) => value,
-        Err(e) => return reject(None, FramingError::NotJson(clip(&e.to_string()))),
+        Err(e) => return stop(None, FramingError::NotJson(clip(&e.to_string()))),
     };
-    let Value::Object(object) = value else {
-        let what = match value {
-            Value::Array(_) => "a JSON array (batches are not part of MCP)",
-            Value::String(_) => "a JSON string",
-            Value::Number(_) => "a JSON number",
-            Value::Bool(_) => "a JSON boolean",
-            Value::Null => "JSON null",
-            Value::Object(_) => "an object",
-        };
-        return reject(
-            None,
-            FramingError::NotAMessage(format!("the message is {what}, not an object")),
-        );
+    let object = match &value {
+        Value::Object(object) => object,
+        other => {
+            let what = match other {
+                Value::Array(_) => "a JSON array (batches are not part of MCP)",
+                Value::String(_) => "a JSON string",
+                Value::Number(_) => "a JSON number",
+                Value::Bool(_) => "a JSON boolean",
+                Value::Null => "JSON null",
+                Value::Object(_) => "an object",
+            };
+            return stop(
+                None,
+                FramingError::NotAMessage(format!("the message is {what}, not an object")),
+            );
+        }
     };
     let has_method = object.contains_key("method");
     if !has_method && (object.contains_key("result") || object.contains_key("error")) {
         // A response to a request of ours: never answered, only passed on.
-        return match serde_json::from_value::<ClientJsonRpcMessage>(Value::Object(object)) {
-            Ok(message) => Classified::Message(message),
-            Err(_) => Classified::Ignore("a malformed response"),
-        };
+        return Inspected::Pass(Checked::Response, value);
     }
-    let id = match message_id(&object) {
+    let id = match message_id(object) {
         Ok(id) => id,
-        Err(error) => return reject(None, error),
+        Err(error) => return stop(None, error),
     };
     if object.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
-        return reject(
+        return stop(
             id,
             FramingError::NotAMessage("`jsonrpc` must be \"2.0\"".to_owned()),
         );
     }
     let method = match object.get("method") {
-        Some(Value::String(m)) => m.clone(),
+        Some(Value::String(m)) => m.as_str(),
         Some(_) => {
-            return reject(
+            return stop(
                 id,
                 FramingError::NotAMessage("`method` must be a string".to_owned()),
             );
         }
         None => {
-            return reject(
+            return stop(
                 id,
                 FramingError::NotAMessage(
                     "it has no `method` (nor `result` or `error`)".to_owned(),
@@ -369,45 +405,70 @@ pub fn classify_line(line: &[u8], in_flight: &HashSet<RequestId>) -> Classified 
         }
     };
     let Some(id) = id else {
-        // A notification: passed on if it parses, else dropped unanswered.
-        return match serde_json::from_value::<ClientJsonRpcMessage>(Value::Object(object)) {
-            Ok(message) => Classified::Message(message),
-            Err(_) => Classified::Ignore("a malformed notification"),
-        };
+        let cancels = cancelled_id(object);
+        return Inspected::Pass(Checked::Notification(cancels), value);
     };
     if in_flight.contains(&id) {
-        return reject(
+        return stop(
             Some(id.clone()),
             FramingError::DuplicateId { id: shown_id(&id) },
         );
     }
-    let removed = REMOVED_IN_2026.contains(&method.as_str()) && is_stateless(&object);
+    let removed = REMOVED_IN_2026.contains(&method) && is_stateless(object);
     let known = KNOWN_REQUESTS.iter().find(|(known, _)| *known == method);
     let Some((_, check)) = known.filter(|_| !removed) else {
-        return reject(
+        return stop(
             Some(id),
             FramingError::UnknownMethod {
-                method: clip(&method),
+                method: clip(method),
             },
         );
     };
-    let mut typed = Map::new();
-    typed.insert("method".to_owned(), Value::String(method.clone()));
-    if let Some(params) = object.get("params") {
-        typed.insert("params".to_owned(), params.clone());
-    }
-    if let Err(e) = check(Value::Object(typed)) {
-        return reject(
+    // The typed request ignores `jsonrpc` and `id`: check the whole object,
+    // by reference.
+    if let Err(e) = check(&value) {
+        let method = clip(method);
+        return stop(
             Some(id),
             FramingError::InvalidParams {
-                method: clip(&method),
+                method,
                 detail: clip(&e.to_string()),
             },
         );
     }
-    match serde_json::from_value::<ClientJsonRpcMessage>(Value::Object(object)) {
-        Ok(message) => Classified::Message(message),
-        Err(e) => reject(Some(id), FramingError::NotAMessage(clip(&e.to_string()))),
+    Inspected::Pass(Checked::Request(id), value)
+}
+
+/// Checks one line (or message body) against every rule, without building
+/// the typed message: what the HTTP gate needs, since rmcp parses the body
+/// itself. Notifications and responses pass unparsed (rmcp drops a
+/// malformed one).
+pub fn check_line(line: &[u8], in_flight: &HashSet<RequestId>) -> Checked {
+    match inspect(line, in_flight) {
+        Inspected::Pass(checked, _) | Inspected::Stop(checked) => checked,
+    }
+}
+
+/// Decides what to do with one line (or message body) from a client, given
+/// the ids of its requests still in flight. Pure: the caller records a
+/// forwarded request's id, and sends a rejection's answer.
+pub fn classify_line(line: &[u8], in_flight: &HashSet<RequestId>) -> Classified {
+    let (checked, value) = match inspect(line, in_flight) {
+        Inspected::Pass(checked, value) => (checked, value),
+        Inspected::Stop(Checked::Reject(rejection)) => return Classified::Reject(rejection),
+        Inspected::Stop(Checked::Ignore(why)) => return Classified::Ignore(why),
+        Inspected::Stop(_) => return Classified::Ignore("nothing to do"),
+    };
+    match (
+        checked,
+        serde_json::from_value::<ClientJsonRpcMessage>(value),
+    ) {
+        (_, Ok(message)) => Classified::Message(message),
+        (Checked::Request(id), Err(e)) => {
+            reject(Some(id), FramingError::NotAMessage(clip(&e.to_string())))
+        }
+        (Checked::Notification(_), Err(_)) => Classified::Ignore("a malformed notification"),
+        (_, Err(_)) => Classified::Ignore("a malformed response"),
     }
 }
 
@@ -604,6 +665,48 @@ mod tests {
                 classify(line)
             );
         }
+    }
+
+    #[test]
+    fn check_line_agrees_with_classify_line() {
+        let mut in_flight = HashSet::new();
+        in_flight.insert(NumberOrString::Number(4));
+        for line in [
+            "nope",
+            "[]",
+            r#"{"jsonrpc":"2.0","id":4,"method":"tools/list"}"#,
+            r#"{"jsonrpc":"2.0","id":5,"method":"tools/list"}"#,
+            r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":5}"#,
+            r#"{"jsonrpc":"2.0","id":5,"method":"no/such"}"#,
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            r#"{"jsonrpc":"2.0","id":"r","result":{}}"#,
+            "",
+        ] {
+            let classified = classify_line(line.as_bytes(), &in_flight);
+            let checked = check_line(line.as_bytes(), &in_flight);
+            let agree = match (&classified, &checked) {
+                (Classified::Reject(a), Checked::Reject(b)) => {
+                    a.error.code() == b.error.code() && a.id == b.id
+                }
+                (Classified::Ignore(_), Checked::Ignore(_)) => true,
+                (Classified::Message(ClientJsonRpcMessage::Request(r)), Checked::Request(id)) => {
+                    &r.id == id
+                }
+                (
+                    Classified::Message(ClientJsonRpcMessage::Notification(_)),
+                    Checked::Notification(_),
+                ) => true,
+                (Classified::Message(ClientJsonRpcMessage::Response(_)), Checked::Response) => true,
+                _ => false,
+            };
+            assert!(agree, "{line}: {classified:?} vs {checked:?}");
+        }
+        let cancel =
+            r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":4}}"#;
+        assert!(matches!(
+            check_line(cancel.as_bytes(), &in_flight),
+            Checked::Notification(Some(NumberOrString::Number(4)))
+        ));
     }
 
     #[test]

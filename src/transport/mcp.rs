@@ -51,7 +51,7 @@ use rmcp::transport::streamable_http_server::{RestoreOutcome, SessionId, Session
 
 use super::channel::InFlight;
 use super::conn::GuardedBody;
-use super::framing::{self, Classified, FramingError};
+use super::framing::{self, Checked, FramingError};
 use super::guard::refusal;
 use super::http::{MAX_BODY_BYTES, read_body, session_actor_mismatch, session_not_found};
 use super::reveal::{self, SseReleaser};
@@ -279,24 +279,24 @@ pub async fn gate(State(gate): State<McpGate>, req: Request, next: Next) -> Resp
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return framing_refusal(&FramingError::NotJson("the body is empty".to_owned()));
         }
-        let classified = match &binding {
-            Some(binding) => binding.in_flight.admit(&bytes),
-            None => framing::classify_line(&bytes, &Default::default()),
+        let checked = match &binding {
+            Some(binding) => binding.in_flight.check(&bytes),
+            None => framing::check_line(&bytes, &Default::default()),
         };
-        match classified {
-            Classified::Message(ClientJsonRpcMessage::Request(request)) => {
+        match checked {
+            Checked::Request(id) => {
                 if let Some(binding) = &binding {
-                    answered = Some((binding.clone(), request.id.clone()));
+                    answered = Some((binding.clone(), id));
                 }
             }
-            Classified::Message(_) => {}
-            Classified::Reject(rejection) => match (&rejection.error, &rejection.id) {
+            Checked::Notification(_) | Checked::Response => {}
+            Checked::Reject(rejection) => match (&rejection.error, &rejection.id) {
                 // rmcp answers unknown methods, with each revision's status.
                 (FramingError::UnknownMethod { .. }, _) => {}
                 (_, Some(_)) => return json_rpc_answer(&rejection.to_message()),
                 (error, None) => return framing_refusal(error),
             },
-            Classified::Ignore(why) => {
+            Checked::Ignore(why) => {
                 tracing::debug!(why, "a POST to /mcp was ignored");
                 return StatusCode::ACCEPTED.into_response();
             }
@@ -457,7 +457,7 @@ async fn release_secrets(response: Response, engine: &Arc<Engine>) -> Response {
             loop {
                 match chunks.next().await {
                     Some(Ok(chunk)) => {
-                        let out = releaser.push(&chunk, escrow);
+                        let out = releaser.push(chunk, escrow);
                         if !out.is_empty() {
                             return Some((
                                 Ok::<Bytes, axum::Error>(out),

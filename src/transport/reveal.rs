@@ -103,12 +103,12 @@ const MAX_PENDING_EVENT: usize = 16 * 1024 * 1024;
 
 impl SseReleaser {
     /// Takes the next chunk; returns the bytes ready to go out.
-    pub fn push(&mut self, chunk: &[u8], escrow: &SecretEscrow) -> Bytes {
-        if self.pending.is_empty() && !holds_placeholder(chunk) && chunk.ends_with(b"\n\n") {
+    pub fn push(&mut self, chunk: Bytes, escrow: &SecretEscrow) -> Bytes {
+        if self.pending.is_empty() && !holds_placeholder(&chunk) && chunk.ends_with(b"\n\n") {
             // The common case: whole events without placeholders.
-            return Bytes::copy_from_slice(chunk);
+            return chunk;
         }
-        self.pending.extend_from_slice(chunk);
+        self.pending.extend_from_slice(&chunk);
         let mut out = BytesMut::new();
         while let Some(end) = memchr::memmem::find(&self.pending, b"\n\n") {
             let event = self.pending.split_to(end + 2);
@@ -231,9 +231,10 @@ mod tests {
         let mut out = Vec::new();
         // Split mid-placeholder, so no chunk holds a whole one.
         let cut = body.find(PLACEHOLDER_PREFIX).unwrap() + 5;
-        out.extend_from_slice(&releaser.push(&body.as_bytes()[..cut], &escrow));
+        let body = Bytes::from(body);
+        out.extend_from_slice(&releaser.push(body.slice(..cut), &escrow));
         assert_eq!(out, b":\n\n", "the complete keep-alive goes out at once");
-        out.extend_from_slice(&releaser.push(&body.as_bytes()[cut..], &escrow));
+        out.extend_from_slice(&releaser.push(body.slice(cut..), &escrow));
         out.extend_from_slice(&releaser.finish(&escrow));
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with(":\n\nid: 0/1\ndata: {"), "{text}");
