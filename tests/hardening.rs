@@ -586,10 +586,9 @@ fn stdio_answers_every_bad_line_and_keeps_serving() {
     let mut big = br#"{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":""#.to_vec();
     big.extend(std::iter::repeat_n(b'x', 5 << 20));
     big.extend_from_slice(b"\"}}\n");
-    for chunk in big.chunks(64 * 1024) {
-        s.send_bytes(chunk);
-    }
+    let writer = s.send_in_background(big);
     let answer = s.next_message();
+    writer.join().unwrap();
     assert_eq!(answer["id"], Value::Null, "{answer}");
     assert_eq!(answer["error"]["code"], -32700, "{answer}");
     assert_eq!(answer["error"]["data"]["code"], "message-too-long");

@@ -229,11 +229,17 @@ impl Session {
         line
     }
 
-    /// Writes raw bytes (no newline added).
-    pub fn send_bytes(&mut self, bytes: &[u8]) {
-        let stdin = self.stdin.as_mut().expect("stdin open");
-        stdin.write_all(bytes).expect("write");
-        stdin.flush().expect("flush");
+    /// Writes `bytes` to the server's stdin from another thread, so a server
+    /// that stops reading fails the test (its next read times out) instead
+    /// of hanging it on a full pipe.
+    pub fn send_in_background(&mut self, bytes: Vec<u8>) -> std::thread::JoinHandle<()> {
+        use std::os::fd::AsFd;
+        let stdin = self.stdin.as_ref().expect("stdin open");
+        let fd = stdin.as_fd().try_clone_to_owned().expect("dup stdin");
+        let mut pipe = std::fs::File::from(fd);
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&bytes);
+        })
     }
 
     /// `initialize` with a 2025-11-25 client, then `notifications/initialized`.

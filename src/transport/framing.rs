@@ -39,15 +39,18 @@ use rmcp::model::{
     InitializeResultMethod, ListPromptsRequest, ListPromptsRequestMethod,
     ListResourceTemplatesRequest, ListResourceTemplatesRequestMethod, ListResourcesRequest,
     ListResourcesRequestMethod, ListSkillsRequest, ListSkillsRequestMethod, ListToolsRequest,
-    ListToolsRequestMethod, NumberOrString, PingRequest, PingRequestMethod,
-    ReadResourceDirectoryRequest, ReadResourceDirectoryRequestMethod, ReadResourceRequest,
-    ReadResourceRequestMethod, RequestId, ServerJsonRpcMessage, SetLevelRequest,
-    SetLevelRequestMethod, SubscribeRequest, SubscribeRequestMethod, SubscriptionsListenRequest,
-    SubscriptionsListenRequestMethod, UnsubscribeRequest, UnsubscribeRequestMethod,
-    UpdateTaskMethod, UpdateTaskRequest,
+    ListToolsRequestMethod, PingRequest, PingRequestMethod, ReadResourceDirectoryRequest,
+    ReadResourceDirectoryRequestMethod, ReadResourceRequest, ReadResourceRequestMethod,
+    ServerJsonRpcMessage, SetLevelRequest, SetLevelRequestMethod, SubscribeRequest,
+    SubscribeRequestMethod, SubscriptionsListenRequest, SubscriptionsListenRequestMethod,
+    UnsubscribeRequest, UnsubscribeRequestMethod, UpdateTaskMethod, UpdateTaskRequest,
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+
+/// The request id types [`classify_line`] works with, re-exported so a fuzz
+/// target needs no rmcp dependency of its own.
+pub use rmcp::model::{NumberOrString, RequestId};
 
 /// Longest line (or message body) accepted, of the order of the HTTP body
 /// limit; longer lines are discarded and answered -32700.
