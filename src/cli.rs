@@ -274,6 +274,17 @@ struct ServeArgs {
     /// Seconds between keep-alive comments on HTTP event streams
     #[arg(long, value_name = "SECS", default_value_t = 15.0)]
     sse_keep_alive: f64,
+    /// Seconds an HTTP connection has to send a whole request head, from connecting or from its
+    /// previous response (slow or silent clients are closed)
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    header_timeout: f64,
+    /// Seconds a request body has to arrive completely (408 otherwise)
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    body_timeout: f64,
+    /// Close an HTTP connection with no request in flight for this many seconds (an open event
+    /// stream is a request in flight)
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    idle_connection_timeout: f64,
     #[command(flatten)]
     selection: SelectionArgs,
 }
@@ -505,7 +516,7 @@ fn log_filter(text: &str) -> Result<tracing_subscriber::EnvFilter, String> {
     let bad = |why: String| {
         format!(
             "--log-level `{}`: {why}; give a level ({}) or `target=level` directives, e.g. `ontoref_tools=debug,warn`",
-            ontoref_tools::error::clip(text, 100),
+            ontoref_tools::error::clip_to(text, 100),
             LEVELS.join(", ")
         )
     };
@@ -514,7 +525,7 @@ fn log_filter(text: &str) -> Result<tracing_subscriber::EnvFilter, String> {
         if !LEVELS.contains(&level.to_ascii_lowercase().as_str()) {
             return Err(bad(format!(
                 "`{}` is not a level",
-                ontoref_tools::error::clip(level, 40)
+                ontoref_tools::error::clip_to(level, 40)
             )));
         }
     }
@@ -596,6 +607,11 @@ fn serve(global: &Global, args: &ServeArgs) -> Result<(), Failure> {
     // Credential directories a killed server left behind are removed now,
     // not at the next fetch.
     engine.vault().dirs().sweep();
+    // A server never lets a revealed secret into a value rmcp or ontoref
+    // could log: reveals go through the escrow, released by the writers.
+    let _ = engine
+        .escrow()
+        .set(ontoref_tools::escrow::SecretEscrow::default());
     let stdio = args.stdio || args.http.is_none();
     tracing::info!(
         project = %engine.project().root().display(),
@@ -610,20 +626,34 @@ fn serve(global: &Global, args: &ServeArgs) -> Result<(), Failure> {
     let result = rt.block_on(async {
         let signal_stop = stop.clone();
         tokio::spawn(async move {
-            let signal = crate::transport::shutdown_signal().await;
+            let signal = ontoref::transport::shutdown_signal().await;
             tracing::info!(signal, "shutting down");
             signal_stop.cancel();
+        });
+        // Secrets nobody released in their lifetime are dropped (zeroized).
+        let purged = engine.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(15));
+            loop {
+                tick.tick().await;
+                if let Some(escrow) = purged.escrow().get() {
+                    let dropped = escrow.purge_expired();
+                    if dropped > 0 {
+                        tracing::debug!(dropped, "expired escrowed secrets dropped");
+                    }
+                }
+            }
         });
         let mut tasks = tokio::task::JoinSet::new();
         if let Some(http) = http_options.take() {
             let server = OntorefServer::new(engine.clone(), &http.served(&tools));
             let stop = stop.clone();
-            tasks.spawn(crate::transport::http::serve(server, http, stop));
+            tasks.spawn(ontoref::transport::http::serve(server, http, stop));
         }
         if stdio {
             let server = OntorefServer::new(engine.clone(), &tools);
             let stop = stop.clone();
-            tasks.spawn(crate::transport::stdio::serve(server, stop));
+            tasks.spawn(ontoref::transport::stdio::serve(server, stop));
         }
         // The first transport to end (stdin closed, a signal, a failure) stops the rest.
         let mut result = Ok(());
@@ -690,8 +720,9 @@ fn parse_http_addr(text: &str) -> Result<std::net::SocketAddr, String> {
 fn http_options(
     addr: std::net::SocketAddr,
     args: &ServeArgs,
-) -> Result<crate::transport::http::HttpOptions, Failure> {
-    use crate::transport::http::{HttpOptions, Limits};
+) -> Result<ontoref::transport::http::HttpOptions, Failure> {
+    use ontoref::transport::conn::ConnTimeouts;
+    use ontoref::transport::http::{HttpOptions, Limits};
     if args.max_sessions == 0 {
         return Err(Failure::Usage(
             "--max-sessions 0: at least one session must be allowed".into(),
@@ -699,7 +730,7 @@ fn http_options(
     }
     let tokens = match &args.token_file {
         Some(path) => Some(
-            crate::transport::guard::TokenTable::load(path)
+            ontoref::transport::guard::TokenTable::load(path)
                 .map_err(|e| Failure::Fatal(format!("{e} [{}] ({})", e.code(), e.hint())))?,
         ),
         None => None,
@@ -730,6 +761,15 @@ fn http_options(
             max_sessions: args.max_sessions,
             idle_timeout: seconds_flag("--session-idle-timeout", args.session_idle_timeout, DAY)?,
             keep_alive: seconds_flag("--sse-keep-alive", args.sse_keep_alive, DAY)?,
+            connections: ConnTimeouts {
+                header: seconds_flag("--header-timeout", args.header_timeout, DAY)?,
+                body: seconds_flag("--body-timeout", args.body_timeout, DAY)?,
+                idle: seconds_flag(
+                    "--idle-connection-timeout",
+                    args.idle_connection_timeout,
+                    DAY,
+                )?,
+            },
         },
     })
 }

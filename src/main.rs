@@ -2,12 +2,12 @@
 //!
 //! `main` only maps [`cli::run`]'s outcome to an exit status: 0 on success,
 //! 1 when a tool or command failed (the error was already printed), 2 on a
-//! usage error.
+//! usage error. The transports come from the `ontoref` library
+//! (`src/lib.rs`).
 
 mod cli;
 mod output;
 mod secrets;
-mod transport;
 
 use std::process::ExitCode;
 

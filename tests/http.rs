@@ -18,23 +18,23 @@ use crate::util::{Sandbox, fixture, path_str};
 use crate::vault::{Demo, TARGET};
 
 /// An HTTP client of the server on `port`: raw HTTP/1.1 over TcpStream.
-struct Http {
-    port: u16,
+pub(crate) struct Http {
+    pub(crate) port: u16,
 }
 
-struct Server {
-    child: Child,
-    http: Http,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) http: Http,
     /// Everything the server wrote on stderr so far.
-    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    pub(crate) stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Server {
-    fn start(sb: &Sandbox, extra: &[&str]) -> Server {
+    pub(crate) fn start(sb: &Sandbox, extra: &[&str]) -> Server {
         Server::spawn(sb.cmd(), &fixture(), extra)
     }
 
-    fn spawn(mut cmd: Command, project: &Path, extra: &[&str]) -> Server {
+    pub(crate) fn spawn(mut cmd: Command, project: &Path, extra: &[&str]) -> Server {
         let mut child = cmd
             .args(["serve", "--http", "127.0.0.1:0", "--project"])
             .arg(project)
@@ -84,13 +84,13 @@ impl std::ops::Deref for Server {
 
 impl Http {
     /// The status of a GET, or `None` when nothing listens.
-    fn try_status(&self, path: &str) -> Option<u16> {
+    pub(crate) fn try_status(&self, path: &str) -> Option<u16> {
         TcpStream::connect(("127.0.0.1", self.port)).ok()?;
         Some(self.request("GET", path, &[], "").0)
     }
 
     /// Sends one HTTP/1.1 request and returns (status, headers, body).
-    fn request(
+    pub(crate) fn request(
         &self,
         method: &str,
         path: &str,
@@ -125,7 +125,7 @@ impl Http {
     }
 
     /// Opens `GET /sse` and reads its `endpoint` event.
-    fn sse(&self, headers: &[(&str, &str)]) -> (SseStream, String) {
+    pub(crate) fn sse(&self, headers: &[(&str, &str)]) -> (SseStream, String) {
         let mut stream = self.sse_raw(headers);
         assert_eq!(stream.status, 200, "{}", stream.head);
         let (event, data) = stream.next().expect("the endpoint event");
@@ -134,7 +134,7 @@ impl Http {
         (stream, data)
     }
 
-    fn sse_raw(&self, headers: &[(&str, &str)]) -> SseStream {
+    pub(crate) fn sse_raw(&self, headers: &[(&str, &str)]) -> SseStream {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let mut req = format!(
@@ -168,7 +168,12 @@ impl Http {
     }
 
     /// A JSON-RPC POST to a legacy SSE session's endpoint.
-    fn post_message(&self, endpoint: &str, msg: &Value, extra: &[(&str, &str)]) -> (u16, String) {
+    pub(crate) fn post_message(
+        &self,
+        endpoint: &str,
+        msg: &Value,
+        extra: &[(&str, &str)],
+    ) -> (u16, String) {
         let mut headers = vec![("Content-Type", "application/json")];
         headers.extend_from_slice(extra);
         let (status, _, body) = self.request("POST", endpoint, &headers, &msg.to_string());
@@ -176,7 +181,7 @@ impl Http {
     }
 
     /// A JSON-RPC POST to /mcp.
-    fn rpc(&self, msg: &Value, extra: &[(&str, &str)]) -> (u16, String, String) {
+    pub(crate) fn rpc(&self, msg: &Value, extra: &[(&str, &str)]) -> (u16, String, String) {
         let mut headers = vec![
             ("Content-Type", "application/json"),
             ("Accept", "application/json, text/event-stream"),
@@ -194,16 +199,16 @@ impl Drop for Server {
 }
 
 /// A `GET /sse` event stream, read event by event.
-struct SseStream {
-    reader: BufReader<TcpStream>,
-    status: u16,
-    head: String,
+pub(crate) struct SseStream {
+    pub(crate) reader: BufReader<TcpStream>,
+    pub(crate) status: u16,
+    pub(crate) head: String,
 }
 
 impl SseStream {
     /// The next event as (event name, data); keep-alive comments come as
     /// (":", ""). `None` when the stream ends or nothing comes for 10 s.
-    fn next(&mut self) -> Option<(String, String)> {
+    pub(crate) fn next(&mut self) -> Option<(String, String)> {
         let mut event = String::from("message");
         loop {
             let mut line = String::new();
@@ -226,7 +231,7 @@ impl SseStream {
     }
 
     /// The next `message` event's JSON, skipping keep-alives.
-    fn message(&mut self) -> Value {
+    pub(crate) fn message(&mut self) -> Value {
         loop {
             let (event, data) = self.next().expect("an SSE message");
             if event == "message" {
@@ -238,7 +243,7 @@ impl SseStream {
 
 /// The JSON-RPC messages in a response body (plain JSON or SSE `data:` lines,
 /// possibly chunked).
-fn messages(body: &str) -> Vec<Value> {
+pub(crate) fn messages(body: &str) -> Vec<Value> {
     body.lines()
         .filter_map(|l| l.strip_prefix("data:"))
         .chain(std::iter::once(body))
@@ -247,13 +252,13 @@ fn messages(body: &str) -> Vec<Value> {
         .collect()
 }
 
-fn initialize() -> Value {
+pub(crate) fn initialize() -> Value {
     json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {},
         "clientInfo": {"name": "ontoref-tests", "version": "0"}}})
 }
 
-fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     head.lines().find_map(|l| {
         let (k, v) = l.split_once(':')?;
         k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
@@ -391,7 +396,7 @@ fn sigterm_stops_the_http_server_cleanly() {
     assert!(status.success(), "{status:?}");
 }
 
-fn legacy_initialize() -> Value {
+pub(crate) fn legacy_initialize() -> Value {
     json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2024-11-05", "capabilities": {},
         "clientInfo": {"name": "ontoref-tests", "version": "0"}}})
@@ -406,7 +411,7 @@ fn tool_names(list: &Value) -> Vec<String> {
         .collect()
 }
 
-fn error_code(body: &str) -> String {
+pub(crate) fn error_code(body: &str) -> String {
     serde_json::from_str::<Value>(body).expect("a JSON error body")["error"]["code"]
         .as_str()
         .unwrap_or_default()
@@ -414,7 +419,7 @@ fn error_code(body: &str) -> String {
 }
 
 /// Opens an SSE session and completes the 2024-11-05 handshake.
-fn sse_session(server: &Server, auth: &[(&str, &str)]) -> (SseStream, String) {
+pub(crate) fn sse_session(server: &Server, auth: &[(&str, &str)]) -> (SseStream, String) {
     let (mut stream, endpoint) = server.sse(auth);
     let (status, body) = server.post_message(&endpoint, &legacy_initialize(), auth);
     assert_eq!((status, body.as_str()), (202, "Accepted"));
@@ -481,7 +486,7 @@ fn legacy_sse_transport_answers_on_the_session_stream() {
     let (status, _, body) = server.request("POST", &endpoint, &[], "{not json");
     assert_eq!(
         (status, error_code(&body).as_str()),
-        (400, "invalid-message"),
+        (400, "parse-error"),
         "{body}"
     );
     let (status, _, body) = server.request("POST", "/message", &[], "{}");
@@ -599,10 +604,10 @@ fn sha256_hex(text: &str) -> String {
         .collect()
 }
 
-const AGENT_TOKEN: &str = "tok-agent-7f3e9a0c";
-const MALLORY_TOKEN: &str = "tok-mallory-51d2b8";
+pub(crate) const AGENT_TOKEN: &str = "tok-agent-7f3e9a0c";
+pub(crate) const MALLORY_TOKEN: &str = "tok-mallory-51d2b8";
 
-fn token_file(dir: &Path) -> std::path::PathBuf {
+pub(crate) fn token_file(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("tokens");
     std::fs::write(
         &path,

@@ -3,6 +3,7 @@
 //! into this one test binary (`autotests = false`).
 
 mod cli;
+mod hardening;
 mod http;
 mod knowledge;
 mod mcp_stdio;

@@ -232,6 +232,40 @@ impl Session {
         }
     }
 
+    /// The next message on stdout, whatever its id.
+    pub fn next_message(&mut self) -> Value {
+        let line = self
+            .lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a message within 30 s");
+        self.stdout_lines.push(line.clone());
+        serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("non-JSON line on stdout ({e}): {line}"))
+    }
+
+    /// The raw next line on stdout.
+    pub fn next_line(&mut self) -> String {
+        let line = self
+            .lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a line within 30 s");
+        self.stdout_lines.push(line.clone());
+        line
+    }
+
+    /// Writes `bytes` to the server's stdin from another thread, so a server
+    /// that stops reading fails the test (its next read times out) instead
+    /// of hanging it on a full pipe.
+    pub fn send_in_background(&mut self, bytes: Vec<u8>) -> std::thread::JoinHandle<()> {
+        use std::os::fd::AsFd;
+        let stdin = self.stdin.as_ref().expect("stdin open");
+        let fd = stdin.as_fd().try_clone_to_owned().expect("dup stdin");
+        let mut pipe = std::fs::File::from(fd);
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&bytes);
+        })
+    }
+
     /// `initialize` with a 2025-11-25 client, then `notifications/initialized`.
     pub fn initialize(&mut self) -> Value {
         let r = self.request(

@@ -15,13 +15,16 @@ use serde_json::{Value, json};
 use crate::util::{Sandbox, Session, json_out, path_str, stderr, stdout};
 
 pub(crate) const TARGET: &str = "domains/agent-first/contracts:1.0";
-const PLANTED: &str = "PLANTED-pw-5e0c2b7d91a4";
+/// The planted password: `"` and `\` test every escaping on its way out.
+pub(crate) const PLANTED: &str = "PLANTED-pw-5e0c\"2b7d\\91a4";
+/// Found in every rendering of [`PLANTED`] (raw, JSON, Debug) but base64.
+pub(crate) const PLANTED_MARK: &str = "PLANTED-pw-5e0c";
 
 /// A sandbox with the demo vault built in a private config home.
 pub(crate) struct Demo {
-    sb: Sandbox,
+    pub(crate) sb: Sandbox,
     pub(crate) project: PathBuf,
-    home: PathBuf,
+    pub(crate) home: PathBuf,
     pub(crate) run: PathBuf,
     report: Value,
 }
@@ -78,7 +81,7 @@ impl Demo {
     }
 
     /// Re-encrypts the agent's credential file with a known password.
-    fn plant(&self) {
+    pub(crate) fn plant(&self) {
         let keys = ["admin", "agent"].map(|g| public_key(&self.key(g)));
         std::fs::write(
             self.vault()
@@ -916,7 +919,7 @@ fn fetch_over_stdio(session: &mut Session, target: &str) -> Value {
     )
 }
 
-fn start(d: &Demo, actor: &str, log: &str) -> Session {
+pub(crate) fn start(d: &Demo, actor: &str, log: &str) -> Session {
     Session::start(
         &d.sb,
         &["--project", path_str(&d.project), "--log-level", log],
@@ -1035,7 +1038,7 @@ fn no_secret_in_any_output_at_trace_level() {
         "too little output to mean anything: {}",
         seen.len()
     );
-    assert!(!seen.contains(PLANTED), "the planted password leaked");
+    assert!(!seen.contains(PLANTED_MARK), "the planted password leaked");
     assert!(!seen.contains("robot-agent"), "the planted username leaked");
     use base64::Engine as _;
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("robot-agent:{PLANTED}"));
@@ -1044,7 +1047,7 @@ fn no_secret_in_any_output_at_trace_level() {
     // Sanity: the secret is really there to be leaked (decrypt is the one
     // command that prints it, on request).
     let out = d.run(None, &["secrets", "decrypt", path_str(&file)]);
-    assert!(stdout(&out).contains(PLANTED));
+    assert!(stdout(&out).contains(PLANTED_MARK));
 }
 
 #[test]

@@ -168,6 +168,11 @@ impl TokenTable {
         self.entries.len()
     }
 
+    /// Whether no token is accepted (a loaded table never is).
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// The actor whose token this is. Every entry is compared, in constant
     /// time, whatever matches.
     pub fn actor_of(&self, token: &str) -> Option<&str> {

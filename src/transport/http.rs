@@ -6,29 +6,35 @@
 //! Every MCP route is behind [`super::guard`]: `Host` and `Origin`
 //! allow-lists (403) and, with a token file, bearer tokens (401). rmcp
 //! checks Host and Origin again on `/mcp`; both lists are set explicitly,
-//! since rmcp leaves Origin unchecked by default. Limits: body size (413),
-//! open sessions across both transports (503), idle sessions closed after a
-//! timeout, keep-alive comments on event streams. Stops on SIGINT/SIGTERM:
-//! calls in flight finish, streams close, and the credential directories the
-//! engine issued are removed.
+//! since rmcp leaves Origin unchecked by default. `/mcp` is behind
+//! [`super::mcp::gate`] too (session actors, message checks, JSON errors,
+//! secret release). Limits: body size (413), body, header and idle-connection
+//! timeouts ([`super::conn`]), open sessions across both transports (503),
+//! idle sessions closed after a timeout, keep-alive comments on event
+//! streams. Every refusal is JSON, `{"error": {code, message, hint}}`.
+//! Stops on SIGINT/SIGTERM: calls in flight finish, streams close, and the
+//! credential directories the engine issued are removed.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
+use ontoref_tools::error::clip;
 use ontoref_tools::{CatalogTool, OntorefServer};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
+use super::conn::{self, BodyTimeout, ConnTimeouts};
 use super::guard::{self, Guard, TokenTable, refusal};
+use super::mcp::{self, BoundSessions, McpGate};
 use super::sse::{self, SseHub};
 
 /// Largest request body accepted (413 beyond).
@@ -43,6 +49,8 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// Interval of keep-alive comments on event streams.
     pub keep_alive: Duration,
+    /// Header, body and idle-connection timeouts.
+    pub connections: ConnTimeouts,
 }
 
 impl Default for Limits {
@@ -51,6 +59,7 @@ impl Default for Limits {
             max_sessions: 128,
             idle_timeout: Duration::from_secs(300),
             keep_alive: Duration::from_secs(15),
+            connections: ConnTimeouts::default(),
         }
     }
 }
@@ -104,7 +113,7 @@ impl HttpOptions {
 /// both transports.
 #[derive(Debug, Clone)]
 pub struct Sessions {
-    mcp: Arc<LocalSessionManager>,
+    mcp: Arc<BoundSessions>,
     pub(crate) sse: Arc<SseHub>,
     pub(crate) limits: Limits,
     admit: Arc<tokio::sync::Mutex<()>>,
@@ -113,7 +122,7 @@ pub struct Sessions {
 impl Sessions {
     /// Open sessions over both transports.
     pub async fn open(&self) -> usize {
-        self.mcp.sessions.read().await.len() + self.sse.len()
+        self.mcp.open().await + self.sse.len()
     }
 
     /// Admits one more session, or answers 503. Keep the guard until the
@@ -148,6 +157,104 @@ impl Sessions {
         }
         Ok(guard)
     }
+}
+
+/// Reads a request body of at most `limit` bytes, or answers: 413
+/// `body-too-large`, 408 `body-timeout` (the body did not arrive within
+/// `--body-timeout`; the connection is closed), 400 `body-unreadable`.
+#[allow(clippy::result_large_err)]
+pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
+    let error = match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => return Ok(bytes),
+        Err(error) => error,
+    };
+    if let Some(timeout) = BodyTimeout::caused(&error) {
+        tracing::warn!(
+            limit_s = timeout.0.as_secs_f64(),
+            "refused: request body too slow"
+        );
+        let mut response = refusal(
+            StatusCode::REQUEST_TIMEOUT,
+            "body-timeout",
+            &timeout.to_string(),
+            "send the whole body at once, with a Content-Length that matches it (--body-timeout \
+             bounds how long a body may take)",
+        );
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return Err(response);
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return Err(refusal(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body-too-large",
+                &format!("the request body is larger than {limit} bytes"),
+                "send smaller requests",
+            ));
+        }
+        source = e.source();
+    }
+    Err(refusal(
+        StatusCode::BAD_REQUEST,
+        "body-unreadable",
+        &format!(
+            "the request body could not be read: {}",
+            clip(&error.to_string())
+        ),
+        "send a complete body with a Content-Length that matches it",
+    ))
+}
+
+/// 404 for an MCP session (Streamable HTTP or SSE) that never was or has
+/// ended.
+pub fn session_not_found(id: &str) -> Response {
+    refusal(
+        StatusCode::NOT_FOUND,
+        "session-not-found",
+        &format!("no open MCP session `{}`", clip(id)),
+        "the session ended (DELETE, stream closed, idle timeout or restart): start a new one \
+         (initialize on /mcp, or GET /sse)",
+    )
+}
+
+/// 403 for a request into a session another actor's token opened.
+pub fn session_actor_mismatch() -> Response {
+    refusal(
+        StatusCode::FORBIDDEN,
+        "session-actor-mismatch",
+        "this session was opened with another actor's token",
+        "use the token that opened the session, or open your own (initialize on /mcp, or GET \
+         /sse)",
+    )
+}
+
+/// 404 for a path this server does not serve.
+async fn no_such_path(req: Request) -> Response {
+    refusal(
+        StatusCode::NOT_FOUND,
+        "path-not-found",
+        &format!("nothing is served at `{}`", clip(req.uri().path())),
+        "MCP is at /mcp (Streamable HTTP) and /sse + /message (the legacy SSE transport); \
+         /healthz answers `ok`",
+    )
+}
+
+/// 405 for a method a route does not take (axum sets `Allow`).
+async fn wrong_method(req: Request) -> Response {
+    refusal(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        &format!(
+            "`{}` does not take {}",
+            clip(req.uri().path()),
+            req.method()
+        ),
+        "GET /sse opens a stream, POST /message?sessionId=… posts to it, GET /healthz; /mcp \
+         takes POST (and GET and DELETE within a session)",
+    )
 }
 
 /// On `/mcp`: a POST that may open a session (no `Mcp-Session-Id`, and not
@@ -198,22 +305,29 @@ pub async fn serve(
         .with_cancellation_token(stop.child_token());
     let mut manager = LocalSessionManager::default();
     manager.session_config.keep_alive = Some(limits.idle_timeout);
-    let manager = Arc::new(manager);
+    let manager = Arc::new(BoundSessions::new(manager));
     let factory_server = server.clone();
     let mcp =
         StreamableHttpService::new(move || Ok(factory_server.clone()), manager.clone(), config);
     let sessions = Sessions {
-        mcp: manager,
+        mcp: manager.clone(),
         sse: SseHub::new(server.clone(), limits.idle_timeout, stop.child_token()),
         limits,
         admit: Arc::new(tokio::sync::Mutex::new(())),
     };
+    let gate = McpGate {
+        sessions: manager,
+        engine: server.engine().clone(),
+    };
+    // The gate reads the body before admission, so a slow body never holds
+    // the admission lock.
     let mcp = Router::new()
         .nest_service("/mcp", mcp)
         .layer(middleware::from_fn_with_state(
             sessions.clone(),
             limit_mcp_sessions,
-        ));
+        ))
+        .layer(middleware::from_fn_with_state(gate, mcp::gate));
     let legacy = Router::new()
         .route("/sse", get(sse::open))
         .route("/message", post(sse::post))
@@ -221,7 +335,9 @@ pub async fn serve(
     let app = mcp
         .merge(legacy)
         .layer(middleware::from_fn_with_state(guard, guard::middleware))
-        .route("/healthz", get(|| async { "ok\n" }));
+        .route("/healthz", get(|| async { "ok\n" }))
+        .fallback(no_such_path)
+        .method_not_allowed_fallback(wrong_method);
     // Tests and scripts read the bound port from here (`--http 127.0.0.1:0`).
     eprintln!("ontoref: serving MCP over HTTP at http://{local}/mcp");
     eprintln!("ontoref: legacy HTTP+SSE transport at http://{local}/sse");
@@ -232,15 +348,7 @@ pub async fn serve(
         max_sessions = limits.max_sessions,
         "serving MCP over HTTP"
     );
-    // Replies are small and written in pieces (SSE framing): without
-    // TCP_NODELAY, Nagle's algorithm and the client's delayed ACK add ~40 ms.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await
-        .map_err(|e| format!("HTTP server failed: {e}"))
+    // TCP_NODELAY, the timeouts and graceful shutdown: see `conn`.
+    conn::serve(listener, app, limits.connections, stop).await;
+    Ok(())
 }

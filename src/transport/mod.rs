@@ -1,8 +1,19 @@
 //! Transports: how the MCP server reaches its clients (stdio, HTTP with
 //! Streamable HTTP and legacy SSE), and who may use them over HTTP.
+//!
+//! `framing` holds the pure checks every message from a client passes
+//! (the fuzzing surface); `channel` the channel-pair session that stdio and
+//! SSE share; `reveal` the release of escrowed secrets by every writer;
+//! `conn` the HTTP connections and their timeouts; `mcp` the gate in front
+//! of rmcp's Streamable HTTP service.
 
+pub mod channel;
+pub mod conn;
+pub mod framing;
 pub mod guard;
 pub mod http;
+pub mod mcp;
+pub mod reveal;
 pub mod sse;
 pub mod stdio;
 

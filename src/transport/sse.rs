@@ -5,10 +5,17 @@
 //! that session's stream as a `message` event.
 //!
 //! rmcp removed this transport in 0.11, so it is built here, on axum: each
-//! session is an independent rmcp service whose [`Transport`] is a pair of
-//! channels (inbound messages from POSTs, outbound messages to the stream).
-//! Each POST's `http::request::Parts` go into the message's extensions, as
-//! rmcp's Streamable HTTP does, so the server sees the request's actor.
+//! session is an independent rmcp service over a [`super::channel`] pair
+//! (inbound messages from POSTs, outbound messages to the stream). Each
+//! POST body passes [`super::framing`]'s checks: a request rejected with an
+//! id (malformed params, unknown method, duplicate id in flight) is answered
+//! 202 and its JSON-RPC error goes out on the stream, where the client waits
+//! for the answer; a body that cannot be answered in JSON-RPC (not JSON, no
+//! usable id) is refused 400. Each POST's `http::request::Parts` go into
+//! the message's extensions, as rmcp's Streamable HTTP does, so the server
+//! sees the request's actor; only the actor whose token opened a session
+//! may post to it (403). Messages are written with the engine's escrowed
+//! secrets released ([`super::reveal`]).
 //!
 //! Sessions end when the client closes the stream, after the idle timeout
 //! (no POST), or on shutdown; the stream carries keep-alive comments.
@@ -25,17 +32,17 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use ontoref_tools::OntorefServer;
 use ontoref_tools::vault::RequestActor;
+use rmcp::ServiceExt;
 use rmcp::model::{ClientJsonRpcMessage, GetExtensions, ServerJsonRpcMessage};
-use rmcp::transport::Transport;
-use rmcp::{RoleServer, ServiceExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::channel::{self, Inlet};
+use super::framing::Classified;
 use super::guard::refusal;
-use super::http::{MAX_BODY_BYTES, Sessions};
-
-/// Messages a session buffers in each direction before senders wait.
-const CHANNEL_CAPACITY: usize = 32;
+use super::http::{MAX_BODY_BYTES, Sessions, read_body, session_actor_mismatch, session_not_found};
+use super::mcp::framing_refusal;
+use super::reveal;
 
 /// The open SSE sessions.
 #[derive(Debug)]
@@ -47,7 +54,9 @@ pub struct SseHub {
 
 #[derive(Debug)]
 struct SseSession {
-    inbound: mpsc::Sender<ClientJsonRpcMessage>,
+    inlet: Inlet,
+    /// Rejections, straight to the stream.
+    replies: mpsc::Sender<ServerJsonRpcMessage>,
     /// The actor whose token opened the session; only it may post to it.
     actor: Option<String>,
     last_seen: Mutex<Instant>,
@@ -74,6 +83,11 @@ impl SseHub {
     /// Open sessions.
     pub fn len(&self) -> usize {
         lock(&self.sessions).len()
+    }
+
+    /// Whether no session is open.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     fn get(&self, id: &str) -> Option<Arc<SseSession>> {
@@ -128,39 +142,6 @@ impl Drop for StreamGuard {
     }
 }
 
-/// The rmcp transport of one session: messages in from POSTs, out to the
-/// event stream.
-struct ChannelTransport {
-    inbound: mpsc::Receiver<ClientJsonRpcMessage>,
-    outbound: mpsc::Sender<ServerJsonRpcMessage>,
-}
-
-/// The session's event stream is gone.
-#[derive(Debug, thiserror::Error)]
-#[error("the SSE stream of this session is closed")]
-pub struct StreamClosed;
-
-impl Transport<RoleServer> for ChannelTransport {
-    type Error = StreamClosed;
-
-    fn send(
-        &mut self,
-        item: ServerJsonRpcMessage,
-    ) -> impl Future<Output = Result<(), StreamClosed>> + Send + 'static {
-        let outbound = self.outbound.clone();
-        async move { outbound.send(item).await.map_err(|_| StreamClosed) }
-    }
-
-    fn receive(&mut self) -> impl Future<Output = Option<ClientJsonRpcMessage>> + Send {
-        self.inbound.recv()
-    }
-
-    async fn close(&mut self) -> Result<(), StreamClosed> {
-        self.inbound.close();
-        Ok(())
-    }
-}
-
 /// `GET /sse`: opens a session and its event stream.
 pub async fn open(State(sessions): State<Sessions>, req: Request) -> Response {
     // Held until the session is registered, so concurrent opens cannot
@@ -172,11 +153,11 @@ pub async fn open(State(sessions): State<Sessions>, req: Request) -> Response {
     let hub = sessions.sse.clone();
     let actor = req.extensions().get::<RequestActor>().map(|a| a.0.clone());
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let (in_tx, in_rx) = mpsc::channel(CHANNEL_CAPACITY);
-    let (out_tx, out_rx) = mpsc::channel(CHANNEL_CAPACITY);
+    let pair = channel::pair();
     let cancel = hub.stop.child_token();
     let session = Arc::new(SseSession {
-        inbound: in_tx,
+        inlet: pair.inlet,
+        replies: pair.replies,
         actor,
         last_seen: Mutex::new(Instant::now()),
         cancel: cancel.clone(),
@@ -187,11 +168,8 @@ pub async fn open(State(sessions): State<Sessions>, req: Request) -> Response {
     let server = hub.server.clone();
     let service_cancel = cancel.clone();
     let service_id = id.clone();
+    let transport = pair.transport;
     tokio::spawn(async move {
-        let transport = ChannelTransport {
-            inbound: in_rx,
-            outbound: out_tx,
-        };
         match server.serve_with_ct(transport, service_cancel).await {
             Ok(running) => {
                 let _ = running.waiting().await;
@@ -209,14 +187,14 @@ pub async fn open(State(sessions): State<Sessions>, req: Request) -> Response {
     let endpoint = Event::default()
         .event("endpoint")
         .data(format!("/message?sessionId={id}"));
-    let messages = tokio_stream::wrappers::ReceiverStream::new(out_rx).map(move |message| {
+    let engine = hub.server.engine().clone();
+    let messages = tokio_stream::wrappers::ReceiverStream::new(pair.outbound).map(move |message| {
         let _keep = &guard;
-        let data = serde_json::to_string(&message).unwrap_or_else(|e| {
-            // Every server message is serialisable; report rather than panic.
-            tracing::error!(error = %e, "cannot serialise an MCP message");
-            String::from("{}")
-        });
-        Event::default().event("message").data(data)
+        let data = reveal::message_bytes(&message, engine.escrow().get());
+        // JSON text is UTF-8; the lossy conversion never replaces anything.
+        Event::default()
+            .event("message")
+            .data(String::from_utf8_lossy(&data))
     });
     let stream = futures_util::stream::once(async move { endpoint })
         .chain(messages)
@@ -243,34 +221,34 @@ pub async fn post(State(sessions): State<Sessions>, req: Request) -> Response {
     };
     let actor = req.extensions().get::<RequestActor>().map(|a| a.0.clone());
     if actor != session.actor {
-        return refusal(
-            StatusCode::FORBIDDEN,
-            "session-actor-mismatch",
-            "this session was opened with another actor's token",
-            "post with the token that opened the session, or open your own with GET /sse",
-        );
+        tracing::warn!("refused: a POST into another actor's SSE session");
+        return session_actor_mismatch();
     }
     let (parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    let bytes = match read_body(body, MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,
-        Err(_) => {
-            return refusal(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body-too-large",
-                &format!("the message is larger than {MAX_BODY_BYTES} bytes"),
-                "send smaller requests",
-            );
-        }
+        Err(refused) => return refused,
     };
-    let mut message: ClientJsonRpcMessage = match serde_json::from_slice(&bytes) {
-        Ok(message) => message,
-        Err(e) => {
-            return refusal(
-                StatusCode::BAD_REQUEST,
-                "invalid-message",
-                &format!("the body is not one JSON-RPC message an MCP client may send: {e}"),
-                "POST a single JSON-RPC request, notification or response object",
-            );
+    *lock(&session.last_seen) = Instant::now();
+    let mut message = match session.inlet.admit(&bytes) {
+        Classified::Message(message) => message,
+        Classified::Reject(rejection) if rejection.id.is_some() => {
+            // The client waits for this id's answer on the stream.
+            if session.replies.send(rejection.to_message()).await.is_err() {
+                hub.remove(&id);
+                return session_not_found(&id);
+            }
+            return accepted();
+        }
+        Classified::Reject(rejection) => return framing_refusal(&rejection.error),
+        Classified::Ignore(why) => {
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return framing_refusal(&super::framing::FramingError::NotJson(
+                    "the body is empty".to_owned(),
+                ));
+            }
+            tracing::debug!(why, "a POST to /message was ignored");
+            return accepted();
         }
     };
     match &mut message {
@@ -282,22 +260,15 @@ pub async fn post(State(sessions): State<Sessions>, req: Request) -> Response {
         }
         _ => {}
     }
-    *lock(&session.last_seen) = Instant::now();
-    if session.inbound.send(message).await.is_err() {
+    if session.inlet.forward(message).await.is_err() {
         hub.remove(&id);
         return session_not_found(&id);
     }
-    (StatusCode::ACCEPTED, Body::from("Accepted")).into_response()
+    accepted()
 }
 
-/// 404 for a session that never was or has ended.
-fn session_not_found(id: &str) -> Response {
-    refusal(
-        StatusCode::NOT_FOUND,
-        "session-not-found",
-        &format!("no open SSE session `{id}`"),
-        "the session ended (stream closed, idle timeout or restart); open a new one with GET /sse",
-    )
+fn accepted() -> Response {
+    (StatusCode::ACCEPTED, Body::from("Accepted")).into_response()
 }
 
 fn session_id(query: &str) -> Option<String> {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +24,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from conftest import READ_TIMEOUT_SECONDS
 from test_mcp_sdk import EXPECTED_VERSION, QA_TOOLS, call_err, call_ok, catalog
-from test_vault import build_demo
+from test_vault import agent_credential, allow_reveal, build_demo
 
 pytestmark = pytest.mark.anyio
 
@@ -36,8 +37,9 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 
 @contextmanager
-def serve_http(ontoref_bin: Path, project: Path, cache_dir: Path, *flags: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Runs `ontoref serve --http 127.0.0.1:0` and yields its /mcp URL."""
+def serve_http(ontoref_bin: Path, project: Path, cache_dir: Path, *flags: str, env: dict[str, str] | None = None,
+               logs: list[str] | None = None) -> Iterator[str]:
+    """Runs `ontoref serve --http 127.0.0.1:0` and yields its /mcp URL; its stderr goes on into `logs`."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("ONTOREF_")}
     full_env["ONTOREF_CACHE_DIR"] = str(cache_dir)
     full_env.update(env or {})
@@ -45,6 +47,7 @@ def serve_http(ontoref_bin: Path, project: Path, cache_dir: Path, *flags: str, e
         [str(ontoref_bin), "serve", "--http", "127.0.0.1:0", "--project", str(project), *flags],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=full_env,
     )
+    drain: threading.Thread | None = None
     try:
         assert proc.stderr is not None
         url = None
@@ -53,10 +56,16 @@ def serve_http(ontoref_bin: Path, project: Path, cache_dir: Path, *flags: str, e
                 url = line.split("serving MCP over HTTP at ", 1)[1].strip()
                 break
         assert url, "the server did not announce its address"
+        # Keep reading stderr, or a chatty server blocks on a full pipe.
+        sink = logs if logs is not None else []
+        drain = threading.Thread(target=lambda: sink.extend(proc.stderr or ()), daemon=True)
+        drain.start()
         yield url
     finally:
         proc.terminate()
         assert proc.wait(timeout=20) == 0
+        if drain is not None:
+            drain.join(timeout=5)
 
 
 @pytest.fixture
@@ -153,3 +162,32 @@ async def test_no_token_no_session(vault_http: str) -> None:
     with pytest.raises(Exception):  # noqa: B017, PT011
         async with Client(vault_http, mode="legacy", read_timeout_seconds=READ_TIMEOUT_SECONDS) as client:
             await client.list_tools()
+
+
+@pytest.mark.parametrize("level", ["debug", "trace"])
+async def test_an_allowed_reveal_reaches_the_sdk_and_no_log_over_http(
+    ontoref_bin: Path, tmp_path: Path, cache_dir: Path, mode: str, level: str
+) -> None:
+    demo = build_demo(ontoref_bin, tmp_path, cache_dir)
+    allow_reveal(demo)
+    credential = agent_credential(ontoref_bin, demo)
+    tokens = tmp_path / "tokens"
+    tokens.write_text("".join(f"{actor} {hashlib.sha256(tok.encode()).hexdigest()}\n" for actor, tok in TOKENS.items()))
+    env = {"ONTOREF_CONFIG_HOME": str(demo["home"]), "ONTOREF_RUNTIME_DIR": str(demo["run"])}
+    logs: list[str] = []
+    reveal = {"target": TARGET, "reveal": True}
+    with serve_http(ontoref_bin, demo["project"], cache_dir, "--token-file", str(tokens), "--log-level", level,
+                    env=env, logs=logs) as url:
+        async with httpx2.AsyncClient(headers=bearer("agent-bot"), timeout=READ_TIMEOUT_SECONDS) as http:
+            async with Client(streamable_http_client(url, http_client=http), mode=mode,
+                              read_timeout_seconds=READ_TIMEOUT_SECONDS) as client:
+                got = await call_ok(client, "ontoref_credential_fetch", reveal)
+                assert (got["username"], got["password"]) == (credential["username"], credential["password"])
+        async with Client(sse_client(sse_url(url), headers=bearer("agent-bot")),
+                          read_timeout_seconds=READ_TIMEOUT_SECONDS) as client:
+            got = await call_ok(client, "ontoref_credential_fetch", reveal)
+            assert (got["username"], got["password"]) == (credential["username"], credential["password"])
+    text = "".join(logs)
+    assert "ontoref_credential_fetch" in text and "ontoref-secret:" in text, "the results were logged, as placeholders"
+    assert credential["password"] not in text
+    assert credential["username"] not in text

@@ -3,7 +3,9 @@
 Each test builds the demo vault (`ontoref setup vault-demo`: generated age keys,
 sops files encrypted to the template's recipient groups) in a private config home,
 then serves the demo project as an allowed actor (agent-bot, role agent) or a
-refused one. Runs in `mode="legacy"` and `mode="auto"`.
+refused one. Runs in `mode="legacy"` and `mode="auto"`. An allowed reveal (the
+demo's 'RO agent scope, with `sops.allow_reveal = true`) must hand the SDK the real
+credential while the server's debug and trace logs never hold it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from mcp import Client
+from mcp.client.stdio import stdio_client
+
+from conftest import READ_TIMEOUT_SECONDS
 from test_mcp_sdk import call_err, call_ok
 
 pytestmark = pytest.mark.anyio
@@ -45,7 +51,28 @@ def build_demo(ontoref_bin: Path, tmp_path: Path, cache_dir: Path) -> dict[str, 
     assert out.returncode == 0, out.stderr + out.stdout
     report = json.loads(out.stdout)
     assert Path(report["vault_dir"]).is_dir()
-    return {"home": home, "run": run, "project": project}
+    return {"home": home, "run": run, "project": project, "vault": Path(report["vault_dir"])}
+
+
+def allow_reveal(demo: dict[str, Path]) -> None:
+    """Sets `sops.allow_reveal = true` in the demo project (its agent scope is 'RO)."""
+    path = demo["project"] / ".ontoref" / "project.ncl"
+    text = path.read_text()
+    assert "allow_reveal = false" in text, text
+    path.write_text(text.replace("allow_reveal = false", "allow_reveal = true"))
+
+
+def agent_credential(ontoref_bin: Path, demo: dict[str, Path]) -> dict[str, str]:
+    """The agent's registry credential, as `ontoref secrets decrypt` prints it."""
+    file = demo["vault"] / "src-vault" / "registry" / "agent-readonly.sops.yaml"
+    env = {**os.environ, "ONTOREF_CONFIG_HOME": str(demo["home"])}
+    out = subprocess.run(
+        [str(ontoref_bin), "--project", str(demo["project"]), "secrets", "decrypt", str(file)],
+        capture_output=True, text=True, env=env, check=True,
+    )
+    fields = dict(line.split(": ", 1) for line in out.stdout.splitlines() if ": " in line)
+    assert fields.get("username") and fields.get("password"), out.stdout
+    return {"username": fields["username"].strip("'\""), "password": fields["password"].strip("'\"")}
 
 
 def env_for(demo: dict[str, Path], actor: str) -> dict[str, str]:
@@ -90,3 +117,23 @@ async def test_bound_actor_is_refused_outside_its_scope(connect, mode: str, demo
         await call_err(client, "ontoref_credential_fetch", {"target": TARGET, "op": "push"}, "op-not-in-scope")
         await call_err(client, "ontoref_credential_fetch", {"target": TARGET, "reveal": True}, "reveal-not-allowed")
     assert list(demo["run"].iterdir()) == []
+
+
+@pytest.mark.parametrize("level", ["debug", "trace"])
+async def test_an_allowed_reveal_reaches_the_sdk_and_no_log(
+    server_params, mode: str, demo, ontoref_bin: Path, tmp_path: Path, level: str
+) -> None:
+    allow_reveal(demo)
+    credential = agent_credential(ontoref_bin, demo)
+    params = server_params("--log-level", level, project=demo["project"], env=env_for(demo, "agent-bot"))
+    log = tmp_path / "server.log"
+    with log.open("w") as errlog:
+        async with Client(stdio_client(params, errlog=errlog), mode=mode,
+                          read_timeout_seconds=READ_TIMEOUT_SECONDS) as client:
+            got = await call_ok(client, "ontoref_credential_fetch", {"target": TARGET, "reveal": True})
+            assert got["username"] == credential["username"], got
+            assert got["password"] == credential["password"], got
+    logs = log.read_text()
+    assert "ontoref_credential_fetch" in logs and "ontoref-secret:" in logs, "the results were logged, as placeholders"
+    assert credential["password"] not in logs
+    assert credential["username"] not in logs

@@ -16,7 +16,7 @@ use rmcp::model::Tool;
 use serde_json::Value;
 
 use crate::engine::Engine;
-use crate::error::{ToolError, closest, quote_list};
+use crate::error::{ToolError, clip, closest, quote_list};
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -87,12 +87,13 @@ where
         let params: T::Parameter = serde_path_to_error::deserialize(args).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner().to_string();
+            // serde quotes the offending value (and path keys) whole: cut both.
             ToolError::InvalidParams {
                 tool: T::name().into_owned(),
                 detail: if path == "." {
-                    inner
+                    clip(&inner)
                 } else {
-                    format!("{path}: {inner}")
+                    format!("{}: {}", clip(&path), clip(&inner))
                 },
             }
         })?;
@@ -193,7 +194,7 @@ pub fn find(name: &str) -> Result<&'static CatalogTool, ToolError> {
         .iter()
         .find(|t| t.name() == name)
         .ok_or_else(|| ToolError::UnknownTool {
-            name: name.to_owned(),
+            name: clip(name),
             closest: closest(name, catalog().iter().map(CatalogTool::name), 3),
         })
 }

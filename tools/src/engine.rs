@@ -124,6 +124,7 @@ pub struct Engine {
     vault: VaultState,
     own_credential_dirs: bool,
     config: EngineConfig,
+    escrow: std::sync::OnceLock<crate::escrow::SecretEscrow>,
 }
 
 /// The ADR files an [`AdrSet`] was built from, with their stamps.
@@ -216,6 +217,7 @@ impl Engine {
             vault: VaultState::new(runtime, config.credential_ttl),
             own_credential_dirs: config.own_credential_dirs,
             config,
+            escrow: std::sync::OnceLock::new(),
         })
     }
 
@@ -260,6 +262,13 @@ impl Engine {
     /// The vault's state: issued credential directories, decryption count.
     pub fn vault(&self) -> &VaultState {
         &self.vault
+    }
+
+    /// Where revealed secrets wait for a transport writer: a server sets one
+    /// (`escrow().set(..)`) so secrets never enter a logged value; without
+    /// one (the CLI) a reveal returns the values themselves.
+    pub fn escrow(&self) -> &std::sync::OnceLock<crate::escrow::SecretEscrow> {
+        &self.escrow
     }
 
     /// Whether this engine removes the credential directories it issues.

@@ -125,12 +125,14 @@ impl ToolError {
         }
     }
 
-    /// The `{"code", "message", "hint"}` form.
+    /// The `{"code", "message", "hint"}` form. Message and hint are cut to
+    /// [`MAX_MESSAGE_CHARS`] and [`MAX_HINT_CHARS`] as a last bound on the
+    /// size of an error (echoed input is cut where it is quoted, by [`clip`]).
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
             code: self.code().to_owned(),
-            message: self.to_string(),
-            hint: self.hint(),
+            message: clip_to(&self.to_string(), MAX_MESSAGE_CHARS),
+            hint: clip_to(&self.hint(), MAX_HINT_CHARS),
         }
     }
 
@@ -172,16 +174,6 @@ fn known_code(code: &str) -> &'static str {
         .unwrap_or("load-failed")
 }
 
-/// `text` cut to at most `max` characters, saying how long it was. Every
-/// echo of a caller's input in an error goes through here, so that an
-/// answer stays within its size budget whatever was sent.
-pub fn clip(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        None => text.to_owned(),
-        Some((end, _)) => format!("{}… ({} bytes)", &text[..end], text.len()),
-    }
-}
-
 /// Formats names as `` `a`, `b` or `c` `` for hints.
 pub(crate) fn quote_list(items: &[String]) -> String {
     let quoted: Vec<String> = items.iter().map(|s| format!("`{s}`")).collect();
@@ -192,13 +184,46 @@ pub(crate) fn quote_list(items: &[String]) -> String {
     }
 }
 
+/// How many characters of an input an error message quotes ([`clip`]).
+pub const ECHO_CHARS: usize = 200;
+
+/// The longest error message [`ToolError::body`] returns, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+
+/// The longest hint [`ToolError::body`] returns, in characters.
+pub const MAX_HINT_CHARS: usize = 1000;
+
+/// Longest input [`closest`] compares, in characters: edit distances over
+/// a 1 MiB name must not run.
+const CLOSEST_INPUT_CHARS: usize = 100;
+
+/// An input as an error message quotes it: whole up to [`ECHO_CHARS`]
+/// characters, else its first [`ECHO_CHARS`] characters then
+/// `… (N bytes)`, so every error stays small whatever a client sent.
+pub fn clip(text: &str) -> String {
+    clip_to(text, ECHO_CHARS)
+}
+
+/// [`clip`] with another bound.
+pub fn clip_to(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}… ({} bytes)", &text[..end], text.len()),
+    }
+}
+
 /// Up to `max` candidates closest to `wanted` (by edit distance and shared
-/// prefix), closest first. Used by "did you mean" hints.
-pub(crate) fn closest<'a>(
+/// prefix), closest first. Used by "did you mean" hints. Only the first
+/// 100 characters of `wanted` are compared.
+pub fn closest<'a>(
     wanted: &str,
     candidates: impl IntoIterator<Item = &'a str>,
     max: usize,
 ) -> Vec<String> {
+    let wanted = match wanted.char_indices().nth(CLOSEST_INPUT_CHARS) {
+        None => wanted,
+        Some((end, _)) => &wanted[..end],
+    };
     let wanted_lc = wanted.to_lowercase();
     let mut scored: Vec<(usize, &str)> = candidates
         .into_iter()
@@ -254,10 +279,44 @@ mod tests {
     }
 
     #[test]
-    fn clip_bounds_echoes_on_char_boundaries() {
-        assert_eq!(clip("short", 10), "short");
-        assert_eq!(clip("ééééé", 2), "éé… (10 bytes)");
-        assert!(clip(&"x".repeat(1 << 20), 200).len() < 220);
+    fn clip_bounds_echoed_input() {
+        assert_eq!(clip("deploy-staging"), "deploy-staging");
+        let exact = "é".repeat(ECHO_CHARS);
+        assert_eq!(clip(&exact), exact);
+        let huge = "x".repeat(1 << 20);
+        let cut = clip(&huge);
+        assert!(cut.starts_with(&"x".repeat(ECHO_CHARS)));
+        assert!(cut.ends_with("… (1048576 bytes)"), "{cut}");
+        assert!(cut.len() < 300);
+        // Multi-byte characters are never split.
+        let wide = "é".repeat(ECHO_CHARS + 5);
+        assert!(clip(&wide).starts_with(&exact));
+    }
+
+    #[test]
+    fn closest_cuts_its_input_first() {
+        let mut wanted = String::from("ontoref_qa_shw");
+        wanted.push_str(&"z".repeat(1 << 20));
+        let started = std::time::Instant::now();
+        let got = closest(&wanted, ["ontoref_qa_show", "ontoref_qa_list"], 2);
+        // A 1 MiB edit distance would take minutes; this is immediate.
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(got.is_empty(), "{got:?}");
+        assert_eq!(
+            closest("ontoref_qa_shw", ["ontoref_qa_show", "ontoref_qa_list"], 2)[0],
+            "ontoref_qa_show"
+        );
+    }
+
+    #[test]
+    fn error_bodies_are_bounded() {
+        let err = ToolError::InvalidParams {
+            tool: "t".into(),
+            detail: "y".repeat(1 << 20),
+        };
+        let body = err.body();
+        assert!(body.message.chars().count() < MAX_MESSAGE_CHARS + 40);
+        assert!(body.message.ends_with("bytes)"), "{}", &body.message[..50]);
     }
 
     #[test]

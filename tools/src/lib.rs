@@ -21,6 +21,7 @@ pub mod corpus;
 pub mod embedded;
 pub mod engine;
 pub mod error;
+pub mod escrow;
 pub mod fsread;
 pub mod manifest;
 pub mod model;

@@ -160,7 +160,7 @@ impl ModelError {
     ) -> ModelError {
         ModelError::NotFound {
             kind,
-            id: id.to_owned(),
+            id: crate::error::clip(id),
             closest: closest(id, ids, 3),
         }
     }

@@ -4,7 +4,9 @@
 //!
 //! Tool failures become `isError` results whose structured content is
 //! `{"error": {"code", "message", "hint"}}`; JSON-RPC errors are kept for
-//! requests that cannot be routed (an unknown or disabled tool). Tools,
+//! requests that cannot be routed: an unknown or disabled tool is -32602
+//! naming it (cut to 100 characters) with the closest served names, an
+//! unknown method -32601; every echoed input is cut ([`clip`]). Tools,
 //! prompts and resources are declared; ontoref has no prompts or resources
 //! (yet), so their lists are empty and reading one is "not found". Clients
 //! that list prompts and resources whatever the capabilities say (several
@@ -22,10 +24,11 @@ use rmcp::handler::server::router::tool::{ToolRoute, ToolRouter};
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestMethod,
-    CompleteRequestParams, CompleteResult, GetPromptRequestParams, GetPromptResponse,
-    Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
-    ListToolsResult, PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams,
-    ReadResourceResponse, ResultType, ServerCapabilities, ServerConfig, Tool,
+    CompleteRequestParams, CompleteResult, CustomRequest, CustomResult, ErrorCode,
+    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ResultType,
+    ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -33,6 +36,7 @@ use tracing::Instrument;
 
 use crate::catalog::{CatalogTool, InvokeFn};
 use crate::engine::Engine;
+use crate::error::{clip, clip_to, closest, quote_list};
 use crate::vault::{RequestActor, as_actor};
 
 /// What the server tells a model about itself.
@@ -81,7 +85,28 @@ impl OntorefServer {
     pub fn tools(&self) -> Vec<Tool> {
         self.router.list_all()
     }
+
+    /// The JSON-RPC error for a `tools/call` naming a tool this server does
+    /// not serve (unknown, or left out by the selection flags): -32602, the
+    /// name cut to 100 characters, and the closest served names.
+    pub fn unknown_tool(&self, name: &str) -> ErrorData {
+        let shown = clip_to(name, UNKNOWN_TOOL_ECHO_CHARS);
+        let served = self.router.list_all();
+        let near = closest(name, served.iter().map(|t| t.name.as_ref()), 2);
+        let suggestion = if near.is_empty() {
+            "; `tools/list` names the tools this server offers".to_owned()
+        } else {
+            format!("; did you mean {}?", quote_list(&near))
+        };
+        ErrorData::invalid_params(
+            format!("no tool named `{shown}` is served here{suggestion}"),
+            Some(serde_json::json!({ "name": shown, "closest": near })),
+        )
+    }
 }
+
+/// How much of an unknown tool's name its error quotes.
+const UNKNOWN_TOOL_ECHO_CHARS: usize = 100;
 
 async fn run(
     invoke: InvokeFn,
@@ -133,6 +158,9 @@ impl ServerHandler for OntorefServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        if self.router.get(&request.name).is_none() {
+            return Err(self.unknown_tool(&request.name));
+        }
         let span = tracing::info_span!("tools/call", tool = %request.name);
         async move {
             let started = Instant::now();
@@ -211,12 +239,10 @@ impl ServerHandler for OntorefServer {
         request: GetPromptRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
+        let name = clip(&request.name);
         Err(ErrorData::invalid_params(
-            format!(
-                "no prompt named `{}`: this server has no prompts",
-                request.name
-            ),
-            Some(serde_json::json!({ "name": request.name })),
+            format!("no prompt named `{name}`: this server has no prompts"),
+            Some(serde_json::json!({ "name": name })),
         ))
     }
 
@@ -257,11 +283,9 @@ impl ServerHandler for OntorefServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let message = format!(
-            "no resource `{}`: this server has no resources",
-            request.uri
-        );
-        let data = Some(serde_json::json!({ "uri": request.uri }));
+        let uri = clip(&request.uri);
+        let message = format!("no resource `{uri}`: this server has no resources");
+        let data = Some(serde_json::json!({ "uri": uri }));
         // 2026-07-28 (SEP-2164) reports an unknown resource as invalid
         // params; earlier revisions as -32002 "resource not found".
         Err(if is_modern(&context) {
@@ -277,5 +301,20 @@ impl ServerHandler for OntorefServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
         Err(ErrorData::method_not_found::<CompleteRequestMethod>())
+    }
+
+    /// Any method rmcp does not know: -32601 naming it, cut (rmcp's default
+    /// echoes the whole method name).
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, ErrorData> {
+        let method = clip(&request.method);
+        Err(ErrorData::new(
+            ErrorCode::METHOD_NOT_FOUND,
+            format!("unknown method `{method}`"),
+            Some(serde_json::json!({ "method": method })),
+        ))
     }
 }

@@ -315,7 +315,7 @@ impl Loader {
                 .map_err(|reason| NclError::ImportDenied {
                     file: display.clone(),
                     line: None,
-                    import: crate::error::clip(&path.display().to_string(), 200),
+                    import: crate::error::clip(&path.display().to_string()),
                     reason,
                 })?;
             (Some(Stamp::from_meta(&meta)), real)

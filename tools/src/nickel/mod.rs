@@ -406,7 +406,7 @@ impl Evaluator {
 
 fn stray(file: String, path: &Path) -> NclError {
     NclError::ImportDenied {
-        import: crate::error::clip(&path.display().to_string(), 200),
+        import: crate::error::clip(&path.display().to_string()),
         file,
         line: None,
         reason: "Nickel read it although the sandbox did not admit it; the result was discarded"

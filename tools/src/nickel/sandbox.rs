@@ -322,7 +322,7 @@ pub fn holds_secret_key(bytes: &[u8]) -> bool {
 
 /// Cuts an echoed path for a message.
 fn shown(path: &str) -> String {
-    crate::error::clip(path, 200)
+    crate::error::clip(path)
 }
 
 /// Scans `main` and every file it imports, admitting each through

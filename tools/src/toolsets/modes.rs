@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{name, read_only_annotations};
 use crate::engine::{Engine, EngineConfig};
-use crate::error::ToolError;
+use crate::error::{ToolError, clip};
 use crate::model::{Kind, ModelError};
 use crate::modes::{
     CHECKS, Finding, LevelIndex, LevelRef, Mode, Resolution, ResolveError, Strategy, validate,
@@ -232,7 +232,8 @@ impl AsyncTool<Engine> for ModeGetTool {
             Some(name) => h.level(name).ok_or_else(|| ToolError::InvalidParams {
                 tool: "ontoref_mode_get".to_owned(),
                 detail: format!(
-                    "level: no level is named `{name}`; levels: {}",
+                    "level: no level is named `{}`; levels: {}",
+                    clip(name),
                     h.levels
                         .iter()
                         .map(|l| l.name.as_str())
@@ -384,7 +385,8 @@ impl AsyncTool<Engine> for ValidateModesTool {
             return Err(ToolError::InvalidParams {
                 tool: "ontoref_validate_modes".to_owned(),
                 detail: format!(
-                    "checks: unknown check `{bad}`; known: {}",
+                    "checks: unknown check `{}`; known: {}",
+                    clip(bad),
                     CHECKS.join(", ")
                 ),
             });

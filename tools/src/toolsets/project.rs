@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::catalog::{TOOLSETS, name, read_only_annotations};
 use crate::corpus::{CorpusHit, KINDS};
 use crate::engine::Engine;
-use crate::error::{ErrorBody, ToolError};
+use crate::error::{ErrorBody, ToolError, clip};
 use crate::onto_mcp_tool;
 use crate::paging::RESPONSE_BUDGET;
 use crate::project::Registered;
@@ -344,7 +344,11 @@ impl AsyncTool<Engine> for SearchTool {
         if let Some(bad) = p.kinds.iter().find(|k| !KINDS.contains(&k.as_str())) {
             return Err(ToolError::InvalidParams {
                 tool: "ontoref_search".to_owned(),
-                detail: format!("kinds: unknown kind `{bad}`; known: {}", KINDS.join(", ")),
+                detail: format!(
+                    "kinds: unknown kind `{}`; known: {}",
+                    clip(bad),
+                    KINDS.join(", ")
+                ),
             });
         }
         let (corpus, problems) = engine.corpus().await;

@@ -178,7 +178,7 @@ pub async fn fetch(
             tracing::info!(role = %f.role, op = %f.op, target = %f.target, "credential directory issued")
         }
         Err(e) => {
-            tracing::info!(code = e.code(), op = %req.op, target = %req.target, "credential fetch refused")
+            tracing::info!(code = e.code(), op = %crate::error::clip(&req.op), target = %crate::error::clip(&req.target), "credential fetch refused")
         }
     }
     result
@@ -207,7 +207,18 @@ async fn grant_and_issue(
         role: grant.role.clone(),
         docker_config_dir: issued.dir.display().to_string(),
         expires_at: rfc3339(issued.expires),
-        username: req.reveal.then(|| cred.username.to_string()),
-        password: req.reveal.then(|| cred.password.to_string()),
+        username: req.reveal.then(|| revealed(engine, &cred.username)),
+        password: req.reveal.then(|| revealed(engine, &cred.password)),
     })
+}
+
+/// What a reveal puts in the result: with an escrow (a server), a
+/// placeholder the transport writer swaps for the value as bytes go out, so
+/// the secret never enters a value rmcp or ontoref could log; without one
+/// (the CLI, which prints it itself), the value.
+fn revealed(engine: &Engine, value: &str) -> String {
+    match engine.escrow().get() {
+        Some(escrow) => escrow.hold(value),
+        None => value.to_owned(),
+    }
 }

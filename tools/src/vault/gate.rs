@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use crate::engine::Engine;
-use crate::error::ToolError;
+use crate::error::{ToolError, clip};
 use crate::manifest::Registry;
 use crate::project::ProjectFile;
 use crate::vault::VaultError;
@@ -183,7 +183,7 @@ pub async fn check(
         .map(|id| VaultPaths::new(engine.config_home(), &id));
     // 1. The op.
     if req.op != "pull" && req.op != "push" {
-        return Err(VaultError::InvalidOp { op: req.op.clone() }.into());
+        return Err(VaultError::InvalidOp { op: clip(&req.op) }.into());
     }
     // 2. The project file.
     let Some(project_file) = loaded else {
@@ -276,8 +276,8 @@ pub async fn check(
     }
     // 8. namespaces.
     let not_in_scope = |reason: String| VaultError::TargetNotInScope {
-        target: req.target.clone(),
-        reason,
+        target: clip(&req.target),
+        reason: clip(&reason),
         role: role.clone(),
         file: scope_file.clone(),
         namespaces: scope.namespaces.clone(),
@@ -341,7 +341,7 @@ pub async fn check(
         .unwrap_or_else(|| "default".to_owned());
     let Some(registry) = provides.registries.iter().find(|r| r.id == wanted) else {
         return Err(VaultError::RegistryIdUnknown {
-            wanted,
+            wanted: clip(&wanted),
             file: manifest_file,
             known: provides.registries.iter().map(|r| r.id.clone()).collect(),
         }
@@ -351,8 +351,8 @@ pub async fn check(
         && !registry.endpoint.eq_ignore_ascii_case(host)
     {
         return Err(VaultError::TargetRegistryMismatch {
-            target: req.target.clone(),
-            host: host.clone(),
+            target: clip(&req.target),
+            host: clip(host),
             registry: registry.id.clone(),
             endpoint: registry.endpoint.clone(),
         }
