@@ -439,7 +439,7 @@ fn looping(sb: &Sandbox) -> std::path::PathBuf {
         "looping",
         &[(
             "reflection/qa.ncl",
-            "let rec f = fun x => f (x + 1) in { entries = f 0 }",
+            "let rec f = fun x => f x in { entries = f 0 }",
         )],
     )
 }
@@ -470,7 +470,14 @@ fn assert_timed_out(answer: &Value, id: u64) {
 fn a_duplicate_request_id_in_flight_is_refused_on_every_transport() {
     let sb = Sandbox::new();
     let project = looping(&sb);
-    let args = ["--project", path_str(&project), "--eval-timeout", "3"];
+    let args = [
+        "--project",
+        path_str(&project),
+        "--eval-timeout",
+        "3",
+        "--eval-memory",
+        "8192",
+    ];
 
     // stdio: the second is refused at once, the first answered normally.
     let mut stdio = Session::start(&sb, &args, &[]);
@@ -484,7 +491,11 @@ fn a_duplicate_request_id_in_flight_is_refused_on_every_transport() {
     assert!(again["result"]["tools"].is_array(), "{again}");
 
     // Streamable HTTP, in one session.
-    let server = Server::spawn(sb.cmd(), &project, &["--eval-timeout", "3"]);
+    let server = Server::spawn(
+        sb.cmd(),
+        &project,
+        &["--eval-timeout", "3", "--eval-memory", "8192"],
+    );
     let (status, head, _) = server.rpc(&initialize(), &[]);
     assert_eq!(status, 200);
     let session = header(&head, "mcp-session-id").unwrap().to_owned();
@@ -516,7 +527,11 @@ fn a_duplicate_request_id_in_flight_is_refused_on_every_transport() {
     assert_timed_out(&answer, 7);
 
     // Legacy SSE, on a fresh server (the first remembers the timeout).
-    let server = Server::spawn(sb.cmd(), &project, &["--eval-timeout", "3"]);
+    let server = Server::spawn(
+        sb.cmd(),
+        &project,
+        &["--eval-timeout", "3", "--eval-memory", "8192"],
+    );
     let (mut stream, endpoint) = sse_session(&server, &[]);
     let (status, _) = server.post_message(&endpoint, &slow_call(8), &[]);
     assert_eq!(status, 202);
