@@ -744,18 +744,24 @@ fn http_options(
              read the project"
         );
     }
+    let allowed_hosts = if args.allowed_hosts.is_empty() {
+        HttpOptions::default_hosts(&addr)
+    } else {
+        args.allowed_hosts.clone()
+    };
+    let allowed_origins = if args.allowed_origins.is_empty() {
+        HttpOptions::default_origins()
+    } else {
+        args.allowed_origins.clone()
+    };
+    // A bad --allowed-host or --allowed-origin is a usage error, caught
+    // before anything starts.
+    ontoref::transport::guard::Guard::new(&allowed_hosts, &allowed_origins, None)
+        .map_err(Failure::Usage)?;
     Ok(HttpOptions {
         addr,
-        allowed_hosts: if args.allowed_hosts.is_empty() {
-            HttpOptions::default_hosts(&addr)
-        } else {
-            args.allowed_hosts.clone()
-        },
-        allowed_origins: if args.allowed_origins.is_empty() {
-            HttpOptions::default_origins()
-        } else {
-            args.allowed_origins.clone()
-        },
+        allowed_hosts,
+        allowed_origins,
         tokens,
         limits: Limits {
             max_sessions: args.max_sessions,

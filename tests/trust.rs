@@ -825,6 +825,70 @@ fn absurd_flag_values_are_usage_errors_not_panics() {
 }
 
 #[test]
+fn a_bad_allowed_origin_or_host_is_a_usage_error() {
+    let sb = Sandbox::new();
+    for args in [
+        &[
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--allowed-origin",
+            "not a url",
+        ][..],
+        &[
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--allowed-host",
+            "bad host/x",
+        ],
+    ] {
+        let out = sb.cmd().args(args).stdin(Stdio::null()).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", all_output(&out));
+        assert!(stderr(&out).contains(args[3]), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("serving MCP"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_token_file_that_is_a_device_or_fifo_is_refused_not_read() {
+    let sb = Sandbox::new();
+    let fifo = sb.dir.path().join("tokens.fifo");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let big = sb.dir.path().join("tokens.big");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    for (path, what) in [
+        (Path::new("/dev/zero"), "character device"),
+        (fifo.as_path(), "FIFO"),
+        (big.as_path(), "token-file-unreadable"),
+    ] {
+        let t = Instant::now();
+        let out = sb
+            .cmd()
+            .args(["serve", "--http", "127.0.0.1:0", "--token-file"])
+            .arg(path)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "{path:?}: {:?}",
+            t.elapsed()
+        );
+        assert!(!out.status.success(), "{path:?}");
+        let err = stderr(&out);
+        assert!(err.contains("token-file-unreadable"), "{path:?}: {err}");
+        assert!(err.contains(what), "{path:?}: {err}");
+        assert!(!err.contains("serving MCP"), "{err}");
+    }
+}
+
+#[test]
 fn graph_impact_range_errors_name_depth() {
     let sb = Sandbox::new();
     let out = sb.run(&["graph", "impact", "x", "--depth", "9", "--fmt", "json"]);

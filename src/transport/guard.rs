@@ -93,6 +93,9 @@ impl TokenFileError {
     }
 }
 
+/// The largest token file read: a line per actor, ~100 bytes each.
+const MAX_TOKEN_FILE: u64 = 1024 * 1024;
+
 /// The tokens a server accepts: (actor, sha256 of the token).
 #[derive(Debug, Clone)]
 pub struct TokenTable {
@@ -102,9 +105,16 @@ pub struct TokenTable {
 impl TokenTable {
     /// Reads and checks a token file.
     pub fn load(path: &Path) -> Result<TokenTable, TokenFileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TokenFileError::Unreadable {
-            path: path.to_path_buf(),
-            source,
+        use ontoref_tools::fsread::{self, Links, ReadError};
+        let text = fsread::read_text(path, MAX_TOKEN_FILE, Links::Follow).map_err(|e| {
+            TokenFileError::Unreadable {
+                path: path.to_path_buf(),
+                source: match e {
+                    ReadError::Io(e) => e,
+                    ReadError::NotFound => std::io::ErrorKind::NotFound.into(),
+                    other => std::io::Error::other(other.to_string()),
+                },
+            }
         })?;
         TokenTable::parse(path, &text)
     }
