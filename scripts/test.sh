@@ -18,6 +18,7 @@ need_apt=()
 command -v script >/dev/null || need_apt+=(bsdutils)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v age-keygen >/dev/null || need_apt+=(age)
+command -v strace >/dev/null || need_apt+=(strace)
 command -v npm >/dev/null || need_apt+=(nodejs npm)
 if ((${#need_apt[@]})); then
     step "apt-get install ${need_apt[*]}"

@@ -541,6 +541,56 @@ fn a_1mib_target_yields_a_bounded_line_carrying_its_sha256() {
     assert_eq!(verify_log(&d).0, Some(0));
 }
 
+/// Appends are written, not fdatasync'd, unless `ONTOREF_AUDIT_FSYNC=1`
+/// asks for durability, which syncs the line and then the head (seen by
+/// `strace`, which prints the path behind each synced descriptor).
+#[test]
+fn audit_appends_are_fdatasynced_only_when_asked() {
+    let d = Demo::new();
+    let synced = |fsync: Option<&str>| -> Vec<String> {
+        let trace = d.run.join("strace.out");
+        let inner = d.cmd();
+        let mut c = Command::new("strace");
+        // `-f` follows the detached reaper too, so the credential lives 1 s.
+        c.args(["-f", "-qq", "-y", "-e", "trace=fdatasync,fsync", "-o"])
+            .arg(&trace)
+            .arg(inner.get_program())
+            .args(inner.get_args())
+            .arg("--project")
+            .arg(&d.project)
+            .args(["--credential-ttl", "1", "secrets", "fetch", TARGET]);
+        for (k, v) in inner.get_envs() {
+            match v {
+                Some(v) => c.env(k, v),
+                None => c.env_remove(k),
+            };
+        }
+        c.env("ONTOREF_ACTOR", "agent-bot")
+            .env_remove("ONTOREF_AUDIT_FSYNC");
+        if let Some(v) = fsync {
+            c.env("ONTOREF_AUDIT_FSYNC", v);
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{} {}", stdout(&out), stderr(&out));
+        let text = std::fs::read_to_string(&trace).unwrap();
+        text.lines()
+            .filter(|l| l.contains("sync(") && l.contains("audit"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(synced(None), Vec::<String>::new());
+    let lines_before = log_lines(&d.vault().join("audit.jsonl")).len();
+    let on = synced(Some("1"));
+    assert_eq!(on.len(), 2, "{on:?}");
+    assert!(on[0].contains("audit.jsonl>"), "the line first: {on:?}");
+    assert!(on[1].contains("audit.head.tmp>"), "then the head: {on:?}");
+    assert_eq!(
+        log_lines(&d.vault().join("audit.jsonl")).len(),
+        lines_before + 1
+    );
+    assert_eq!(verify_log(&d).0, Some(0));
+}
+
 #[test]
 fn secrets_status_shows_the_audit_state() {
     let d = Demo::new();
