@@ -20,7 +20,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -32,13 +31,11 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
-use super::conn::{self, BodyTimeout, ConnTimeouts};
+use super::conn::{self, ConnTimeouts};
+use super::endpoint::MAX_BODY_BYTES;
 use super::guard::{self, Guard, TokenTable, refusal};
 use super::mcp::{self, BoundSessions, McpGate};
 use super::sse::{self, SseHub};
-
-/// Largest request body accepted (413 beyond).
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Session limits, shared by both transports.
 #[derive(Debug, Clone, Copy)]
@@ -157,78 +154,6 @@ impl Sessions {
         }
         Ok(guard)
     }
-}
-
-/// Reads a request body of at most `limit` bytes, or answers: 413
-/// `body-too-large`, 408 `body-timeout` (the body did not arrive within
-/// `--body-timeout`; the connection is closed), 400 `body-unreadable`.
-#[allow(clippy::result_large_err)]
-pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
-    let error = match axum::body::to_bytes(body, limit).await {
-        Ok(bytes) => return Ok(bytes),
-        Err(error) => error,
-    };
-    if let Some(timeout) = BodyTimeout::caused(&error) {
-        tracing::warn!(
-            limit_s = timeout.0.as_secs_f64(),
-            "refused: request body too slow"
-        );
-        let mut response = refusal(
-            StatusCode::REQUEST_TIMEOUT,
-            "body-timeout",
-            &timeout.to_string(),
-            "send the whole body at once, with a Content-Length that matches it (--body-timeout \
-             bounds how long a body may take)",
-        );
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        return Err(response);
-    }
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
-    while let Some(e) = source {
-        if e.is::<http_body_util::LengthLimitError>() {
-            return Err(refusal(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body-too-large",
-                &format!("the request body is larger than {limit} bytes"),
-                "send smaller requests",
-            ));
-        }
-        source = e.source();
-    }
-    Err(refusal(
-        StatusCode::BAD_REQUEST,
-        "body-unreadable",
-        &format!(
-            "the request body could not be read: {}",
-            clip(&error.to_string())
-        ),
-        "send a complete body with a Content-Length that matches it",
-    ))
-}
-
-/// 404 for an MCP session (Streamable HTTP or SSE) that never was or has
-/// ended.
-pub fn session_not_found(id: &str) -> Response {
-    refusal(
-        StatusCode::NOT_FOUND,
-        "session-not-found",
-        &format!("no open MCP session `{}`", clip(id)),
-        "the session ended (DELETE, stream closed, idle timeout or restart): start a new one \
-         (initialize on /mcp, or GET /sse)",
-    )
-}
-
-/// 403 for a request into a session another actor's token opened.
-pub fn session_actor_mismatch() -> Response {
-    refusal(
-        StatusCode::FORBIDDEN,
-        "session-actor-mismatch",
-        "this session was opened with another actor's token",
-        "use the token that opened the session, or open your own (initialize on /mcp, or GET \
-         /sse)",
-    )
 }
 
 /// 404 for a path this server does not serve.

@@ -24,7 +24,7 @@
 //!   protocol revision asks for;
 //! - every error response rmcp gives as plain text becomes the JSON shape
 //!   `{"error": {code, message, hint}}` with the same status (404 for a dead
-//!   session is [`super::http::session_not_found`], shared with SSE);
+//!   session is [`super::endpoint::session_not_found`], shared with SSE);
 //! - with an escrow, response bodies are passed through
 //!   [`reveal::SseReleaser`] so revealed secrets replace their placeholders
 //!   only as the bytes go out.
@@ -51,9 +51,11 @@ use rmcp::transport::streamable_http_server::{RestoreOutcome, SessionId, Session
 
 use super::channel::InFlight;
 use super::conn::GuardedBody;
+use super::endpoint::{
+    MAX_BODY_BYTES, framing_refusal, read_body, session_actor_mismatch, session_not_found,
+};
 use super::framing::{self, Checked, FramingError};
 use super::guard::refusal;
-use super::http::{MAX_BODY_BYTES, read_body, session_actor_mismatch, session_not_found};
 use super::reveal::{self, SseReleaser};
 
 /// What ontoref knows about one Streamable HTTP session.
@@ -242,16 +244,6 @@ fn json_rpc_answer(message: &ServerJsonRpcMessage) -> Response {
         body,
     )
         .into_response()
-}
-
-/// The HTTP refusal of a message that cannot be answered in JSON-RPC (no
-/// usable id).
-pub fn framing_refusal(error: &FramingError) -> Response {
-    let status = match error {
-        FramingError::TooLong { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    refusal(status, error.code(), &error.to_string(), error.hint())
 }
 
 /// The `/mcp` gate (see the module documentation).

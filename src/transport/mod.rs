@@ -4,11 +4,13 @@
 //! `framing` holds the pure checks every message from a client passes
 //! (the fuzzing surface); `channel` the channel-pair session that stdio and
 //! SSE share; `reveal` the release of escrowed secrets by every writer;
-//! `conn` the HTTP connections and their timeouts; `mcp` the gate in front
-//! of rmcp's Streamable HTTP service.
+//! `conn` the HTTP connections and their timeouts; `endpoint` what both
+//! HTTP endpoints answer alike; `mcp` the gate in front of rmcp's
+//! Streamable HTTP service.
 
 pub mod channel;
 pub mod conn;
+pub mod endpoint;
 pub mod framing;
 pub mod guard;
 pub mod http;

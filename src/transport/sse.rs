@@ -38,10 +38,12 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::channel::{self, Inlet};
+use super::endpoint::{
+    MAX_BODY_BYTES, framing_refusal, read_body, session_actor_mismatch, session_not_found,
+};
 use super::framing::Classified;
 use super::guard::refusal;
-use super::http::{MAX_BODY_BYTES, Sessions, read_body, session_actor_mismatch, session_not_found};
-use super::mcp::framing_refusal;
+use super::http::Sessions;
 use super::reveal;
 
 /// The open SSE sessions.

@@ -6,6 +6,7 @@
 //! fault. [`ToolError::body`] is the one place an error becomes the
 //! `{"code", "message", "hint"}` object that MCP results and the CLI print.
 
+pub use crate::echo::{ECHO_CHARS, clip, clip_to};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -184,9 +185,6 @@ pub(crate) fn quote_list(items: &[String]) -> String {
     }
 }
 
-/// How many characters of an input an error message quotes ([`clip`]).
-pub const ECHO_CHARS: usize = 200;
-
 /// The longest error message [`ToolError::body`] returns, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 4000;
 
@@ -196,21 +194,6 @@ pub const MAX_HINT_CHARS: usize = 1000;
 /// Longest input [`closest`] compares, in characters: edit distances over
 /// a 1 MiB name must not run.
 const CLOSEST_INPUT_CHARS: usize = 100;
-
-/// An input as an error message quotes it: whole up to [`ECHO_CHARS`]
-/// characters, else its first [`ECHO_CHARS`] characters then
-/// `… (N bytes)`, so every error stays small whatever a client sent.
-pub fn clip(text: &str) -> String {
-    clip_to(text, ECHO_CHARS)
-}
-
-/// [`clip`] with another bound.
-pub fn clip_to(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        None => text.to_owned(),
-        Some((end, _)) => format!("{}… ({} bytes)", &text[..end], text.len()),
-    }
-}
 
 /// Up to `max` candidates closest to `wanted` (by edit distance and shared
 /// prefix), closest first. Used by "did you mean" hints. Only the first
@@ -276,21 +259,6 @@ mod tests {
         let got = closest("nats-troubleshoot", ids, 2);
         assert_eq!(got[0], "nats-troubleshooting");
         assert!(closest("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", ids, 3).is_empty());
-    }
-
-    #[test]
-    fn clip_bounds_echoed_input() {
-        assert_eq!(clip("deploy-staging"), "deploy-staging");
-        let exact = "é".repeat(ECHO_CHARS);
-        assert_eq!(clip(&exact), exact);
-        let huge = "x".repeat(1 << 20);
-        let cut = clip(&huge);
-        assert!(cut.starts_with(&"x".repeat(ECHO_CHARS)));
-        assert!(cut.ends_with("… (1048576 bytes)"), "{cut}");
-        assert!(cut.len() < 300);
-        // Multi-byte characters are never split.
-        let wide = "é".repeat(ECHO_CHARS + 5);
-        assert!(clip(&wide).starts_with(&exact));
     }
 
     #[test]

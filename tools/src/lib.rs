@@ -18,6 +18,7 @@ pub mod adr;
 pub mod backlog;
 pub mod catalog;
 pub mod corpus;
+pub mod echo;
 pub mod embedded;
 pub mod engine;
 pub mod error;

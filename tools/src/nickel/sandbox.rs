@@ -27,7 +27,7 @@ use std::path::{Component, Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::NclError;
+use super::error::NclError;
 use super::scan::{self, PrecheckError};
 use crate::embedded::SCHEMAS;
 use crate::fsread::{self, Links, ReadError};
@@ -322,7 +322,7 @@ pub fn holds_secret_key(bytes: &[u8]) -> bool {
 
 /// Cuts an echoed path for a message.
 fn shown(path: &str) -> String {
-    crate::error::clip(path)
+    crate::echo::clip(path)
 }
 
 /// Scans `main` and every file it imports, admitting each through
