@@ -952,6 +952,89 @@ fn a_scope_that_leaves_its_contract_out_is_still_checked() {
     );
 }
 
+/// The vault's own files are evaluated in their own sandboxes: a scope may
+/// import only from the vault's `src-vault/`, `config.ncl` only from the
+/// config home outside `keys/`. Neither can read a key.
+#[test]
+fn vault_files_cannot_import_the_keys_either() {
+    let d = crate::vault::Demo::new();
+    let key = std::fs::read_to_string(d.home.join("keys/demo-agent.key")).unwrap();
+    let secret = key
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+        .unwrap()
+        .to_owned();
+    let fetch = || {
+        d.cmd()
+            .arg("--project")
+            .arg(&d.project)
+            .env("ONTOREF_ACTOR", "agent-bot")
+            .args(["secrets", "fetch", crate::vault::TARGET, "--fmt", "json"])
+            .output()
+            .unwrap()
+    };
+    let scope = d.vault().join("src-vault/scopes/agent.ncl");
+    let original = std::fs::read_to_string(&scope).unwrap();
+    for path in ["../../../../keys/demo-agent.key", "/etc/passwd"] {
+        std::fs::write(
+            &scope,
+            original.replace(
+                "bound_actor = [\"agent-bot\"]",
+                &format!("bound_actor = [\"agent-bot\", import \"{path}\" as 'Text]"),
+            ),
+        )
+        .unwrap();
+        let out = fetch();
+        let all = all_output(&out);
+        assert!(!all.contains(&secret[..30]), "{all}");
+        assert!(!all.contains("root:x:0"), "{all}");
+        let v = json_out(&out);
+        assert_eq!(code(&v), "ncl-import-denied", "{path}: {v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("agent.ncl"),
+            "{v}"
+        );
+    }
+    std::fs::write(&scope, &original).unwrap();
+    assert!(fetch().status.success());
+
+    // config.ncl in the config home: may not read keys/ (its own sibling).
+    let project_ncl = d.project.join(".ontoref/project.ncl");
+    let text = std::fs::read_to_string(&project_ncl).unwrap();
+    // Make the gate read the config home's config.ncl for the master key.
+    let without: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("master_key_path"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&project_ncl, without).unwrap();
+    std::fs::write(
+        d.home.join("config.ncl"),
+        "{ vault = { master_key_path = \"keys/demo-agent.key\", note = import \"keys/demo-agent.key\" as 'Text } }",
+    )
+    .unwrap();
+    for args in [
+        &["secrets", "fetch", crate::vault::TARGET, "--fmt", "json"][..],
+        &["secrets", "status", "--fmt", "json"],
+    ] {
+        let out = d
+            .cmd()
+            .arg("--project")
+            .arg(&d.project)
+            .env("ONTOREF_ACTOR", "agent-bot")
+            .args(args)
+            .output()
+            .unwrap();
+        let all = all_output(&out);
+        assert!(!all.contains(&secret[..30]), "{all}");
+        assert!(all.contains("ncl-import-denied"), "{args:?}: {all}");
+        assert!(all.contains("config.ncl"), "{args:?}: {all}");
+    }
+}
+
 #[test]
 fn a_failed_vault_demo_leaves_nothing_behind() {
     let sb = Sandbox::new();
