@@ -3,7 +3,8 @@
 # a fresh machine. This is the README's test command and exactly what CI runs (.ci/run).
 #
 #   scripts/test.sh            everything: fmt, clippy, build, benchmark smoke runs, Rust and Python
-#                              tests, the MCP conformance suite and the Inspector's --strict lint
+#                              tests, the MCP conformance suite and the Inspector's --strict lint,
+#                              then a bounded fuzzing run (scripts/fuzz.sh, FUZZ_SECONDS per target)
 #
 # Python test dependencies go to a venv under target/ (pinned in tests/python/requirements.txt);
 # the Node tools (Node 22, conformance suite, Inspector) to target/node-tools (pinned in
@@ -45,6 +46,7 @@ rm -rf "$ONTOREF_CACHE_DIR"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+(cd fuzz && cargo fmt -- --check)
 
 step "cargo clippy"
 cargo clippy --workspace --all-targets --release -- -D warnings
@@ -63,3 +65,6 @@ ONTOREF_BIN=$root/target/release/ontoref "$venv/bin/python" -m pytest "$root/tes
 
 step "MCP conformance suite and Inspector --strict (scripts/conformance.sh)"
 ONTOREF_BIN=$root/target/release/ontoref scripts/conformance.sh
+
+step "fuzzing, a bounded run of every target (scripts/fuzz.sh)"
+scripts/fuzz.sh

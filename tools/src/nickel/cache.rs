@@ -590,8 +590,11 @@ fn stamp_deps(files: &[(PathBuf, [u8; 32])], started: SystemTime) -> (Vec<Dep>, 
 }
 
 /// A synthetic main that applies `contract` of the embedded `schema` to
-/// `file`, so a file that leaves its contract out is still checked.
-fn contracted(file: BundleFile, schema: &str, contract: &str) -> BundleFile {
+/// `file`, so a file that leaves its contract out is still checked. Public
+/// only for the `loader_prechecks` fuzz target, which checks that no file
+/// name can inject an import into the synthetic source.
+#[doc(hidden)]
+pub fn contracted(file: BundleFile, schema: &str, contract: &str) -> BundleFile {
     let quote = |p: &Path| {
         let mut s = String::from("\"");
         for c in p.display().to_string().chars() {
@@ -600,6 +603,9 @@ fn contracted(file: BundleFile, schema: &str, contract: &str) -> BundleFile {
                     s.push('\\');
                     s.push(c);
                 }
+                // Nickel reads a raw CRLF in a string as LF: escaped, the name stays exact.
+                '\r' => s.push_str("\\r"),
+                '\n' => s.push_str("\\n"),
                 c => s.push(c),
             }
         }
@@ -661,4 +667,34 @@ fn write_disk_entry<D: Document>(
     tmp.write_all(&payload)?;
     tmp.persist(file).map_err(|e| e.error)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_contracted_main_imports_exactly_the_schema_and_the_file() {
+        // Names a project path may hold: quotes, backslashes, interpolation, a lone CR (the
+        // loader_prechecks fuzz target found the scan stopping there) and CRLF (which Nickel
+        // reads as LF unless it is escaped).
+        for name in [
+            "/p/plain.ncl",
+            "/p/a \"b\" \\c %{d} %e.ncl",
+            "/p/a\rb.ncl",
+            "/p/a\r\nb\n.ncl",
+        ] {
+            let file = BundleFile {
+                name: PathBuf::from(name),
+                format: Format::Nickel,
+                text: String::new(),
+                on_disk: true,
+            };
+            let main = contracted(file, "schemas/vault.ncl", "Scope");
+            let scan = crate::nickel::scan::scan(&main.text).unwrap();
+            assert_eq!(scan.lexical_error, None, "{name:?}");
+            let paths: Vec<_> = scan.imports.iter().map(|i| i.path.as_str()).collect();
+            assert_eq!(paths, ["/<ontoref>/schemas/vault.ncl", name], "{name:?}");
+        }
+    }
 }

@@ -14,8 +14,8 @@
 //! loop over bytes with an explicit mode stack; its tokenisation follows
 //! nickel-lang-parser 0.4's regexes for everything that can hide or reveal
 //! an `import` (comments, the three string kinds and their interpolations,
-//! enum tags, identifiers, numbers), and the tests and the fuzz target check
-//! it against that lexer.
+//! enum tags, identifiers, numbers), and the `import_scanner` fuzz target
+//! (`fuzz/`) checks the imports it finds against nickel-lang-core's parser.
 //!
 //! The same pass measures nesting (brackets, and chains of `let`, `fun`,
 //! infix operators and the like between two commas), because Nickel's
@@ -519,10 +519,9 @@ impl<'a> Scanner<'a> {
                     .count()
                     .max(1);
                 let piece = &self.text[self.i..self.i + run];
-                if piece.contains('\r') && piece.replace("\r\n", "").contains('\r') {
-                    self.error("a lone carriage return in a string");
-                    return Ok(());
-                }
+                // No lexical error for a lone carriage return: Nickel's lexer accepts one
+                // inside a literal run (only its debug builds assert against it), so stopping
+                // here would hide every import after it. Like Nickel, CRLF becomes LF.
                 if matches!(self.pending, Pending::InPath { .. } | Pending::InTag { .. }) {
                     let normalized = piece.replace("\r\n", "\n");
                     for ch in normalized.chars() {
@@ -700,6 +699,19 @@ mod tests {
         assert_eq!(paths("0b1import \"p\""), ["p"]);
         assert_eq!(paths("1e5import \"q\""), ["q"]);
         assert_eq!(paths("x'import \"r\""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_lone_carriage_return_in_a_string_hides_no_import() {
+        // Found by the import_scanner fuzz target: the scan stopped at the lone CR (as a
+        // lexical error) although release builds of Nickel accept the file and import
+        // "after-cr.ncl", which the sandbox then never vetted.
+        let src = "{ a = \"x\ry\", b = import \"after-cr.ncl\" }";
+        let scanned = scan(src).unwrap();
+        assert_eq!(scanned.lexical_error, None);
+        assert_eq!(paths(src), ["after-cr.ncl"]);
+        // In a path, a lone CR stays and CRLF becomes LF, as Nickel reads the literal.
+        assert_eq!(paths("import \"a\rb\" import \"c\r\nd\""), ["a\rb", "c\nd"]);
     }
 
     #[test]
