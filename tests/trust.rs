@@ -908,14 +908,10 @@ fn a_registry_file_linked_outside_src_vault_is_refused() {
     let elsewhere = d.run.join("elsewhere.sops.yaml");
     std::fs::rename(&file, &elsewhere).unwrap();
     std::os::unix::fs::symlink(&elsewhere, &file).unwrap();
-    let out = d
-        .cmd()
-        .arg("--project")
-        .arg(&d.project)
-        .env("ONTOREF_ACTOR", "agent-bot")
-        .args(["secrets", "fetch", crate::vault::TARGET, "--fmt", "json"])
-        .output()
-        .unwrap();
+    let out = d.run(
+        Some("agent-bot"),
+        &["secrets", "fetch", crate::vault::TARGET, "--fmt", "json"],
+    );
     let v = json_out(&out);
     assert_eq!(code(&v), "credential-sops-missing", "{v}");
     assert!(
@@ -933,14 +929,10 @@ fn a_scope_that_leaves_its_contract_out_is_still_checked() {
         "{ access = 'RO, bound_actor = [\"agent-bot\"], namespaces = [\"**\"], ops = [\"pull\", \"delete\"] }",
     )
     .unwrap();
-    let out = d
-        .cmd()
-        .arg("--project")
-        .arg(&d.project)
-        .env("ONTOREF_ACTOR", "agent-bot")
-        .args(["secrets", "fetch", crate::vault::TARGET, "--fmt", "json"])
-        .output()
-        .unwrap();
+    let out = d.run(
+        Some("agent-bot"),
+        &["secrets", "fetch", crate::vault::TARGET, "--fmt", "json"],
+    );
     let v = json_out(&out);
     assert_eq!(code(&v), "ncl-eval-failed", "{v}");
     assert!(
@@ -965,13 +957,10 @@ fn vault_files_cannot_import_the_keys_either() {
         .unwrap()
         .to_owned();
     let fetch = || {
-        d.cmd()
-            .arg("--project")
-            .arg(&d.project)
-            .env("ONTOREF_ACTOR", "agent-bot")
-            .args(["secrets", "fetch", crate::vault::TARGET, "--fmt", "json"])
-            .output()
-            .unwrap()
+        d.run(
+            Some("agent-bot"),
+            &["secrets", "fetch", crate::vault::TARGET, "--fmt", "json"],
+        )
     };
     let scope = d.vault().join("src-vault/scopes/agent.ncl");
     let original = std::fs::read_to_string(&scope).unwrap();
@@ -1020,14 +1009,7 @@ fn vault_files_cannot_import_the_keys_either() {
         &["secrets", "fetch", crate::vault::TARGET, "--fmt", "json"][..],
         &["secrets", "status", "--fmt", "json"],
     ] {
-        let out = d
-            .cmd()
-            .arg("--project")
-            .arg(&d.project)
-            .env("ONTOREF_ACTOR", "agent-bot")
-            .args(args)
-            .output()
-            .unwrap();
+        let out = d.run(Some("agent-bot"), args);
         let all = all_output(&out);
         assert!(!all.contains(&secret[..30]), "{all}");
         assert!(all.contains("ncl-import-denied"), "{args:?}: {all}");

@@ -63,7 +63,7 @@ impl Demo {
     }
 
     /// `ontoref --project <demo> ARGS` as `actor`.
-    fn run(&self, actor: Option<&str>, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, actor: Option<&str>, args: &[&str]) -> Output {
         let mut c = self.cmd();
         c.arg("--project").arg(&self.project);
         if let Some(a) = actor {
