@@ -618,6 +618,106 @@ fn dev_zero_fifos_and_sparse_giants_are_named_errors_in_bounded_time_and_memory(
     assert_eq!(content(&r)["total"], 0, "{r}");
 }
 
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+#[test]
+fn a_sops_file_that_is_a_fifo_or_a_sparse_giant_is_refused_not_read() {
+    let d = crate::vault::Demo::new();
+    let file = d
+        .vault()
+        .join("src-vault/registry/agent-readonly.sops.yaml");
+    std::fs::remove_file(&file).unwrap();
+    mkfifo(&file);
+    let fetch = || {
+        let t = Instant::now();
+        let out = d.run(
+            Some("agent-bot"),
+            &["secrets", "fetch", crate::vault::TARGET, "--fmt", "json"],
+        );
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        json_out(&out)
+    };
+    let v = fetch();
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("FIFO"),
+        "{v}"
+    );
+    std::fs::remove_file(&file).unwrap();
+    std::fs::File::create(&file)
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    let v = fetch();
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("bytes"),
+        "{v}"
+    );
+}
+
+#[test]
+fn cache_entries_that_are_fifos_or_devices_are_skipped_not_read() {
+    let h = Hostile::new();
+    let root = h.project(&[("reflection/qa.ncl", &qa_with_answer("\"honest\""))]);
+    let ask = || {
+        let t = Instant::now();
+        let out = h
+            .cmd()
+            .arg("--project")
+            .arg(&root)
+            .args(["qa", "show", "e", "--fmt", "json"])
+            .output()
+            .unwrap();
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+        json_out(&out)
+    };
+    assert_eq!(
+        ask()["entry"]["answer"],
+        "honest",
+        "served despite the planted entries"
+    );
+    // Every cache entry written becomes a FIFO, then a link to /dev/zero.
+    let entries: Vec<PathBuf> = walk_files(&h.sb.cache());
+    assert!(!entries.is_empty(), "the first call wrote cache entries");
+    for e in &entries {
+        std::fs::remove_file(e).unwrap();
+        mkfifo(e);
+    }
+    assert_eq!(
+        ask()["entry"]["answer"],
+        "honest",
+        "served despite the planted entries"
+    );
+    for e in &entries {
+        let _ = std::fs::remove_file(e);
+        std::os::unix::fs::symlink("/dev/zero", e).unwrap();
+    }
+    assert_eq!(
+        ask()["entry"]["answer"],
+        "honest",
+        "served despite the planted entries"
+    );
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let t = e.file_type().unwrap();
+            if t.is_dir() {
+                stack.push(e.path());
+            } else if t.is_file() {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn a_key_file_that_is_a_device_or_fifo_is_refused_not_read() {
     let h = Hostile::new();

@@ -65,7 +65,6 @@ impl std::fmt::Debug for Credential {
     }
 }
 
-/// Reads, parses and decrypts the sops file at `path` (`shown` in messages).
 /// The largest SOPS file read (credential files are a few kilobytes).
 pub const MAX_SOPS_FILE: u64 = 4 * 1024 * 1024;
 

@@ -398,8 +398,9 @@ pub async fn check(
         }
         .into());
     }
-    // 13. The credential file.
-    if !credential.is_file() {
+    // 13. The credential file. One that exists but is not a regular file
+    // (a FIFO, a device) is named as such by the bounded read that follows.
+    if std::fs::metadata(&credential).is_err() {
         return Err(VaultError::SopsFileNotFound {
             path: credential.display().to_string(),
             vault_id: vault.id.clone(),
