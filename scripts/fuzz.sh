@@ -86,6 +86,9 @@ for t in "${targets[@]}"; do
     log=$logs/$t.log
     dict=()
     [[ -f fuzz/dicts/$t.dict ]] && dict=(-dict="$root/fuzz/dicts/$t.dict")
+    # Real data from public repositories stays in ../shared/fixtures; it seeds from there.
+    shared=()
+    [[ $t == sops_parse_decrypt ]] && shared=("$root/../shared/fixtures/sops")
     set +e
     "$bin_dir/$t" "${dict[@]}" \
         -max_total_time="$seconds" \
@@ -94,7 +97,7 @@ for t in "${targets[@]}"; do
         -timeout=10 \
         -print_final_stats=1 \
         -artifact_prefix="$artifacts/$t/" \
-        "$scratch/$t" "$root/fuzz/corpus/$t" >"$log" 2>&1
+        "$scratch/$t" "$root/fuzz/corpus/$t" "${shared[@]}" >"$log" 2>&1
     code=$?
     set -e
     done_line=$(grep -E '^Done [0-9]+ runs in [0-9]+ second' "$log" | tail -n 1 || true)

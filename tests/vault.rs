@@ -828,7 +828,7 @@ fn decrypt_reads_real_sops_files_and_age_cli_keys() {
         "# created: 2023-12-25T10:30:00Z\n# public key: age1se5ghfycr4n8kcwc3qwf234ymvmr2lex2a99wh8gpfx97glwt9hqch4569\nAGE-SECRET-KEY-1EQUCGFZH8UZKSZ0Z5N5T234YRNDT4U9H7QNYXWRRNJYDDVXE6FWSCPGNJ7\n",
     )
     .unwrap();
-    let fixtures = crate::util::repo().join("tools/tests/fixtures/sops");
+    let fixtures = crate::util::repo().join("../shared/fixtures/sops");
     for case in ["example", "encrypted_suffix", "unencrypted_regex"] {
         let file = fixtures.join(format!("age_{case}.yaml"));
         let out = sb

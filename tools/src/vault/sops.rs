@@ -1242,7 +1242,8 @@ fn rfc3339_canonical(s: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    /// The published test identity of the rops fixtures (see tests/fixtures/sops/SOURCES.md).
+    /// The published test identity of the rops fixtures (see
+    /// ../shared/fixtures/sops/SOURCES.md, beside the repository).
     const TEST_KEY: &str =
         "AGE-SECRET-KEY-1EQUCGFZH8UZKSZ0Z5N5T234YRNDT4U9H7QNYXWRRNJYDDVXE6FWSCPGNJ7";
     const TEST_RECIPIENT: &str = "age1se5ghfycr4n8kcwc3qwf234ymvmr2lex2a99wh8gpfx97glwt9hqch4569";
@@ -1252,7 +1253,7 @@ mod tests {
         ($name:literal) => {
             include_str!(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/tests/fixtures/sops/",
+                "/../../shared/fixtures/sops/",
                 $name
             ))
         };
