@@ -56,10 +56,17 @@ static KEYS: LazyLock<Keys> = LazyLock::new(|| {
     }
 });
 
-fn assert_no_secret(what: &str, text: &str) {
+/// Fails when `text` contains a secret key that `input` did not: a file may quote a key (the
+/// fixtures' SOURCES.md prints the published one, so the fuzzer's dictionary learns it), and
+/// echoing the input's own bytes back is not a leak.
+fn assert_no_secret(input: &str, what: &str, text: &str) {
     let upper = text.to_ascii_uppercase();
+    let input = input.to_ascii_uppercase();
     for secret in &KEYS.secrets {
         // The bech32 body is what matters; the prefix alone may be quoted by a message.
+        if input.contains(&secret[15..]) {
+            continue;
+        }
         assert!(
             !upper.contains(&secret[15..]),
             "{what} contains a secret key: {text}"
@@ -74,7 +81,7 @@ fuzz_target!(|data: &[u8]| {
     let file = match SopsFile::parse(text) {
         Ok(file) => file,
         Err(e) => {
-            assert_no_secret("a parse error", &e.to_string());
+            assert_no_secret(text, "a parse error", &e.to_string());
             return;
         }
     };
@@ -82,12 +89,12 @@ fuzz_target!(|data: &[u8]| {
         !file.recipients().is_empty(),
         "a parsed file has recipients"
     );
-    assert_no_secret("a parsed file's Debug", &format!("{file:?}"));
+    assert_no_secret(text, "a parsed file's Debug", &format!("{file:?}"));
 
     let plain = match file.decrypt(KEYS.identities.as_slice()) {
         Ok(plain) => plain,
         Err(e) => {
-            assert_no_secret("a decryption error", &e.to_string());
+            assert_no_secret(text, "a decryption error", &e.to_string());
             return;
         }
     };
