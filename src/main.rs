@@ -7,7 +7,6 @@
 
 mod cli;
 mod output;
-mod secrets;
 
 use std::process::ExitCode;
 

@@ -316,3 +316,116 @@ fn the_tools_listing_reflects_the_catalog_and_filters() {
     ]));
     assert_eq!(v["total"], 2);
 }
+
+#[test]
+fn call_runs_any_tool_with_json_arguments_from_the_line_or_stdin() {
+    let s = Sandbox::new();
+    let show = crate::util::catalog_names()
+        .into_iter()
+        .find(|n| n.ends_with("_qa_show"))
+        .unwrap();
+    let direct = s.on_fixture(&["qa", "show", "deploy-staging"]);
+    let called = s.on_fixture(&["call", &show, r#"{"id": "deploy-staging"}"#]);
+    assert!(called.status.success(), "{}", stderr(&called));
+    assert_eq!(json_out(&called), json_out(&direct));
+
+    let mut child = s
+        .cmd()
+        .args(["--project", path_str(&fixture()), "call", &show, "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(br#"{"id": "deploy-staging"}"#).unwrap();
+    }
+    let piped = child.wait_with_output().unwrap();
+    assert!(piped.status.success());
+    assert_eq!(json_out(&piped), json_out(&direct));
+
+    // A tool error is the tool's, as over MCP; bad JSON is a usage error.
+    let missing = s.on_fixture(&["call", &show, r#"{"id": "nope"}"#]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(json_out(&missing)["error"]["code"], "qa-not-found");
+    let wrong = s.on_fixture(&["call", &show, r#"{"ident": "x"}"#]);
+    assert_eq!(json_out(&wrong)["error"]["code"], "invalid-params");
+    for bad in ["{not json", "[1, 2]"] {
+        let out = s.on_fixture(&["call", &show, bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(stderr(&out).contains("JSON"), "{bad}: {}", stderr(&out));
+    }
+    let unknown = s.on_fixture(&["call", "ontoref_qa_shw", "{}"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    let v = json_out(&unknown);
+    assert_eq!(v["error"]["code"], "unknown-tool");
+    assert!(v["error"]["hint"].as_str().unwrap().contains(&show), "{v}");
+}
+
+#[test]
+fn every_tool_has_a_derived_command_whose_help_is_its_description() {
+    let s = Sandbox::new();
+    let listed = json_out(&s.run(&["tools", "--fmt", "json"]));
+    let tools = listed["tools"].as_array().unwrap();
+    assert_eq!(tools.len(), crate::util::catalog_names().len());
+    let snapshot: Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::util::repo().join("tests/snapshots/tools_list.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    for t in tools {
+        let command: Vec<&str> = t["command"].as_str().unwrap().split(' ').collect();
+        let mut args = command.clone();
+        args.push("--help");
+        let out = s.run(&args);
+        assert!(out.status.success(), "{command:?}: {}", stderr(&out));
+        let help = stdout(&out);
+        let name = t["name"].as_str().unwrap();
+        let description = snapshot["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == name)
+            .and_then(|d| d["description"].as_str())
+            .unwrap();
+        let first = description.split(". ").next().unwrap();
+        assert!(
+            help.contains(first),
+            "{command:?} help lacks {first:?}:\n{help}"
+        );
+        assert!(help.contains(&format!("MCP tool: {name}")), "{help}");
+    }
+    // Flags carry the schema's range, values and default.
+    let help = stdout(&s.run(&["node", "list", "--help"]));
+    assert!(
+        help.contains("--limit <N>") && help.contains("(1-500)"),
+        "{help}"
+    );
+    assert!(
+        help.contains("[values: Axiom, Tension, Practice]"),
+        "{help}"
+    );
+    assert!(help.contains("[default: 50]"), "{help}");
+}
+
+#[test]
+fn enum_flags_take_any_case_and_bad_values_are_the_tools_invalid_params() {
+    let s = Sandbox::new();
+    let template = crate::util::repo().join("agent-first-template");
+    let on = |args: &[&str]| {
+        let mut all = vec!["--project", path_str(&template)];
+        all.extend_from_slice(args);
+        json_out(&s.run(&all))
+    };
+    let lower = on(&["node", "list", "--level", "axiom"]);
+    let exact = on(&["node", "list", "--level", "Axiom"]);
+    assert!(lower["total"].as_u64().unwrap() > 0, "{lower}");
+    assert_eq!(lower, exact);
+    assert!(on(&["node", "list"])["total"].as_u64() > lower["total"].as_u64());
+    let out = s.on_fixture(&["node", "list", "--level", "Gadget"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_out(&out)["error"]["code"], "invalid-params");
+    let out = s.on_fixture(&["qa", "list", "--limit", "many"]);
+    assert_eq!(out.status.code(), Some(2), "not an integer: a usage error");
+}

@@ -443,3 +443,35 @@ fn a_fresh_server_answers_from_the_disk_cache_without_evaluating() {
     assert!(second.contains("served from the disk cache"), "{second}");
     assert!(!second.contains("evaluating with nickel"), "{second}");
 }
+
+#[test]
+fn instructions_name_the_served_toolsets_only_and_fit_2048_characters() {
+    let s = Sandbox::new();
+    let text_of = |args: &[&str]| {
+        let mut session = Session::start(&s, args, &[]);
+        let init = session.initialize();
+        init["result"]["instructions"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no instructions: {init}"))
+            .to_owned()
+    };
+    let all = text_of(&["--project", path_str(&fixture())]);
+    assert!(all.chars().count() <= 2048, "{} chars", all.chars().count());
+    assert!(all.starts_with("Reach for ontoref"), "{all}");
+    for id in [
+        "adr", "backlog", "modes", "ontology", "project", "qa", "vault",
+    ] {
+        assert!(all.contains(&format!("({id}): ")), "{id} missing: {all}");
+    }
+    let qa_only = text_of(&["--project", path_str(&fixture()), "--toolsets", "qa"]);
+    assert!(qa_only.contains("(qa): "), "{qa_only}");
+    for gone in [
+        "(vault)",
+        "(adr)",
+        "registry credentials",
+        "DOCKER_CONFIG",
+        "decision",
+    ] {
+        assert!(!qa_only.contains(gone), "{gone} mentioned: {qa_only}");
+    }
+}

@@ -4,53 +4,90 @@
 use proc_macro2::{Span, TokenStream};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
-use syn::{Expr, ExprLit, Lit, LitStr, MetaNameValue, Token};
+use syn::{Expr, ExprLit, Ident, Lit, LitStr, Meta, Token};
 
 /// The parsed arguments.
 pub(crate) struct Args {
     /// The toolset the tool belongs to, e.g. `"qa"`.
     pub toolset: LitStr,
+    /// `custom_cli`: the tool implements `ToolCommand` itself (its command
+    /// words, positionals, text or exit status); otherwise the defaults are
+    /// generated.
+    pub custom_cli: Option<Ident>,
 }
 
+const EXPECTED: &str = "expected `toolset = \"...\"` and optionally `custom_cli`";
+
 pub(crate) fn parse(args: TokenStream) -> syn::Result<Args> {
-    let pairs = Punctuated::<MetaNameValue, Token![,]>::parse_terminated.parse2(args)?;
+    let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args)?;
     let mut toolset: Option<LitStr> = None;
-    for pair in pairs {
-        let Some(key) = pair.path.get_ident() else {
+    let mut custom_cli: Option<Ident> = None;
+    for meta in metas {
+        let Some(key) = meta.path().get_ident().cloned() else {
             return Err(syn::Error::new_spanned(
-                &pair.path,
-                "unknown argument to #[onto_mcp_tool]; expected `toolset = \"...\"`",
+                meta.path(),
+                format!("unknown argument to #[onto_mcp_tool]; {EXPECTED}"),
             ));
         };
-        if key != "toolset" {
-            return Err(syn::Error::new_spanned(
-                key,
-                format!(
-                    "unknown argument `{key}` to #[onto_mcp_tool]; name, title, description, schemas \
-                     and annotations come from the tool's `ToolBase` impl, only `toolset` goes here"
-                ),
-            ));
-        }
-        if toolset.is_some() {
-            return Err(syn::Error::new_spanned(
-                key,
-                "duplicate `toolset` argument to #[onto_mcp_tool]",
-            ));
-        }
-        match &pair.value {
-            Expr::Lit(ExprLit {
-                lit: Lit::Str(s), ..
-            }) => toolset = Some(s.clone()),
-            other => {
+        match (key.to_string().as_str(), &meta) {
+            ("toolset", Meta::NameValue(pair)) => {
+                if toolset.is_some() {
+                    return Err(syn::Error::new_spanned(
+                        &key,
+                        "duplicate `toolset` argument to #[onto_mcp_tool]",
+                    ));
+                }
+                match &pair.value {
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Str(s), ..
+                    }) => toolset = Some(s.clone()),
+                    other => {
+                        return Err(syn::Error::new_spanned(
+                            other,
+                            "`toolset` takes a string literal, e.g. `toolset = \"qa\"`",
+                        ));
+                    }
+                }
+            }
+            ("toolset", other) => {
                 return Err(syn::Error::new_spanned(
                     other,
                     "`toolset` takes a string literal, e.g. `toolset = \"qa\"`",
                 ));
             }
+            ("custom_cli", Meta::Path(_)) => {
+                if custom_cli.is_some() {
+                    return Err(syn::Error::new_spanned(
+                        &key,
+                        "duplicate `custom_cli` argument to #[onto_mcp_tool]",
+                    ));
+                }
+                custom_cli = Some(key);
+            }
+            ("custom_cli", other) => {
+                return Err(syn::Error::new_spanned(
+                    other,
+                    "`custom_cli` takes no value: write `custom_cli` and implement `ToolCommand` \
+                     beside the tool",
+                ));
+            }
+            _ => {
+                return Err(syn::Error::new_spanned(
+                    &key,
+                    format!(
+                        "unknown argument `{key}` to #[onto_mcp_tool]; name, title, description, \
+                         schemas and annotations come from the tool's `ToolBase` impl, and the \
+                         command line from its `ToolCommand` impl; {EXPECTED}"
+                    ),
+                ));
+            }
         }
     }
     match toolset {
-        Some(toolset) => Ok(Args { toolset }),
+        Some(toolset) => Ok(Args {
+            toolset,
+            custom_cli,
+        }),
         None => Err(syn::Error::new(
             Span::call_site(),
             "#[onto_mcp_tool] needs a toolset, e.g. `#[onto_mcp_tool(toolset = \"qa\")]`",

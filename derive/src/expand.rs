@@ -1,5 +1,5 @@
-//! Code generation: the item unchanged, plus one `inventory::submit!` of a
-//! catalog entry. On error the item is still emitted beside the
+//! Code generation: the item unchanged, the default `ToolCommand` impl
+//! (unless `custom_cli`), plus one `inventory::submit!` of a catalog entry. On error the item is still emitted beside the
 //! `compile_error!`, so one mistake does not cascade into unresolved names.
 
 use proc_macro2::TokenStream;
@@ -25,8 +25,16 @@ fn expand(args: TokenStream, item: &Item) -> syn::Result<TokenStream> {
     valid::args(&args)?;
     let ident = &strukt.ident;
     let toolset = &args.toolset;
+    let command = if args.custom_cli.is_some() {
+        quote! {}
+    } else {
+        quote! {
+            impl ::ontoref_tools::__private::ToolCommand for #ident {}
+        }
+    };
     Ok(quote! {
         #item
+        #command
         ::ontoref_tools::__private::inventory::submit! {
             ::ontoref_tools::__private::ToolEntry::new::<#ident>(#toolset)
         }

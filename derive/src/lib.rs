@@ -13,7 +13,10 @@
 //!
 //! Everything the trait already says (name, title, description, schemas,
 //! annotations, handler) is taken from the trait; the attribute only adds the
-//! toolset. Misuse (fields, generics, an enum, a function, unknown or repeated
+//! toolset. The tool's command line (words, positionals, text for a person,
+//! exit status) comes from its `ToolCommand` impl: the defaults are generated
+//! unless the attribute says `custom_cli`, and the tool then implements it
+//! beside its other impls. Misuse (fields, generics, an enum, a function, unknown or repeated
 //! arguments) is a compile error on the offending tokens.
 
 mod attr;

@@ -84,7 +84,7 @@ impl HttpOptions {
         selected
             .iter()
             .copied()
-            .filter(|t| self.tokens.is_some() || (t.read_only() && t.toolset != "vault"))
+            .filter(|t| self.tokens.is_some() || (t.read_only() && !t.needs_caller()))
             .collect()
     }
 

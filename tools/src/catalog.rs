@@ -15,8 +15,11 @@ use rmcp::handler::server::router::tool::{AsyncTool, ToolBase};
 use rmcp::model::Tool;
 use serde_json::Value;
 
+use crate::command::{ArgSpec, ToolCommand, arg_specs, default_words};
 use crate::engine::Engine;
 use crate::error::{ToolError, clip, closest, quote_list};
+use crate::text::{Style, Text};
+use crate::toolset;
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -24,13 +27,32 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Runs a tool: JSON arguments in, JSON structured output out.
 pub type InvokeFn = for<'a> fn(&'a Engine, Value) -> BoxFuture<'a, Result<Value, ToolError>>;
 
-/// What `#[onto_mcp_tool]` submits: a toolset and two functions generated
-/// from the tool's `ToolBase` and `AsyncTool<Engine>` impls.
+/// Runs a tool for the command line: JSON arguments in, the structured
+/// output plus, when a style is asked for, its text for a person.
+pub type RunFn =
+    for<'a> fn(&'a Engine, Value, Option<Style>) -> BoxFuture<'a, Result<Ran, ToolError>>;
+
+/// What a command-line run of a tool gives.
+#[derive(Debug, Clone)]
+pub struct Ran {
+    /// The structured output, exactly as MCP clients get it.
+    pub value: Value,
+    /// The output for a person, in the style asked for.
+    pub text: Option<String>,
+    /// The command should exit 1 ([`ToolCommand::failed`]).
+    pub failed: bool,
+}
+
+/// What `#[onto_mcp_tool]` submits: a toolset and functions generated from
+/// the tool's `ToolBase`, `AsyncTool<Engine>` and `ToolCommand` impls.
 #[derive(Debug)]
 pub struct ToolEntry {
     toolset: &'static str,
     definition: fn() -> Tool,
     invoke: InvokeFn,
+    run: RunFn,
+    words: Option<&'static str>,
+    positional: &'static [&'static str],
 }
 
 inventory::collect!(ToolEntry);
@@ -39,12 +61,15 @@ impl ToolEntry {
     /// The entry for tool `T` in `toolset`.
     pub const fn new<T>(toolset: &'static str) -> ToolEntry
     where
-        T: AsyncTool<Engine> + ToolBase<Error = ToolError> + 'static,
+        T: AsyncTool<Engine> + ToolBase<Error = ToolError> + ToolCommand + 'static,
     {
         ToolEntry {
             toolset,
             definition: definition::<T>,
             invoke: invoke::<T>,
+            run: run::<T>,
+            words: T::WORDS,
+            positional: T::POSITIONAL,
         }
     }
 }
@@ -75,34 +100,68 @@ fn definition<T: ToolBase>() -> Tool {
     tool
 }
 
+/// The tool's parameters from JSON arguments (`null` is `{}`).
+fn params<T: ToolBase<Error = ToolError>>(args: Value) -> Result<T::Parameter, ToolError> {
+    let args = match args {
+        Value::Null => Value::Object(Default::default()),
+        other => other,
+    };
+    serde_path_to_error::deserialize(args).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        // serde quotes the offending value (and path keys) whole: cut both.
+        ToolError::InvalidParams {
+            tool: T::name().into_owned(),
+            detail: if path == "." {
+                clip(&inner)
+            } else {
+                format!("{}: {}", clip(&path), clip(&inner))
+            },
+        }
+    })
+}
+
+fn to_value<T: ToolBase<Error = ToolError>>(output: &T::Output) -> Result<Value, ToolError> {
+    serde_json::to_value(output).map_err(|e| {
+        ToolError::Internal(format!(
+            "cannot serialise the output of `{}`: {e}",
+            T::name()
+        ))
+    })
+}
+
 fn invoke<T>(engine: &Engine, args: Value) -> BoxFuture<'_, Result<Value, ToolError>>
 where
     T: AsyncTool<Engine> + ToolBase<Error = ToolError> + 'static,
 {
     Box::pin(async move {
-        let args = match args {
-            Value::Null => Value::Object(Default::default()),
-            other => other,
-        };
-        let params: T::Parameter = serde_path_to_error::deserialize(args).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner().to_string();
-            // serde quotes the offending value (and path keys) whole: cut both.
-            ToolError::InvalidParams {
-                tool: T::name().into_owned(),
-                detail: if path == "." {
-                    clip(&inner)
-                } else {
-                    format!("{}: {}", clip(&path), clip(&inner))
-                },
+        let output = <T as AsyncTool<Engine>>::invoke(engine, params::<T>(args)?).await?;
+        to_value::<T>(&output)
+    })
+}
+
+fn run<T>(
+    engine: &Engine,
+    args: Value,
+    style: Option<Style>,
+) -> BoxFuture<'_, Result<Ran, ToolError>>
+where
+    T: AsyncTool<Engine> + ToolBase<Error = ToolError> + ToolCommand + 'static,
+{
+    Box::pin(async move {
+        let output = <T as AsyncTool<Engine>>::invoke(engine, params::<T>(args)?).await?;
+        let value = to_value::<T>(&output)?;
+        let text = style.map(|style| {
+            let mut text = Text::new(style);
+            if !T::text(&output, &mut text) {
+                text.value(&value);
             }
-        })?;
-        let output = <T as AsyncTool<Engine>>::invoke(engine, params).await?;
-        serde_json::to_value(output).map_err(|e| {
-            ToolError::Internal(format!(
-                "cannot serialise the output of `{}`: {e}",
-                T::name()
-            ))
+            text.finish()
+        });
+        Ok(Ran {
+            failed: T::failed(&output),
+            value,
+            text,
         })
     })
 }
@@ -116,6 +175,12 @@ pub struct CatalogTool {
     pub tool: Tool,
     /// Runs it.
     pub invoke: InvokeFn,
+    /// Runs it for the command line.
+    pub run: RunFn,
+    /// Its command words on the command line (`["node", "show"]`).
+    pub words: Vec<&'static str>,
+    /// Optional parameters its command takes as positionals.
+    pub positional: &'static [&'static str],
 }
 
 impl CatalogTool {
@@ -137,39 +202,37 @@ impl CatalogTool {
     pub async fn call(&self, engine: &Engine, args: Value) -> Result<Value, ToolError> {
         (self.invoke)(engine, args).await
     }
-}
 
-/// Every toolset ontoref knows, with what it is for.
-pub const TOOLSETS: &[(&str, &str)] = &[
-    (
-        "adr",
-        "architecture decision records (adrs/): list, show with constraints and supersession",
-    ),
-    (
-        "backlog",
-        "the project's open work (reflection/backlog.ncl): list, show",
-    ),
-    (
-        "modes",
-        "operational modes across the level hierarchy: list, show, resolve, validate",
-    ),
-    (
-        "ontology",
-        "nodes, edges and state dimensions (.ontology/): list, show, impact, state",
-    ),
-    (
-        "project",
-        "what the project is, one search across every kind, registered projects",
-    ),
-    (
-        "qa",
-        "the project's Q&A knowledge (reflection/qa.ncl): list, search, show",
-    ),
-    (
-        "vault",
-        "scope-gated registry credentials (SOPS/age): status, describe, audit, fetch",
-    ),
-];
+    /// Runs the tool for the command line, with its text in `style`.
+    pub async fn run(
+        &self,
+        engine: &Engine,
+        args: Value,
+        style: Option<Style>,
+    ) -> Result<Ran, ToolError> {
+        (self.run)(engine, args, style).await
+    }
+
+    /// Whether its toolset acts for an authenticated caller (the vault):
+    /// such tools are never served over HTTP without tokens.
+    pub fn needs_caller(&self) -> bool {
+        toolset::find(self.toolset).is_none_or(|s| s.needs_caller)
+    }
+
+    /// The arguments of its command, derived from its input schema.
+    pub fn args(&self) -> Vec<ArgSpec> {
+        arg_specs(&self.tool, self.positional)
+    }
+
+    /// The first sentence of its description.
+    pub fn summary(&self) -> &str {
+        let description = self.tool.description.as_deref().unwrap_or("");
+        description
+            .find(". ")
+            .map_or(description, |end| &description[..=end])
+            .trim()
+    }
+}
 
 /// Every registered tool, sorted by toolset then name.
 pub fn catalog() -> &'static [CatalogTool] {
@@ -177,15 +240,33 @@ pub fn catalog() -> &'static [CatalogTool] {
     CATALOG.get_or_init(|| {
         let mut tools: Vec<CatalogTool> = inventory::iter::<ToolEntry>
             .into_iter()
-            .map(|e| CatalogTool {
-                toolset: e.toolset,
-                tool: (e.definition)(),
-                invoke: e.invoke,
+            .map(|e| {
+                let tool = (e.definition)();
+                let words = match e.words {
+                    Some(words) => words.split_whitespace().collect(),
+                    None => default_words(&tool.name)
+                        .into_iter()
+                        .map(|w| &*Box::leak(w.into_boxed_str()))
+                        .collect(),
+                };
+                CatalogTool {
+                    toolset: e.toolset,
+                    tool,
+                    invoke: e.invoke,
+                    run: e.run,
+                    words,
+                    positional: e.positional,
+                }
             })
             .collect();
         tools.sort_by(|a, b| (a.toolset, a.name()).cmp(&(b.toolset, b.name())));
         tools
     })
+}
+
+/// The catalog tool whose command words are `words`.
+pub fn by_words(words: &[&str]) -> Option<&'static CatalogTool> {
+    catalog().iter().find(|t| t.words == words)
 }
 
 /// The catalog tool named `name`.
@@ -240,12 +321,12 @@ impl Selection {
         let all = catalog();
         if let Some(sets) = &self.toolsets {
             for set in sets {
-                if set != "all" && !TOOLSETS.iter().any(|(name, _)| name == set) {
+                if set != "all" && toolset::find(set).is_none() {
                     return Err(SelectionError::UnknownToolset {
                         name: set.clone(),
-                        known: TOOLSETS
+                        known: toolset::toolsets()
                             .iter()
-                            .map(|(n, _)| *n)
+                            .map(|s| s.id)
                             .collect::<Vec<_>>()
                             .join(", "),
                     });
@@ -327,7 +408,7 @@ mod tests {
         for t in catalog() {
             let name = t.name();
             assert!(
-                TOOLSETS.iter().any(|(s, _)| *s == t.toolset),
+                toolset::find(t.toolset).is_some(),
                 "{name}: unknown toolset {}",
                 t.toolset
             );
@@ -374,6 +455,53 @@ mod tests {
                 "{name}: nullable type left in schema"
             );
         }
+    }
+
+    #[test]
+    fn descriptions_fit_2048_characters_and_open_with_what_the_tool_is_for() {
+        for t in catalog() {
+            let desc = t.tool.description.as_deref().unwrap_or("");
+            assert!(
+                desc.chars().count() <= 2048,
+                "{}: description has {} characters",
+                t.name(),
+                desc.chars().count()
+            );
+            let first = t.summary();
+            assert!(
+                (20..=400).contains(&first.chars().count()) && first.ends_with('.'),
+                "{}: the first sentence should say what the tool is for: {first:?}",
+                t.name()
+            );
+            assert!(
+                first.starts_with(|c: char| c.is_ascii_uppercase()),
+                "{}: {first:?}",
+                t.name()
+            );
+        }
+    }
+
+    #[test]
+    fn command_words_are_unique_and_no_command_is_a_group_of_another() {
+        let mut seen = std::collections::HashSet::new();
+        for t in catalog() {
+            assert!(!t.words.is_empty() && t.words.len() <= 2, "{}", t.name());
+            assert!(seen.insert(t.words.clone()), "{}: words taken", t.name());
+        }
+        for t in catalog().iter().filter(|t| t.words.len() == 1) {
+            assert!(
+                !catalog()
+                    .iter()
+                    .any(|o| o.words.len() == 2 && o.words[0] == t.words[0]),
+                "{} is both a command and a group",
+                t.words[0]
+            );
+        }
+        let qa_show = find("ontoref_qa_show").unwrap();
+        assert_eq!(
+            by_words(&["qa", "show"]).map(|t| t.name()),
+            Some(qa_show.name())
+        );
     }
 
     #[test]

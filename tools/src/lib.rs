@@ -17,6 +17,7 @@ extern crate self as ontoref_tools;
 pub mod adr;
 pub mod backlog;
 pub mod catalog;
+pub mod command;
 pub mod corpus;
 pub mod echo;
 pub mod embedded;
@@ -36,6 +37,8 @@ pub mod qa;
 pub mod schema;
 pub mod search;
 pub mod server;
+pub mod text;
+pub mod toolset;
 pub mod toolsets;
 pub mod vault;
 
@@ -50,5 +53,6 @@ pub use server::OntorefServer;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::catalog::ToolEntry;
+    pub use crate::command::ToolCommand;
     pub use inventory;
 }

@@ -39,17 +39,13 @@ use crate::engine::Engine;
 use crate::error::{clip, clip_to, closest, quote_list};
 use crate::vault::{RequestActor, as_actor};
 
-/// What the server tells a model about itself.
-pub const INSTRUCTIONS: &str = "ontoref answers questions about this software project from its own \
-typed knowledge files (Nickel). Search before reading: ontoref_qa_search finds Q&A entries by \
-topic and returns snippets; ontoref_qa_show returns one whole entry; ontoref_qa_list pages \
-through ids. Results are bounded; pass next_cursor back as cursor for more.";
-
 /// The MCP server: an engine plus the tools selected for it.
 #[derive(Clone)]
 pub struct OntorefServer {
     engine: Arc<Engine>,
     router: Arc<ToolRouter<OntorefServer>>,
+    /// What the server tells a model about itself, from the toolsets served.
+    instructions: Arc<str>,
 }
 
 impl std::fmt::Debug for OntorefServer {
@@ -73,12 +69,19 @@ impl OntorefServer {
         OntorefServer {
             engine,
             router: Arc::new(router),
+            instructions: crate::toolset::instructions(tools.iter().map(|t| t.toolset)).into(),
         }
     }
 
     /// The engine served.
     pub fn engine(&self) -> &Arc<Engine> {
         &self.engine
+    }
+
+    /// The `instructions` sent at `initialize`: when to reach for ontoref
+    /// and one line per toolset served.
+    pub fn instructions(&self) -> &str {
+        &self.instructions
     }
 
     /// The tool definitions served, sorted by name.
@@ -150,7 +153,7 @@ impl ServerHandler for OntorefServer {
         .with_server_info(
             Implementation::new("ontoref", env!("CARGO_PKG_VERSION")).with_title("ontoref"),
         )
-        .with_instructions(INSTRUCTIONS)
+        .with_instructions(self.instructions.to_string())
     }
 
     async fn call_tool(

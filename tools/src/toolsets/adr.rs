@@ -10,12 +10,22 @@ use sha2::{Digest, Sha256};
 
 use crate::adr::{Adr, AdrStatus, Finding, Severity};
 use crate::catalog::{name, read_only_annotations};
+use crate::command::ToolCommand;
 use crate::engine::Engine;
 use crate::error::ToolError;
 use crate::model::Skipped;
 use crate::onto_mcp_tool;
 use crate::paging::{PageKey, page_rows};
+use crate::text::{Text, cell_of};
 use crate::toolsets::limit;
+
+crate::declare_toolset! {
+    id: "adr",
+    title: "Architecture decisions",
+    when: "to learn why a decision was made and which constraints bind the code",
+    description: "Architecture decision records (adrs/): list by status; read one with its context, decision, rationale and every Hard or Soft constraint. Check Hard constraints before changing the code they govern.",
+    needs_caller: false,
+}
 
 /// Arguments of `ontoref_adr_list`.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -75,7 +85,7 @@ pub struct AdrList {
 }
 
 /// Lists architecture decisions.
-#[onto_mcp_tool(toolset = "adr")]
+#[onto_mcp_tool(toolset = "adr", custom_cli)]
 pub struct AdrListTool;
 
 impl ToolBase for AdrListTool {
@@ -223,5 +233,34 @@ impl AsyncTool<Engine> for AdrGetTool {
             superseded_by: set.superseded_by(&p.id),
             chain: set.chain(&p.id),
         })
+    }
+}
+
+impl ToolCommand for AdrListTool {
+    fn text(list: &AdrList, out: &mut Text) -> bool {
+        let rows: Vec<Vec<String>> = list
+            .adrs
+            .iter()
+            .map(|a| {
+                vec![
+                    a.id.clone(),
+                    cell_of(&a.status),
+                    a.date.clone(),
+                    a.title.clone(),
+                ]
+            })
+            .collect();
+        out.table(&["id", "status", "date", "title"], &rows);
+        out.line(&format!("\n{} of {}", list.adrs.len(), list.total));
+        if !list.skipped.is_empty() {
+            out.line("\nskipped:");
+            out.value(&serde_json::json!(list.skipped));
+        }
+        if !list.findings.is_empty() {
+            out.line("\nfindings:");
+            out.value(&serde_json::json!(list.findings));
+        }
+        out.next_page(list.next_cursor.as_deref());
+        true
     }
 }

@@ -9,11 +9,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::backlog::{Item, ItemFilter};
 use crate::catalog::{name, read_only_annotations};
+use crate::command::ToolCommand;
 use crate::engine::Engine;
 use crate::error::ToolError;
 use crate::onto_mcp_tool;
 use crate::paging::{PageKey, page_rows};
+use crate::text::Text;
 use crate::toolsets::limit;
+
+crate::declare_toolset! {
+    id: "backlog",
+    title: "Backlog",
+    when: "to see what work is open",
+    description: "The project's backlog (reflection/backlog.ncl): items by kind, priority and status, and one item in full with the decisions it relates to.",
+    needs_caller: false,
+}
 
 /// Arguments of `ontoref_backlog_list`.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -67,7 +77,7 @@ pub struct BacklogList {
 }
 
 /// Lists backlog items.
-#[onto_mcp_tool(toolset = "backlog")]
+#[onto_mcp_tool(toolset = "backlog", custom_cli)]
 pub struct BacklogListTool;
 
 impl ToolBase for BacklogListTool {
@@ -183,5 +193,27 @@ impl AsyncTool<Engine> for BacklogGetTool {
         Ok(BacklogGet {
             item: backlog.get(&p.id)?.clone(),
         })
+    }
+}
+
+impl ToolCommand for BacklogListTool {
+    fn text(list: &BacklogList, out: &mut Text) -> bool {
+        let rows: Vec<Vec<String>> = list
+            .items
+            .iter()
+            .map(|i| {
+                vec![
+                    i.id.clone(),
+                    i.status.clone(),
+                    i.priority.clone(),
+                    i.kind.clone(),
+                    i.title.clone(),
+                ]
+            })
+            .collect();
+        out.table(&["id", "status", "priority", "kind", "title"], &rows);
+        out.line(&format!("\n{} of {}", list.items.len(), list.total));
+        out.next_page(list.next_cursor.as_deref());
+        true
     }
 }

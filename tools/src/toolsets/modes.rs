@@ -11,6 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{name, read_only_annotations};
+use crate::command::ToolCommand;
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{ToolError, clip};
 use crate::model::{Kind, ModelError};
@@ -18,6 +19,15 @@ use crate::modes::{
     CHECKS, Finding, LevelIndex, LevelRef, Mode, Resolution, ResolveError, Strategy, validate,
 };
 use crate::onto_mcp_tool;
+use crate::text::{Text, cell_of};
+
+crate::declare_toolset! {
+    id: "modes",
+    title: "Operational modes",
+    when: "to run one of its procedures, such as a release, step by step",
+    description: "Operational modes (step DAGs such as release) across the ADR-018 level hierarchy: list, read a level's definition, resolve the exact steps that run here, validate every level.",
+    needs_caller: false,
+}
 
 /// Arguments of `ontoref_mode_list` (none).
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -272,7 +282,7 @@ pub struct ModeResolveParams {
 }
 
 /// Resolves a mode across the hierarchy.
-#[onto_mcp_tool(toolset = "modes")]
+#[onto_mcp_tool(toolset = "modes", custom_cli)]
 pub struct ModeResolveTool;
 
 impl ToolBase for ModeResolveTool {
@@ -347,7 +357,7 @@ pub struct Validation {
 }
 
 /// Validates every mode of every level.
-#[onto_mcp_tool(toolset = "modes")]
+#[onto_mcp_tool(toolset = "modes", custom_cli)]
 pub struct ValidateModesTool;
 
 impl ToolBase for ValidateModesTool {
@@ -426,6 +436,20 @@ pub struct SelfTest {
     pub cases: Vec<SelfTestCase>,
     /// Whether every violation was caught and the clean hierarchy passed.
     pub ok: bool,
+}
+
+impl SelfTest {
+    /// The report for a person: one line per case, then the verdict.
+    pub fn text(&self, out: &mut Text) {
+        for c in &self.cases {
+            let mark = if c.passed { "ok  " } else { "FAIL" };
+            out.line(&format!("{mark} {:<26} expects {}", c.name, c.expect));
+        }
+        out.line(&format!(
+            "\nself-test {}",
+            if self.ok { "passed" } else { "FAILED" }
+        ));
+    }
 }
 
 /// A self-test case: name, expected check, files replacing the clean
@@ -589,4 +613,74 @@ pub async fn self_test(dir: &Path, base: &EngineConfig) -> Result<SelfTest, Tool
     }
     let ok = out.iter().all(|c| c.passed);
     Ok(SelfTest { cases: out, ok })
+}
+
+impl ToolCommand for ModeResolveTool {
+    fn text(r: &Resolution, out: &mut Text) -> bool {
+        out.line(&format!(
+            "{} resolves at {} ({})\n\nwhy:",
+            r.mode,
+            r.resolved_level.name,
+            cell_of(&r.resolved_level.index)
+        ));
+        for (i, link) in r.chain.iter().enumerate() {
+            out.line(&format!(
+                "  {}. [{}] {}: {}",
+                i + 1,
+                cell_of(&link.index),
+                link.outcome,
+                link.reason
+            ));
+        }
+        out.line("\nsteps:");
+        for s in &r.steps {
+            let step = &s.step;
+            let actor = step
+                .actor
+                .as_deref()
+                .map(|a| format!(", {a}"))
+                .unwrap_or_default();
+            let after = if step.depends_on.is_empty() {
+                String::new()
+            } else {
+                format!(", after {}", step.depends_on.join(", "))
+            };
+            out.line(&format!(
+                "  - {:<20} {}  ({}{actor}{after})",
+                step.id, step.action, s.from_level
+            ));
+            if let Some(cmd) = &step.cmd {
+                out.line(&format!("      $ {cmd}"));
+            }
+        }
+        for w in &r.warnings {
+            out.line(&format!("\nwarning: {w}"));
+        }
+        true
+    }
+}
+
+impl ToolCommand for ValidateModesTool {
+    fn text(v: &Validation, out: &mut Text) -> bool {
+        for f in &v.findings {
+            let mode = if f.mode.is_empty() {
+                String::new()
+            } else {
+                format!("/{}", f.mode)
+            };
+            out.line(&format!(
+                "{} [{}] {}{mode}: {}\n    {}",
+                f.severity, f.check, f.level, f.message, f.file
+            ));
+        }
+        out.line(&format!(
+            "{} Hard, {} Soft over {} mode definitions in {} levels",
+            v.hard, v.soft, v.modes, v.levels
+        ));
+        true
+    }
+
+    fn failed(v: &Validation) -> bool {
+        v.hard > 0
+    }
 }

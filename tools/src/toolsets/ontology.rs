@@ -9,12 +9,22 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{name, read_only_annotations};
+use crate::command::ToolCommand;
 use crate::engine::Engine;
 use crate::error::ToolError;
 use crate::onto_mcp_tool;
 use crate::ontology::{DimensionState, Direction, Impact, Link, Node, NodeLevel, Pole, state};
 use crate::paging::{PageKey, RESPONSE_BUDGET, page_rows};
+use crate::text::{Text, cell_of};
 use crate::toolsets::{in_range, limit};
+
+crate::declare_toolset! {
+    id: "ontology",
+    title: "Ontology graph",
+    when: "to see what the project is made of and what depends on what",
+    description: "The ontology (.ontology/): axioms, tensions and practices with the files that embody them, their edges, impact walks, and each state dimension's path to its desired state.",
+    needs_caller: false,
+}
 
 fn default_depth() -> u32 {
     2
@@ -65,7 +75,7 @@ pub struct NodeList {
 }
 
 /// Lists ontology nodes.
-#[onto_mcp_tool(toolset = "ontology")]
+#[onto_mcp_tool(toolset = "ontology", custom_cli)]
 pub struct NodeListTool;
 
 impl ToolBase for NodeListTool {
@@ -297,5 +307,26 @@ impl AsyncTool<Engine> for StateTool {
         Ok(StateOut {
             dimensions: state(&doc, &gates),
         })
+    }
+}
+
+impl ToolCommand for NodeListTool {
+    fn text(list: &NodeList, out: &mut Text) -> bool {
+        let rows: Vec<Vec<String>> = list
+            .nodes
+            .iter()
+            .map(|n| {
+                vec![
+                    n.id.clone(),
+                    cell_of(&n.level),
+                    cell_of(&n.pole),
+                    n.name.clone(),
+                ]
+            })
+            .collect();
+        out.table(&["id", "level", "pole", "name"], &rows);
+        out.line(&format!("\n{} of {}", list.nodes.len(), list.total));
+        out.next_page(list.next_cursor.as_deref());
+        true
     }
 }

@@ -12,15 +12,25 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::catalog::{TOOLSETS, name, read_only_annotations};
+use crate::catalog::{name, read_only_annotations};
+use crate::command::ToolCommand;
 use crate::corpus::{CorpusHit, KINDS};
 use crate::engine::Engine;
 use crate::error::{ErrorBody, ToolError, clip};
 use crate::onto_mcp_tool;
 use crate::paging::RESPONSE_BUDGET;
 use crate::project::Registered;
+use crate::text::{Hit, Text};
 use crate::toolsets::limit;
 use std::path::Path;
+
+crate::declare_toolset! {
+    id: "project",
+    title: "Project overview",
+    when: "to search all of it at once",
+    description: "What the project is (identity, counts, registries, vault state, requirements, dependencies), one ranked search across every kind, and the projects on this machine.",
+    needs_caller: false,
+}
 
 /// What to describe.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -98,7 +108,7 @@ pub struct VaultBadge {
 }
 
 /// Describes the project.
-#[onto_mcp_tool(toolset = "project")]
+#[onto_mcp_tool(toolset = "project", custom_cli)]
 pub struct DescribeTool;
 
 impl ToolBase for DescribeTool {
@@ -187,7 +197,7 @@ async fn capabilities(
         },
         "level": manifest.and_then(|m| m.level.clone()),
         "capabilities": manifest.map(|m| m.capabilities.clone()).unwrap_or_default(),
-        "toolsets": TOOLSETS.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        "toolsets": crate::toolset::toolsets().iter().map(|s| s.id).collect::<Vec<_>>(),
         "counts": counts,
         "registry_topology": registry_topology(manifest),
         "vault_state": vault_state(engine, project.as_deref()),
@@ -300,7 +310,7 @@ pub struct SearchResults {
 }
 
 /// Searches every kind of record.
-#[onto_mcp_tool(toolset = "project")]
+#[onto_mcp_tool(toolset = "project", custom_cli)]
 pub struct SearchTool;
 
 impl ToolBase for SearchTool {
@@ -403,7 +413,7 @@ pub struct ProjectList {
 }
 
 /// Lists registered projects.
-#[onto_mcp_tool(toolset = "project")]
+#[onto_mcp_tool(toolset = "project", custom_cli)]
 pub struct ListProjectsTool;
 
 impl ToolBase for ListProjectsTool {
@@ -514,4 +524,31 @@ impl AsyncTool<Engine> for ListProjectsTool {
             registry_file: file.display().to_string(),
         })
     }
+}
+
+impl ToolCommand for DescribeTool {
+    const POSITIONAL: &'static [&'static str] = &["subject"];
+}
+
+impl ToolCommand for SearchTool {
+    fn text(found: &SearchResults, out: &mut Text) -> bool {
+        let hits: Vec<Hit<'_>> = found
+            .results
+            .iter()
+            .map(|r| Hit {
+                kind: Some(&r.kind),
+                id: &r.id,
+                title: &r.title,
+                score: r.score,
+                snippet: &r.snippet,
+                tags: &[],
+            })
+            .collect();
+        out.hits(&hits, found.total_matches);
+        true
+    }
+}
+
+impl ToolCommand for ListProjectsTool {
+    const WORDS: Option<&'static str> = Some("projects");
 }

@@ -8,11 +8,21 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::catalog::{name, read_only_annotations};
+use crate::command::ToolCommand;
 use crate::engine::Engine;
 use crate::error::ToolError;
 use crate::onto_mcp_tool;
 use crate::qa::{QaList, QaSearch, QaShow};
+use crate::text::{Hit, Text};
 use crate::toolsets::limit;
+
+crate::declare_toolset! {
+    id: "qa",
+    title: "Q&A knowledge",
+    when: "to learn how this project does something",
+    description: "The team's questions and answers (reflection/qa.ncl): search by topic for ranked snippets, read one entry whole, or page through them. Search before reading.",
+    needs_caller: false,
+}
 
 fn default_list_limit() -> u32 {
     50
@@ -42,7 +52,7 @@ pub struct QaListParams {
 }
 
 /// Lists Q&A entries without their answers.
-#[onto_mcp_tool(toolset = "qa")]
+#[onto_mcp_tool(toolset = "qa", custom_cli)]
 pub struct QaListTool;
 
 impl ToolBase for QaListTool {
@@ -84,6 +94,41 @@ impl AsyncTool<Engine> for QaListTool {
     }
 }
 
+impl ToolCommand for QaListTool {
+    fn text(list: &QaList, out: &mut Text) -> bool {
+        if out.is_markdown() {
+            let rows: Vec<Vec<String>> = list
+                .entries
+                .iter()
+                .map(|e| {
+                    vec![
+                        format!("`{}`", e.id),
+                        e.question.clone(),
+                        e.tags.join(", "),
+                        if e.verified { "yes" } else { "no" }.to_owned(),
+                    ]
+                })
+                .collect();
+            out.table(&["id", "question", "tags", "verified"], &rows);
+        } else {
+            for e in &list.entries {
+                let mark = if e.verified { "✓" } else { " " };
+                out.line(&format!("{mark} {}\n    {}", e.id, e.question));
+                if !e.tags.is_empty() {
+                    out.line(&format!("    [{}]", e.tags.join(", ")));
+                }
+            }
+        }
+        out.line(&format!(
+            "\n{} of {} entries",
+            list.entries.len(),
+            list.total
+        ));
+        out.next_page(list.next_cursor.as_deref());
+        true
+    }
+}
+
 /// Arguments of `ontoref_qa_search`.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -100,7 +145,7 @@ pub struct QaSearchParams {
 }
 
 /// Ranked search over the Q&A entries.
-#[onto_mcp_tool(toolset = "qa")]
+#[onto_mcp_tool(toolset = "qa", custom_cli)]
 pub struct QaSearchTool;
 
 impl ToolBase for QaSearchTool {
@@ -145,6 +190,25 @@ impl AsyncTool<Engine> for QaSearchTool {
     }
 }
 
+impl ToolCommand for QaSearchTool {
+    fn text(found: &QaSearch, out: &mut Text) -> bool {
+        let hits: Vec<Hit<'_>> = found
+            .results
+            .iter()
+            .map(|r| Hit {
+                kind: None,
+                id: &r.id,
+                title: &r.question,
+                score: r.score,
+                snippet: &r.snippet,
+                tags: &r.tags,
+            })
+            .collect();
+        out.hits(&hits, found.total_matches);
+        true
+    }
+}
+
 /// Arguments of `ontoref_qa_show`.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -154,7 +218,7 @@ pub struct QaShowParams {
 }
 
 /// Reads one Q&A entry.
-#[onto_mcp_tool(toolset = "qa")]
+#[onto_mcp_tool(toolset = "qa", custom_cli)]
 pub struct QaShowTool;
 
 impl ToolBase for QaShowTool {
@@ -188,5 +252,34 @@ impl ToolBase for QaShowTool {
 impl AsyncTool<Engine> for QaShowTool {
     async fn invoke(engine: &Engine, p: QaShowParams) -> Result<QaShow, ToolError> {
         Ok(engine.qa().await?.show(&p.id)?)
+    }
+}
+
+impl ToolCommand for QaShowTool {
+    fn text(shown: &QaShow, out: &mut Text) -> bool {
+        let e = &shown.entry;
+        let verified = if e.verified {
+            "verified"
+        } else {
+            "not verified"
+        };
+        if out.is_markdown() {
+            out.heading(&e.question);
+            out.line(&format!(
+                "`{}` · {} · {} · {verified}\n",
+                e.id, e.actor, e.created_at
+            ));
+            out.passage(&e.answer);
+        } else {
+            out.line(&format!("{}\n{}\n", e.id, e.question));
+            out.passage(&e.answer);
+            out.line(&format!("by {} on {}, {verified}", e.actor, e.created_at));
+        }
+        out.list_field("tags", &e.tags);
+        out.list_field("related", &e.related);
+        if shown.truncated {
+            out.line("(answer cut to fit one response)");
+        }
+        true
     }
 }

@@ -13,15 +13,25 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::catalog::{name, read_only_annotations};
+use crate::command::ToolCommand;
 use crate::engine::Engine;
 use crate::error::ToolError;
 use crate::onto_mcp_tool;
 use crate::paging::{PageKey, page_rows};
+use crate::text::Text;
 use crate::toolsets::limit;
 use crate::vault::fetch::{Fetched, Lifetime, fetch};
 use crate::vault::gate::Request;
 use crate::vault::inspect::{self, AuditReport, FileInfo, ScopeInfo, Status};
 use crate::vault::settings::RecipientRule;
+
+crate::declare_toolset! {
+    id: "vault",
+    title: "Credential vault",
+    when: "to get registry credentials without ever seeing them",
+    description: "Scope-gated registry credentials (SOPS/age): status and inventory (never a secret), the vault's checks, and a fetch that checks the caller's role and scope, then issues an expiring DOCKER_CONFIG directory.",
+    needs_caller: true,
+}
 
 /// No arguments.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -165,7 +175,7 @@ impl AsyncTool<Engine> for SecretsDescribeTool {
 }
 
 /// The protocol's vault checks.
-#[onto_mcp_tool(toolset = "vault")]
+#[onto_mcp_tool(toolset = "vault", custom_cli)]
 pub struct SecretsAuditTool;
 
 impl ToolBase for SecretsAuditTool {
@@ -228,7 +238,7 @@ pub struct FetchParams {
 }
 
 /// A registry credential as an isolated Docker config directory.
-#[onto_mcp_tool(toolset = "vault")]
+#[onto_mcp_tool(toolset = "vault", custom_cli)]
 pub struct CredentialFetchTool;
 
 impl ToolBase for CredentialFetchTool {
@@ -280,5 +290,38 @@ impl AsyncTool<Engine> for CredentialFetchTool {
             Lifetime::Caller
         };
         fetch(engine, engine.actor().as_deref(), &req, lifetime).await
+    }
+}
+
+impl ToolCommand for SecretsAuditTool {
+    fn text(report: &AuditReport, out: &mut Text) -> bool {
+        for c in &report.checks {
+            let mark = if c.ok { "ok  " } else { "FAIL" };
+            out.line(&format!("{mark} {:<28} {}", c.id, c.detail));
+        }
+        true
+    }
+
+    fn failed(report: &AuditReport) -> bool {
+        !report.ok
+    }
+}
+
+impl ToolCommand for CredentialFetchTool {
+    const WORDS: Option<&'static str> = Some("secrets fetch");
+
+    fn text(f: &Fetched, out: &mut Text) -> bool {
+        out.line(&format!("export DOCKER_CONFIG={}", f.docker_config_dir));
+        out.line(&format!(
+            "# {} ({} for `{}`, role {}); removed at {}",
+            f.registry, f.op, f.target, f.role, f.expires_at
+        ));
+        if let Some(password) = &f.password {
+            out.line(&format!(
+                "username: {}\npassword: {password}",
+                f.username.as_deref().unwrap_or("")
+            ));
+        }
+        true
     }
 }

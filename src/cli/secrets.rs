@@ -1,158 +1,29 @@
 //! `ontoref secrets …` and `ontoref setup vault-demo`: the vault on the
-//! command line. `status`, `describe`, `audit` and `fetch` run the vault
-//! toolset's catalog tools, so they print the tools' JSON. The rest are
-//! for people only and never MCP tools: `exec` runs a command with a fresh
-//! credential directory, `decrypt` prints a sops file's plaintext as
+//! command line. `status`, `describe`, `audit` and `fetch` are the vault
+//! toolset's catalog commands; `fetch` runs here so that a detached reaper
+//! removes the directory it issues once this process has exited. The rest
+//! are for people only and never MCP tools: `exec` runs a command with a
+//! fresh credential directory, `decrypt` prints a sops file's plaintext as
 //! `sops -d` does, `audit-log` reads the keyed, hash-chained log,
 //! `gen-sops-config` writes the vault's `.sops.yaml`.
 
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Subcommand};
+use ontoref_tools::catalog::CatalogTool;
 use ontoref_tools::paging::{PageKey, page_rows};
-use ontoref_tools::vault::fetch::{Lifetime, decrypt_file, fetch};
+use ontoref_tools::vault::fetch::{self as vault_fetch, Lifetime, decrypt_file};
 use ontoref_tools::vault::gate::Request;
 use ontoref_tools::vault::{VaultError, audit, creds, inspect};
 use ontoref_tools::{Engine, ToolError};
 use serde_json::{Value, json};
 
-use crate::cli::{Failure, Global, call, call_value, engine_config, runtime, with_engine};
+use crate::cli::args::{Failure, GateArgs, Global, SecretsCommand, SetupCommand};
+use crate::cli::run::{engine_config, run_tool, runtime, with_engine};
 use crate::output::{self, Format};
-
-/// `ontoref secrets …`.
-#[derive(Debug, Subcommand)]
-pub enum SecretsCommand {
-    /// The vault's state: synced, master key source, actor and role
-    Status,
-    /// Recipient groups and rules, credential files and their recipients, scopes
-    Describe {
-        /// Credential files per page (1-500)
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
-        /// next_cursor of the previous page
-        #[arg(long)]
-        cursor: Option<String>,
-    },
-    /// The vault checks (min-two-recipients, routing, no-multi-vault); exits 1 if one fails
-    Audit,
-    /// The audit log of credential attempts, newest first
-    AuditLog {
-        /// Check the chain, the MACs (with the master key) and the head; exits 1 on any problem
-        #[arg(long)]
-        verify: bool,
-        /// Records per page (1-500)
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
-        /// next_cursor of the previous page
-        #[arg(long)]
-        cursor: Option<String>,
-    },
-    /// Get an expiring DOCKER_CONFIG directory for a target (the secret stays in it)
-    Fetch {
-        /// `[registry/]path[:tag]`, e.g. domains/acme/contract:1.0
-        target: String,
-        #[command(flatten)]
-        gate: GateArgs,
-        /// Also print the username and password (only where the scope and project allow)
-        #[arg(long)]
-        reveal: bool,
-    },
-    /// Run a command with DOCKER_CONFIG set to a fresh credential directory, removed when it exits
-    Exec {
-        /// `[registry/]path[:tag]`, e.g. domains/acme/contract:1.0
-        target: String,
-        #[command(flatten)]
-        gate: GateArgs,
-        /// The command and its arguments, after `--`
-        #[arg(last = true, required = true, num_args = 1..)]
-        command: Vec<String>,
-    },
-    /// Print a sops file's plaintext YAML (like `sops -d`); never offered over MCP
-    Decrypt {
-        /// The sops file
-        file: PathBuf,
-        /// The age identity file [default: the project's, else the config home's master key]
-        #[arg(long, value_name = "KEY_FILE")]
-        identity: Option<PathBuf>,
-    },
-    /// Write <vault dir>/.sops.yaml with creation_rules from the project's recipient_rules
-    GenSopsConfig,
-    /// Remove a credential directory when it expires (started by `fetch`)
-    #[command(hide = true)]
-    Reap {
-        /// The credential directory
-        dir: PathBuf,
-    },
-}
-
-/// `--op` and `--registry-id`.
-#[derive(Debug, Args)]
-pub struct GateArgs {
-    /// pull or push (anything else is refused by the gate as invalid-op)
-    #[arg(long, default_value = "pull")]
-    op: String,
-    /// The manifest's registry entry [default: the target's host's, else `default`]
-    #[arg(long)]
-    registry_id: Option<String>,
-}
-
-/// `ontoref setup …`.
-#[derive(Debug, Subcommand)]
-pub enum SetupCommand {
-    /// Copy the agent-first template to DIR with generated demo age keys and a working vault
-    VaultDemo {
-        /// The new project directory
-        #[arg(long, default_value = "ontoref-vault-demo")]
-        dir: PathBuf,
-        /// Replace existing demo keys and the demo vault
-        #[arg(long)]
-        force: bool,
-    },
-}
 
 /// Runs `ontoref secrets …`.
 pub fn secrets(global: &Global, cmd: &SecretsCommand, format: Format) -> Result<(), Failure> {
     match cmd {
-        SecretsCommand::Status => call(global, "ontoref_secrets_status", json!({}), format),
-        SecretsCommand::Describe { limit, cursor } => {
-            let mut args = json!({ "limit": limit });
-            if let Some(c) = cursor {
-                args["cursor"] = json!(c);
-            }
-            call(global, "ontoref_secrets_describe", args, format)
-        }
-        SecretsCommand::Audit => {
-            let v = call_value(global, "ontoref_secrets_audit", json!({}), format)?;
-            if v["ok"] == true {
-                Ok(())
-            } else {
-                Err(Failure::Reported)
-            }
-        }
-        SecretsCommand::Fetch {
-            target,
-            gate,
-            reveal,
-        } => {
-            let mut config = engine_config(global)?;
-            // This process exits now: a detached reaper removes the directory.
-            config.own_credential_dirs = false;
-            let args = with_registry(
-                json!({ "target": target, "op": gate.op, "reveal": reveal }),
-                gate,
-            );
-            let value = with_engine(config, format, "ontoref_credential_fetch", |engine| {
-                Box::pin(async move {
-                    ontoref_tools::catalog::find("ontoref_credential_fetch")?
-                        .call(engine, args)
-                        .await
-                })
-            })?;
-            if let Some(dir) = value["docker_config_dir"].as_str() {
-                spawn_reaper(Path::new(dir));
-            }
-            Ok(())
-        }
         SecretsCommand::Exec {
             target,
             gate,
@@ -161,7 +32,7 @@ pub fn secrets(global: &Global, cmd: &SecretsCommand, format: Format) -> Result<
         SecretsCommand::Decrypt { file, identity } => decrypt(global, file, identity.as_deref()),
         SecretsCommand::GenSopsConfig => {
             let config = engine_config(global)?;
-            with_engine(config, format, "gen-sops-config", |engine| {
+            with_engine(config, format, |engine| {
                 Box::pin(async move {
                     let (sops, vault) = inspect::locate(engine).await?;
                     let sops = sops.ok_or_else(|| {
@@ -186,11 +57,23 @@ pub fn secrets(global: &Global, cmd: &SecretsCommand, format: Format) -> Result<
     }
 }
 
-fn with_registry(mut args: Value, gate: &GateArgs) -> Value {
-    if let Some(r) = &gate.registry_id {
-        args["registry_id"] = json!(r);
+/// `ontoref secrets fetch` (and `ontoref call` of the fetch tool): the
+/// directory outlives this process, so a detached reaper removes it when it
+/// expires.
+pub fn fetch(
+    global: &Global,
+    tool: &'static CatalogTool,
+    args: Value,
+    format: Format,
+) -> Result<(), Failure> {
+    let mut config = engine_config(global)?;
+    // This process exits now: the reaper, not the engine, removes the directory.
+    config.own_credential_dirs = false;
+    let value = run_tool(config, tool, args, format)?;
+    if let Some(dir) = value["docker_config_dir"].as_str() {
+        spawn_reaper(Path::new(dir));
     }
-    args
+    Ok(())
 }
 
 /// Starts `ontoref secrets reap DIR`, detached from this process and its
@@ -237,7 +120,7 @@ fn exec(
     let rt = runtime(false)?;
     let fetched = rt.block_on(async {
         let engine = Engine::new(config)?;
-        fetch(&engine, actor.as_deref(), &req, Lifetime::Caller).await
+        vault_fetch::fetch(&engine, actor.as_deref(), &req, Lifetime::Caller).await
     });
     let fetched = match fetched {
         Ok(f) => f,
@@ -332,7 +215,7 @@ fn audit_log(
         )));
     }
     let config = engine_config(global)?;
-    let value = with_engine(config, format, "audit-log", |engine| {
+    let value = with_engine(config, format, |engine| {
         Box::pin(async move {
             let (_, vault) = inspect::locate(engine).await?;
             let log = vault.audit_log();
@@ -381,7 +264,7 @@ pub fn setup(global: &Global, cmd: &SetupCommand, format: Format) -> Result<(), 
                     .join(dir)
             };
             let force = *force;
-            with_engine(config.clone(), format, "vault-demo", move |_| {
+            with_engine(config.clone(), format, move |_| {
                 Box::pin(async move {
                     let report =
                         ontoref_tools::vault::demo::setup(&dir, &home, &config, force).await?;

@@ -1,0 +1,7 @@
+#![allow(dead_code)]
+use ontoref_derive::onto_mcp_tool;
+
+#[onto_mcp_tool(toolset = "qa", custom_cli, custom_cli)]
+pub struct QaShow;
+
+fn main() {}

@@ -1,0 +1,329 @@
+//! The hand-written part of the command line: global flags, the commands
+//! that are not catalog tools (`serve`, `tools`, `call`, the people-only
+//! `secrets` commands, `setup`), their argument types and checks, and how a
+//! run can fail. The knowledge commands are derived from the catalog
+//! (`derived.rs`) and added to this at start-up.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use ontoref_tools::catalog::Selection;
+
+use crate::output::Format;
+
+/// How a run failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// A tool error, already printed in the chosen format.
+    Reported,
+    /// Bad flags or values (exit 2).
+    Usage(String),
+    /// Something outside any tool failed (exit 1).
+    Fatal(String),
+    /// Exit with this status (`secrets exec` passes on its command's).
+    Exit(i32),
+}
+
+/// The hand-written commands and the global flags.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ontoref",
+    version,
+    about = "Typed, queryable access to a project's self-knowledge, for agents and people",
+    long_about = "ontoref serves a project's Q&A, ontology, decisions and modes (Nickel files) \
+                  to AI agents over MCP, and to people and scripts on the command line. \
+                  Output is JSON when an agent asks (--actor agent, ONTOREF_ACTOR=agent, or \
+                  stdout is not a terminal) and readable text otherwise. Every MCP tool is a \
+                  command here; `ontoref call TOOL [JSON]` runs any of them by name."
+)]
+pub struct Cli {
+    /// Flags every command takes.
+    #[command(flatten)]
+    pub global: Global,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags accepted before or after any subcommand.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Project root [default: $ONTOREF_PROJECT_ROOT, else the nearest
+    /// ancestor holding .ontoref/ or reflection/qa.ncl, else the embedded template]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Who is asking: `agent` makes output JSON
+    #[arg(long, global = true, env = "ONTOREF_ACTOR", value_name = "NAME")]
+    pub actor: Option<String>,
+    /// Output format [default: json for agents and pipes, text at a terminal]
+    #[arg(short = 'f', long, global = true, value_enum)]
+    pub fmt: Option<Format>,
+    /// Log filter for stderr, e.g. `debug` or `ontoref_tools=trace` [default: $RUST_LOG, else warn]
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+    /// Seconds one Nickel evaluation may take (at most 86400)
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 10.0)]
+    pub eval_timeout: f64,
+    /// MiB of memory one Nickel evaluation may use (its worker is stopped beyond)
+    #[arg(long, global = true, value_name = "MIB", default_value_t = 1024)]
+    pub eval_memory: u64,
+    /// A directory knowledge files may import from besides the project
+    /// (repeatable; also ONTOREF_IMPORT_PATH, `:`-separated)
+    #[arg(long = "import-path", global = true, value_name = "DIR")]
+    pub import_paths: Vec<PathBuf>,
+    /// Do not read or write the on-disk evaluation cache
+    #[arg(long, global = true)]
+    pub no_disk_cache: bool,
+    /// Seconds an issued credential directory lives before it is removed
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 300)]
+    pub credential_ttl: u64,
+}
+
+/// The commands that are not catalog tools.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the MCP server (stdio by default)
+    Serve(ServeArgs),
+    /// List the tools this binary serves (the catalog) and their toolsets
+    Tools(SelectionArgs),
+    /// Run any tool by name with a JSON argument object; prints its structured content
+    Call {
+        /// The tool's name, e.g. ontoref_qa_search (`ontoref tools` lists them)
+        tool: String,
+        /// The arguments as a JSON object, or `-` to read them from stdin [default: {}]
+        #[arg(value_name = "JSON|-")]
+        args: Option<String>,
+    },
+    /// The credential vault: status, inventory, checks, scope-gated fetch
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+    /// Set things up: a demo vault with generated keys
+    #[command(subcommand)]
+    Setup(SetupCommand),
+}
+
+/// `ontoref serve` flags.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Serve MCP on stdin/stdout (the default without --http; with it, both run)
+    #[arg(long)]
+    pub stdio: bool,
+    /// Serve MCP over HTTP on ADDR (IP:PORT, or PORT for loopback): Streamable HTTP at /mcp,
+    /// legacy SSE at /sse, /healthz
+    #[arg(long, value_name = "ADDR", value_parser = parse_http_addr)]
+    pub http: Option<std::net::SocketAddr>,
+    /// A Host header HTTP accepts (repeatable) [default: the localhost forms]
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    pub allowed_hosts: Vec<String>,
+    /// An Origin HTTP accepts, e.g. http://localhost:* (repeatable) [default: the localhost forms]
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    pub allowed_origins: Vec<String>,
+    /// Require bearer tokens over HTTP: one `<actor> <sha256 hex of token>` per line. Each request
+    /// then acts as its token's actor, and the vault and writing tools are served
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Open MCP sessions over HTTP (Streamable HTTP and SSE together) at most
+    #[arg(long, value_name = "N", default_value_t = 128)]
+    pub max_sessions: usize,
+    /// Close an HTTP session after this many seconds without a request
+    #[arg(long, value_name = "SECS", default_value_t = 300.0)]
+    pub session_idle_timeout: f64,
+    /// Seconds between keep-alive comments on HTTP event streams
+    #[arg(long, value_name = "SECS", default_value_t = 15.0)]
+    pub sse_keep_alive: f64,
+    /// Seconds an HTTP connection has to send a whole request head, from connecting or from its
+    /// previous response (slow or silent clients are closed)
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub header_timeout: f64,
+    /// Seconds a request body has to arrive completely (408 otherwise)
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub body_timeout: f64,
+    /// Close an HTTP connection with no request in flight for this many seconds (an open event
+    /// stream is a request in flight)
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    pub idle_connection_timeout: f64,
+    /// Which tools to serve.
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+}
+
+/// `--toolsets`, `--tools`, `--exclude-tools`, `--read-only`.
+#[derive(Debug, Args, Clone)]
+pub struct SelectionArgs {
+    /// Toolsets to enable, comma-separated [default: all]
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub toolsets: Option<Vec<String>>,
+    /// Single tools to add on top of the toolsets, comma-separated
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub tools: Vec<String>,
+    /// Tools to remove, whatever enabled them, comma-separated
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub exclude_tools: Vec<String>,
+    /// Keep only read-only tools
+    #[arg(long)]
+    pub read_only: bool,
+}
+
+impl SelectionArgs {
+    /// The catalog selection these flags make.
+    pub fn selection(&self) -> Selection {
+        Selection {
+            // `--toolsets ""` means no toolset (only what --tools adds).
+            toolsets: self
+                .toolsets
+                .as_ref()
+                .map(|sets| sets.iter().filter(|s| !s.is_empty()).cloned().collect()),
+            tools: self.tools.clone(),
+            exclude: self.exclude_tools.clone(),
+            read_only: self.read_only,
+        }
+    }
+}
+
+/// `ontoref secrets …` commands for people only, never MCP tools. The
+/// vault toolset's tools (`status`, `describe`, `audit`, `fetch`) join them
+/// from the catalog.
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// The audit log of credential attempts, newest first
+    AuditLog {
+        /// Check the chain, the MACs (with the master key) and the head; exits 1 on any problem
+        #[arg(long)]
+        verify: bool,
+        /// Records per page (1-500)
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// next_cursor of the previous page
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Run a command with DOCKER_CONFIG set to a fresh credential directory, removed when it exits
+    Exec {
+        /// `[registry/]path[:tag]`, e.g. domains/acme/contract:1.0
+        target: String,
+        /// `--op` and `--registry-id`.
+        #[command(flatten)]
+        gate: GateArgs,
+        /// The command and its arguments, after `--`
+        #[arg(last = true, required = true, num_args = 1..)]
+        command: Vec<String>,
+    },
+    /// Print a sops file's plaintext YAML (like `sops -d`); never offered over MCP
+    Decrypt {
+        /// The sops file
+        file: PathBuf,
+        /// The age identity file [default: the project's, else the config home's master key]
+        #[arg(long, value_name = "KEY_FILE")]
+        identity: Option<PathBuf>,
+    },
+    /// Write <vault dir>/.sops.yaml with creation_rules from the project's recipient_rules
+    GenSopsConfig,
+    /// Remove a credential directory when it expires (started by `fetch`)
+    #[command(hide = true)]
+    Reap {
+        /// The credential directory
+        dir: PathBuf,
+    },
+}
+
+/// `--op` and `--registry-id`.
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// pull or push (anything else is refused by the gate as invalid-op)
+    #[arg(long, default_value = "pull")]
+    pub op: String,
+    /// The manifest's registry entry [default: the target's host's, else `default`]
+    #[arg(long)]
+    pub registry_id: Option<String>,
+}
+
+/// `ontoref setup …`.
+#[derive(Debug, Subcommand)]
+pub enum SetupCommand {
+    /// Copy the agent-first template to DIR with generated demo age keys and a working vault
+    VaultDemo {
+        /// The new project directory
+        #[arg(long, default_value = "ontoref-vault-demo")]
+        dir: PathBuf,
+        /// Replace existing demo keys and the demo vault
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// A day, in seconds: the bound of every duration flag.
+pub const DAY: f64 = 86_400.0;
+
+/// A flag's positive, finite number of seconds, at most `max`.
+pub fn seconds_flag(flag: &str, value: f64, max: f64) -> Result<Duration, Failure> {
+    if value.is_finite()
+        && value > 0.0
+        && value <= max
+        && let Ok(d) = Duration::try_from_secs_f64(value)
+    {
+        Ok(d)
+    } else if max.is_finite() {
+        Err(Failure::Usage(format!(
+            "{flag} must be a positive number of seconds up to {max}, got {value}"
+        )))
+    } else {
+        Err(Failure::Usage(format!(
+            "{flag} must be a positive number of seconds, got {value}"
+        )))
+    }
+}
+
+/// `--http`: `IP:PORT`, `localhost:PORT`, or a bare `PORT` / `:PORT`,
+/// which bind loopback (127.0.0.1).
+pub fn parse_http_addr(text: &str) -> Result<std::net::SocketAddr, String> {
+    let loopback = std::net::Ipv4Addr::LOCALHOST;
+    let port_only = text.strip_prefix(':').unwrap_or(text);
+    if let Ok(port) = port_only.parse::<u16>() {
+        return Ok((loopback, port).into());
+    }
+    if let Some(port) = text.strip_prefix("localhost:") {
+        let port = port
+            .parse::<u16>()
+            .map_err(|_| format!("`{port}` is not a port number"))?;
+        return Ok((loopback, port).into());
+    }
+    text.parse().map_err(|_| {
+        format!("`{text}` is not IP:PORT or PORT (e.g. 127.0.0.1:7337, [::1]:7337, 7337)")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_addresses_default_to_loopback() {
+        for (text, want) in [
+            ("7337", "127.0.0.1:7337"),
+            (":7337", "127.0.0.1:7337"),
+            ("localhost:7337", "127.0.0.1:7337"),
+            ("0.0.0.0:80", "0.0.0.0:80"),
+            ("[::1]:7337", "[::1]:7337"),
+        ] {
+            assert_eq!(parse_http_addr(text).unwrap().to_string(), want, "{text}");
+        }
+        for bad in ["", "localhost", "host:1", "70000", "localhost:x", "1.2.3.4"] {
+            let err = parse_http_addr(bad).unwrap_err();
+            assert!(err.contains('`'), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn seconds_flags_take_positive_finite_values_up_to_their_bound() {
+        assert_eq!(
+            seconds_flag("--x", 1.5, DAY).unwrap(),
+            Duration::from_millis(1500)
+        );
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, DAY + 1.0] {
+            assert!(
+                matches!(seconds_flag("--x", bad, DAY), Err(Failure::Usage(m)) if m.contains("--x"))
+            );
+        }
+    }
+}
