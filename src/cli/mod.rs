@@ -259,7 +259,7 @@ fn validate_self_test(global: &Global, format: Format) -> Result<(), Failure> {
         .tempdir()
         .map_err(|e| Failure::Fatal(format!("cannot create a temporary directory: {e}")))?;
     let rt = runtime(false)?;
-    match rt.block_on(ontoref_tools::toolsets::modes::self_test(
+    match rt.block_on(ontoref_tools::modes::self_test::self_test(
         dir.path(),
         &config,
     )) {

@@ -4,10 +4,12 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::error::ToolError;
 use crate::model::{Kind, ModelError, Skipped, decode};
 use crate::nickel::cache::{Document, Source};
+use crate::paging::{PageKey, page_rows};
 
 /// Where an ADR stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -190,6 +192,120 @@ pub fn is_adr_file(name: &str) -> bool {
     name.strip_prefix("adr-")
         .and_then(|rest| rest.strip_suffix(".ncl"))
         .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+}
+
+/// An ADR in a listing.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct AdrSummary {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Status.
+    pub status: AdrStatus,
+    /// Date.
+    pub date: String,
+    /// Hard constraints.
+    pub hard_constraints: usize,
+    /// Soft constraints.
+    pub soft_constraints: usize,
+    /// The ADR it replaces.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<String>,
+    /// ADRs that replace it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub superseded_by: Vec<String>,
+}
+/// One page of ADRs.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct AdrList {
+    /// ADRs of this page, by file name.
+    pub adrs: Vec<AdrSummary>,
+    /// ADRs matching the filter, over all pages.
+    pub total: usize,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    /// ADR files that failed to load, with the error.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
+    /// Problems across ADRs: dangling `supersedes`, repeated ids.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
+}
+/// One decision in full.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct AdrGet {
+    /// The ADR.
+    pub adr: Adr,
+    /// Its file, relative to the project.
+    pub file: String,
+    /// ADRs that replace it.
+    pub superseded_by: Vec<String>,
+    /// The supersession chain through it, oldest first.
+    pub chain: Vec<String>,
+}
+
+impl AdrSet {
+    /// One page of the ADRs with `status` (any when `None`), with the
+    /// set's findings and skipped files.
+    pub fn list(
+        &self,
+        status: Option<AdrStatus>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<AdrList, ToolError> {
+        let count = |a: &Adr, s: Severity| a.constraints.iter().filter(|c| c.severity == s).count();
+        let rows: Vec<AdrSummary> = self
+            .adrs
+            .iter()
+            .filter(|(_, a)| status.is_none_or(|s| a.status == s))
+            .map(|(_, a)| AdrSummary {
+                id: a.id.clone(),
+                title: a.title.clone(),
+                status: a.status,
+                date: a.date.clone(),
+                hard_constraints: count(a, Severity::Hard),
+                soft_constraints: count(a, Severity::Soft),
+                supersedes: a.supersedes.clone(),
+                superseded_by: self.superseded_by(&a.id),
+            })
+            .collect();
+        let generation: [u8; 32] =
+            Sha256::digest(serde_json::to_vec(&rows).unwrap_or_default()).into();
+        let key = PageKey::new(&format!("adr_list {status:?}"), &generation);
+        let (adrs, total, next_cursor) = page_rows(&rows, &key, cursor, limit)?;
+        Ok(AdrList {
+            total,
+            adrs,
+            next_cursor,
+            findings: self.findings(),
+            skipped: self.skipped.clone(),
+        })
+    }
+
+    /// ADR `id` with its file, successors and supersession chain. When it
+    /// is not loaded but a file that failed to load seems to hold it, that
+    /// file's error is the answer, not `adr-not-found`.
+    pub fn show(&self, id: &str) -> Result<AdrGet, ToolError> {
+        let (file, adr) = match self.get(id) {
+            Ok(found) => found,
+            Err(not_found) => {
+                if let Some(s) = self.skipped.iter().find(|s| {
+                    s.file.contains(&format!("{id}-")) || s.file.ends_with(&format!("{id}.ncl"))
+                }) {
+                    return Err(ToolError::Skipped(s.error.clone()));
+                }
+                return Err(not_found.into());
+            }
+        };
+        Ok(AdrGet {
+            adr: adr.clone(),
+            file: file.to_owned(),
+            superseded_by: self.superseded_by(id),
+            chain: self.chain(id),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::error::ToolError;
 use crate::model::{Kind, ModelError, decode, same, unique_ids};
 use crate::nickel::cache::{Document, Source};
+use crate::paging::{PageKey, page_rows};
 
 /// A backlog item. `kind`, `priority` and `status` are the enum tags of the
 /// file as strings (`Todo`, `High`, `Open`, …).
@@ -135,6 +136,82 @@ impl Backlog {
                 id,
                 self.items.iter().map(|i| i.id.as_str()),
             )
+        })
+    }
+}
+
+/// A backlog item in a listing.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ItemSummary {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Kind.
+    pub kind: String,
+    /// Priority.
+    pub priority: String,
+    /// Status.
+    pub status: String,
+    /// Date created.
+    pub created: String,
+}
+/// One page of backlog items.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct BacklogList {
+    /// Items of this page, in file order.
+    pub items: Vec<ItemSummary>,
+    /// Items matching the filters, over all pages.
+    pub total: usize,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+/// One backlog item in full.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct BacklogGet {
+    /// The item.
+    pub item: Item,
+}
+
+impl Backlog {
+    /// One page of the items `filter` keeps, in file order.
+    pub fn list(
+        &self,
+        filter: &ItemFilter<'_>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<BacklogList, ToolError> {
+        let rows: Vec<ItemSummary> = self
+            .matching(filter)
+            .into_iter()
+            .map(|i| ItemSummary {
+                id: i.id.clone(),
+                title: i.title.clone(),
+                kind: i.kind.clone(),
+                priority: i.priority.clone(),
+                status: i.status.clone(),
+                created: i.created.clone(),
+            })
+            .collect();
+        let query = format!(
+            "backlog_list {:?} {:?} {:?}",
+            filter.status, filter.priority, filter.kind
+        )
+        .to_lowercase();
+        let key = PageKey::new(&query, self.generation());
+        let (items, total, next_cursor) = page_rows(&rows, &key, cursor, limit)?;
+        Ok(BacklogList {
+            total,
+            items,
+            next_cursor,
+        })
+    }
+
+    /// Item `id`, whole.
+    pub fn show(&self, id: &str) -> Result<BacklogGet, ToolError> {
+        Ok(BacklogGet {
+            item: self.get(id)?.clone(),
         })
     }
 }

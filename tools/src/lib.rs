@@ -30,6 +30,7 @@ pub mod model;
 pub mod modes;
 pub mod nickel;
 pub mod ontology;
+pub mod overview;
 pub mod paging;
 pub mod private;
 pub mod project;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ToolError;
 use crate::model::{Kind, ModelError, decode, line_of_field, unique_ids};
 use crate::nickel::cache::{Document, Source};
+use crate::paging::{PageKey, page_rows};
 
 /// A node's pole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -490,6 +491,95 @@ fn shortest_path(d: &Dimension) -> (Vec<&Transition>, bool) {
         }
     }
     (Vec::new(), false)
+}
+
+/// A node in a listing.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct NodeSummary {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Level.
+    pub level: NodeLevel,
+    /// Pole.
+    pub pole: Pole,
+}
+/// One page of nodes.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct NodeList {
+    /// Nodes of this page, in file order.
+    pub nodes: Vec<NodeSummary>,
+    /// Nodes matching the filters, over all pages.
+    pub total: usize,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+/// A node with its edges.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct NodeGet {
+    /// The node.
+    pub node: Node,
+    /// Edges pointing at it (`node` is the source).
+    pub incoming: Vec<Link>,
+    /// Edges leaving it (`node` is the target).
+    pub outgoing: Vec<Link>,
+}
+/// Every dimension's position.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct StateOut {
+    /// One per dimension of `.ontology/state.ncl`, in file order.
+    pub dimensions: Vec<DimensionState>,
+}
+
+impl Core {
+    /// One page of the nodes of `level` and `pole` (any when `None`), in
+    /// file order.
+    pub fn list(
+        &self,
+        level: Option<NodeLevel>,
+        pole: Option<Pole>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<NodeList, ToolError> {
+        let summaries: Vec<NodeSummary> = self
+            .nodes()
+            .iter()
+            .filter(|n| level.is_none_or(|l| n.level == l) && pole.is_none_or(|x| n.pole == x))
+            .map(|n| NodeSummary {
+                id: n.id.clone(),
+                name: n.name.clone(),
+                level: n.level,
+                pole: n.pole,
+            })
+            .collect();
+        let key = PageKey::new(&format!("node_list {level:?} {pole:?}"), self.generation());
+        let (nodes, total, next_cursor) = page_rows(&summaries, &key, cursor, limit)?;
+        Ok(NodeList {
+            nodes,
+            total,
+            next_cursor,
+        })
+    }
+
+    /// Node `id` with its incoming and outgoing edges.
+    pub fn get(&self, id: &str) -> Result<NodeGet, ToolError> {
+        let node = self.node(id)?.clone();
+        let (incoming, outgoing) = self.links(id);
+        Ok(NodeGet {
+            node,
+            incoming,
+            outgoing,
+        })
+    }
+}
+
+/// Every dimension's position, with the membranes of `gates`.
+pub fn state_report(doc: &StateDoc, gates: &GateDoc) -> StateOut {
+    StateOut {
+        dimensions: state(doc, gates),
+    }
 }
 
 #[cfg(test)]

@@ -5,17 +5,14 @@ use std::borrow::Cow;
 use rmcp::handler::server::router::tool::{AsyncTool, ToolBase};
 use rmcp::model::ToolAnnotations;
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use serde::Deserialize;
 
-use crate::adr::{Adr, AdrStatus, Finding, Severity};
+use crate::adr::{AdrGet, AdrList, AdrStatus};
 use crate::catalog::{name, read_only_annotations};
 use crate::command::ToolCommand;
 use crate::engine::Engine;
 use crate::error::ToolError;
-use crate::model::Skipped;
 use crate::onto_mcp_tool;
-use crate::paging::{PageKey, page_rows};
 use crate::text::{Text, cell_of};
 use crate::toolsets::limit;
 
@@ -41,47 +38,6 @@ pub struct AdrListParams {
     /// `next_cursor` from the previous page, with the same filter.
     #[serde(default)]
     pub cursor: Option<String>,
-}
-
-/// An ADR in a listing.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct AdrSummary {
-    /// Id.
-    pub id: String,
-    /// Title.
-    pub title: String,
-    /// Status.
-    pub status: AdrStatus,
-    /// Date.
-    pub date: String,
-    /// Hard constraints.
-    pub hard_constraints: usize,
-    /// Soft constraints.
-    pub soft_constraints: usize,
-    /// The ADR it replaces.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub supersedes: Option<String>,
-    /// ADRs that replace it.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub superseded_by: Vec<String>,
-}
-
-/// One page of ADRs.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct AdrList {
-    /// ADRs of this page, by file name.
-    pub adrs: Vec<AdrSummary>,
-    /// ADRs matching the filter, over all pages.
-    pub total: usize,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
-    /// ADR files that failed to load, with the error.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub skipped: Vec<Skipped>,
-    /// Problems across ADRs: dangling `supersedes`, repeated ids.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub findings: Vec<Finding>,
 }
 
 /// Lists architecture decisions.
@@ -119,42 +75,11 @@ impl ToolBase for AdrListTool {
 
 impl AsyncTool<Engine> for AdrListTool {
     async fn invoke(engine: &Engine, p: AdrListParams) -> Result<AdrList, ToolError> {
-        let limit = limit("ontoref_adr_list", p.limit, 500)?;
-        let set = engine.adrs().await?;
-        let rows: Vec<AdrSummary> = set
-            .adrs
-            .iter()
-            .filter(|(_, a)| p.status.is_none_or(|s| a.status == s))
-            .map(|(_, a)| AdrSummary {
-                id: a.id.clone(),
-                title: a.title.clone(),
-                status: a.status,
-                date: a.date.clone(),
-                hard_constraints: a
-                    .constraints
-                    .iter()
-                    .filter(|c| c.severity == Severity::Hard)
-                    .count(),
-                soft_constraints: a
-                    .constraints
-                    .iter()
-                    .filter(|c| c.severity == Severity::Soft)
-                    .count(),
-                supersedes: a.supersedes.clone(),
-                superseded_by: set.superseded_by(&a.id),
-            })
-            .collect();
-        let generation: [u8; 32] =
-            Sha256::digest(serde_json::to_vec(&rows).unwrap_or_default()).into();
-        let key = PageKey::new(&format!("adr_list {:?}", p.status), &generation);
-        let (adrs, total, next_cursor) = page_rows(&rows, &key, p.cursor.as_deref(), limit)?;
-        Ok(AdrList {
-            total,
-            adrs,
-            next_cursor,
-            findings: set.findings(),
-            skipped: set.skipped.clone(),
-        })
+        let limit = limit(&Self::name(), p.limit, 500)?;
+        engine
+            .adrs()
+            .await?
+            .list(p.status, limit, p.cursor.as_deref())
     }
 }
 
@@ -164,19 +89,6 @@ impl AsyncTool<Engine> for AdrListTool {
 pub struct AdrGetParams {
     /// The ADR's id, e.g. `adr-003`.
     pub id: String,
-}
-
-/// One decision in full.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct AdrGet {
-    /// The ADR.
-    pub adr: Adr,
-    /// Its file, relative to the project.
-    pub file: String,
-    /// ADRs that replace it.
-    pub superseded_by: Vec<String>,
-    /// The supersession chain through it, oldest first.
-    pub chain: Vec<String>,
 }
 
 /// Reads one architecture decision.
@@ -213,26 +125,7 @@ impl ToolBase for AdrGetTool {
 
 impl AsyncTool<Engine> for AdrGetTool {
     async fn invoke(engine: &Engine, p: AdrGetParams) -> Result<AdrGet, ToolError> {
-        let set = engine.adrs().await?;
-        let (file, adr) = match set.get(&p.id) {
-            Ok(found) => found,
-            Err(not_found) => {
-                // A broken file may hold the ADR asked for: report its error.
-                if let Some(s) = set.skipped.iter().find(|s| {
-                    s.file.contains(&format!("{}-", p.id))
-                        || s.file.ends_with(&format!("{}.ncl", p.id))
-                }) {
-                    return Err(ToolError::Skipped(s.error.clone()));
-                }
-                return Err(not_found.into());
-            }
-        };
-        Ok(AdrGet {
-            adr: adr.clone(),
-            file: file.to_owned(),
-            superseded_by: set.superseded_by(&p.id),
-            chain: set.chain(&p.id),
-        })
+        engine.adrs().await?.show(&p.id)
     }
 }
 
@@ -262,5 +155,49 @@ impl ToolCommand for AdrListTool {
         }
         out.next_page(list.next_cursor.as_deref());
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::toolsets::testing::{call, code, template};
+
+    #[test]
+    fn adr_list_filters_by_status_and_counts_constraints() {
+        let (e, _d) = template();
+        let superseded = call::<AdrListTool>(&e, json!({"status": "Superseded"})).unwrap();
+        let adrs = superseded["adrs"].as_array().unwrap();
+        assert_eq!(adrs.len(), 1, "{superseded}");
+        assert_eq!(adrs[0]["id"], "adr-003");
+        assert!(!adrs[0]["superseded_by"].as_array().unwrap().is_empty());
+        let all = call::<AdrListTool>(&e, json!({})).unwrap();
+        assert!(all["total"].as_u64().unwrap() > 1);
+        assert!(
+            all["adrs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["hard_constraints"].as_u64() > Some(0))
+        );
+    }
+
+    #[test]
+    fn adr_get_shows_constraints_and_the_supersession_chain() {
+        let (e, _d) = template();
+        let got = call::<AdrGetTool>(&e, json!({"id": "adr-003"})).unwrap();
+        assert_eq!(got["adr"]["id"], "adr-003");
+        assert!(!got["adr"]["constraints"].as_array().unwrap().is_empty());
+        assert!(got["chain"].as_array().unwrap().len() >= 2, "{got}");
+        assert!(
+            got["file"].as_str().unwrap().starts_with("adrs/adr-003"),
+            "{got}"
+        );
+        assert_eq!(
+            code::<AdrGetTool>(&e, json!({"id": "adr-999"})),
+            "adr-not-found"
+        );
     }
 }

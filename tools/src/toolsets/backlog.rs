@@ -5,15 +5,14 @@ use std::borrow::Cow;
 use rmcp::handler::server::router::tool::{AsyncTool, ToolBase};
 use rmcp::model::ToolAnnotations;
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::backlog::{Item, ItemFilter};
+use crate::backlog::{BacklogGet, BacklogList, ItemFilter};
 use crate::catalog::{name, read_only_annotations};
 use crate::command::ToolCommand;
 use crate::engine::Engine;
 use crate::error::ToolError;
 use crate::onto_mcp_tool;
-use crate::paging::{PageKey, page_rows};
 use crate::text::Text;
 use crate::toolsets::limit;
 
@@ -45,35 +44,6 @@ pub struct BacklogListParams {
     /// `next_cursor` from the previous page, with the same filters.
     #[serde(default)]
     pub cursor: Option<String>,
-}
-
-/// A backlog item in a listing.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct ItemSummary {
-    /// Id.
-    pub id: String,
-    /// Title.
-    pub title: String,
-    /// Kind.
-    pub kind: String,
-    /// Priority.
-    pub priority: String,
-    /// Status.
-    pub status: String,
-    /// Date created.
-    pub created: String,
-}
-
-/// One page of backlog items.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct BacklogList {
-    /// Items of this page, in file order.
-    pub items: Vec<ItemSummary>,
-    /// Items matching the filters, over all pages.
-    pub total: usize,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
 }
 
 /// Lists backlog items.
@@ -110,34 +80,16 @@ impl ToolBase for BacklogListTool {
 
 impl AsyncTool<Engine> for BacklogListTool {
     async fn invoke(engine: &Engine, p: BacklogListParams) -> Result<BacklogList, ToolError> {
-        let limit = limit("ontoref_backlog_list", p.limit, 500)?;
-        let backlog = engine.backlog().await?;
+        let limit = limit(&Self::name(), p.limit, 500)?;
         let filter = ItemFilter {
             status: p.status.as_deref(),
             priority: p.priority.as_deref(),
             kind: p.kind.as_deref(),
         };
-        let rows: Vec<ItemSummary> = backlog
-            .matching(&filter)
-            .into_iter()
-            .map(|i| ItemSummary {
-                id: i.id.clone(),
-                title: i.title.clone(),
-                kind: i.kind.clone(),
-                priority: i.priority.clone(),
-                status: i.status.clone(),
-                created: i.created.clone(),
-            })
-            .collect();
-        let query =
-            format!("backlog_list {:?} {:?} {:?}", p.status, p.priority, p.kind).to_lowercase();
-        let key = PageKey::new(&query, backlog.generation());
-        let (items, total, next_cursor) = page_rows(&rows, &key, p.cursor.as_deref(), limit)?;
-        Ok(BacklogList {
-            total,
-            items,
-            next_cursor,
-        })
+        engine
+            .backlog()
+            .await?
+            .list(&filter, limit, p.cursor.as_deref())
     }
 }
 
@@ -147,13 +99,6 @@ impl AsyncTool<Engine> for BacklogListTool {
 pub struct BacklogGetParams {
     /// The item's id, e.g. `bl-003`.
     pub id: String,
-}
-
-/// One backlog item in full.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct BacklogGet {
-    /// The item.
-    pub item: Item,
 }
 
 /// Reads one backlog item.
@@ -189,10 +134,7 @@ impl ToolBase for BacklogGetTool {
 
 impl AsyncTool<Engine> for BacklogGetTool {
     async fn invoke(engine: &Engine, p: BacklogGetParams) -> Result<BacklogGet, ToolError> {
-        let backlog = engine.backlog().await?;
-        Ok(BacklogGet {
-            item: backlog.get(&p.id)?.clone(),
-        })
+        engine.backlog().await?.show(&p.id)
     }
 }
 
@@ -215,5 +157,38 @@ impl ToolCommand for BacklogListTool {
         out.line(&format!("\n{} of {}", list.items.len(), list.total));
         out.next_page(list.next_cursor.as_deref());
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::toolsets::testing::{call, code, template};
+
+    #[test]
+    fn backlog_list_filters_case_insensitively() {
+        let (e, _d) = template();
+        let bugs = call::<BacklogListTool>(&e, json!({"kind": "bug"})).unwrap();
+        let items = bugs["items"].as_array().unwrap();
+        assert!(
+            !items.is_empty() && items.iter().all(|i| i["kind"] == "Bug"),
+            "{bugs}"
+        );
+        let all = call::<BacklogListTool>(&e, json!({})).unwrap();
+        assert!(all["total"].as_u64() > bugs["total"].as_u64());
+    }
+
+    #[test]
+    fn backlog_get_returns_one_item_whole() {
+        let (e, _d) = template();
+        let got = call::<BacklogGetTool>(&e, json!({"id": "bl-001"})).unwrap();
+        assert_eq!(got["item"]["id"], "bl-001");
+        assert!(!got["item"]["title"].as_str().unwrap().is_empty());
+        assert_eq!(
+            code::<BacklogGetTool>(&e, json!({"id": "bl-0001"})),
+            "backlog-item-not-found"
+        );
     }
 }

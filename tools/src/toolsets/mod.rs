@@ -32,3 +32,50 @@ pub(crate) fn in_range(tool: &str, field: &str, value: u32, max: u32) -> Result<
     }
     Ok(value as usize)
 }
+
+/// What the per-tool tests share: an engine on the agent-first template
+/// (evaluated in process, no disk cache, an empty config home) and a call
+/// through the tool's catalog entry, so a test covers the adapter whole:
+/// JSON arguments, the domain call, the serialised output.
+#[cfg(test)]
+pub(crate) mod testing {
+    use rmcp::handler::server::router::tool::ToolBase;
+    use serde_json::Value;
+
+    use crate::engine::{Engine, EngineConfig};
+    use crate::error::ToolError;
+
+    /// An engine on the template, and the directory its config home and
+    /// cache live in.
+    pub(crate) fn template() -> (Engine, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent-first-template");
+        let engine = Engine::new(EngineConfig {
+            project: Some(root),
+            cache_dir: Some(dir.path().join("cache")),
+            config_home: Some(dir.path().join("home")),
+            disk_cache: false,
+            ..EngineConfig::default()
+        })
+        .expect("an engine on the template");
+        (engine, dir)
+    }
+
+    /// Calls tool `T` with `args` through its catalog entry.
+    pub(crate) fn call<T: ToolBase>(engine: &Engine, args: Value) -> Result<Value, ToolError> {
+        let tool = crate::catalog::find(&T::name())?;
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(tool.call(engine, args))
+    }
+
+    /// The error code of a call that must fail.
+    pub(crate) fn code<T: ToolBase>(engine: &Engine, args: Value) -> &'static str {
+        match call::<T>(engine, args) {
+            Ok(v) => panic!("{} succeeded: {v}", T::name()),
+            Err(e) => e.code(),
+        }
+    }
+}

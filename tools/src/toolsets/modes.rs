@@ -3,21 +3,18 @@
 //! why) and validate. Also the validator's self-test.
 
 use std::borrow::Cow;
-use std::path::Path;
 
 use rmcp::handler::server::router::tool::{AsyncTool, ToolBase};
 use rmcp::model::ToolAnnotations;
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::catalog::{name, read_only_annotations};
 use crate::command::ToolCommand;
-use crate::engine::{Engine, EngineConfig};
+use crate::engine::Engine;
 use crate::error::{ToolError, clip};
-use crate::model::{Kind, ModelError};
-use crate::modes::{
-    CHECKS, Finding, LevelIndex, LevelRef, Mode, Resolution, ResolveError, Strategy, validate,
-};
+use crate::modes::validate::{self, CHECKS, Validation};
+use crate::modes::{ModeGet, ModeList, Resolution};
 use crate::onto_mcp_tool;
 use crate::text::{Text, cell_of};
 
@@ -33,59 +30,6 @@ crate::declare_toolset! {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModeListParams {}
-
-/// Where a mode is defined.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct Definition {
-    /// Level name.
-    pub level: String,
-    /// Level index.
-    pub index: LevelIndex,
-    /// Its strategy there.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub strategy: Option<Strategy>,
-}
-
-/// A mode in the listing.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct ModeSummary {
-    /// Mode id.
-    pub id: String,
-    /// Every level defining it, lowest first.
-    pub defined_at: Vec<Definition>,
-    /// The level that settles it from the Instance; absent when it cannot
-    /// be resolved (see `ontoref_mode_resolve`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resolves_at: Option<String>,
-}
-
-/// A level of the hierarchy.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct LevelSummary {
-    /// Index.
-    pub index: LevelIndex,
-    /// Name.
-    pub name: String,
-    /// Parent level.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent: Option<String>,
-    /// Where its modes live.
-    pub modes_dir: String,
-    /// How many modes it defines.
-    pub modes: usize,
-}
-
-/// Modes and levels.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct ModeList {
-    /// Levels, from the Instance to Base.
-    pub levels: Vec<LevelSummary>,
-    /// Every mode id, sorted.
-    pub modes: Vec<ModeSummary>,
-    /// Mode files that failed to load, with their error.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub skipped: Vec<crate::model::Skipped>,
-}
 
 /// Lists modes and levels.
 #[onto_mcp_tool(toolset = "modes")]
@@ -122,61 +66,7 @@ impl ToolBase for ModeListTool {
 
 impl AsyncTool<Engine> for ModeListTool {
     async fn invoke(engine: &Engine, _p: ModeListParams) -> Result<ModeList, ToolError> {
-        let h = engine.hierarchy().await?;
-        let modes = h
-            .mode_ids()
-            .into_iter()
-            .map(|id| ModeSummary {
-                defined_at: h
-                    .levels
-                    .iter()
-                    .filter_map(|l| {
-                        l.modes.get(&id).map(|(_, m)| Definition {
-                            level: l.name.clone(),
-                            index: l.index,
-                            strategy: m.strategy,
-                        })
-                    })
-                    .collect(),
-                resolves_at: h.resolve(&id).ok().map(|r| r.resolved_level.name),
-                id,
-            })
-            .collect();
-        // From the Instance up its chain, then any level off the chain.
-        let mut ordered: Vec<&crate::modes::Level> = h
-            .instance()
-            .and_then(|i| h.chain_from(&i.name).ok())
-            .unwrap_or_default();
-        for l in &h.levels {
-            if !ordered.iter().any(|o| o.name == l.name) {
-                ordered.push(l);
-            }
-        }
-        let levels = ordered
-            .into_iter()
-            .map(|l| LevelSummary {
-                index: l.index,
-                name: l.name.clone(),
-                parent: l.parent.clone(),
-                modes_dir: l.modes_dir.clone(),
-                modes: l.modes.len(),
-            })
-            .collect();
-        let skipped = h
-            .levels
-            .iter()
-            .flat_map(|l| {
-                l.skipped.iter().map(|(file, error)| crate::model::Skipped {
-                    file: file.clone(),
-                    error: error.clone(),
-                })
-            })
-            .collect();
-        Ok(ModeList {
-            levels,
-            modes,
-            skipped,
-        })
+        Ok(engine.hierarchy().await?.list())
     }
 }
 
@@ -189,17 +79,6 @@ pub struct ModeGetParams {
     /// The level whose definition to show; the lowest defining level when absent.
     #[serde(default)]
     pub level: Option<String>,
-}
-
-/// One level's definition of a mode.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct ModeGet {
-    /// The mode as that level writes it.
-    pub mode: Mode,
-    /// The level.
-    pub level: LevelRef,
-    /// Its file.
-    pub file: String,
 }
 
 /// Shows one level's definition of a mode.
@@ -237,38 +116,15 @@ impl ToolBase for ModeGetTool {
 impl AsyncTool<Engine> for ModeGetTool {
     async fn invoke(engine: &Engine, p: ModeGetParams) -> Result<ModeGet, ToolError> {
         let h = engine.hierarchy().await?;
-        let ids = h.mode_ids();
-        let level = match &p.level {
-            Some(name) => h.level(name).ok_or_else(|| ToolError::InvalidParams {
-                tool: "ontoref_mode_get".to_owned(),
+        h.definition(&p.id, p.level.as_deref()).map_err(|e| {
+            e.unwrap_or_else(|| ToolError::InvalidParams {
+                tool: Self::name().into_owned(),
                 detail: format!(
                     "level: no level is named `{}`; levels: {}",
-                    clip(name),
-                    h.levels
-                        .iter()
-                        .map(|l| l.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    clip(p.level.as_deref().unwrap_or_default()),
+                    h.level_names()
                 ),
-            })?,
-            None => h
-                .levels
-                .iter()
-                .find(|l| l.modes.contains_key(&p.id))
-                .ok_or_else(|| {
-                    ModelError::not_found(Kind::Mode, &p.id, ids.iter().map(String::as_str))
-                })?,
-        };
-        let (file, mode) = level.modes.get(&p.id).ok_or_else(|| {
-            ModelError::not_found(Kind::Mode, &p.id, level.modes.keys().map(String::as_str))
-        })?;
-        Ok(ModeGet {
-            mode: mode.as_ref().clone(),
-            level: LevelRef {
-                index: level.index,
-                name: level.name.clone(),
-            },
-            file: file.clone(),
+            })
         })
     }
 }
@@ -317,17 +173,7 @@ impl ToolBase for ModeResolveTool {
 
 impl AsyncTool<Engine> for ModeResolveTool {
     async fn invoke(engine: &Engine, p: ModeResolveParams) -> Result<Resolution, ToolError> {
-        let h = engine.hierarchy().await?;
-        h.resolve(&p.id).map_err(|e| match e {
-            ResolveError::NotFound => {
-                ModelError::not_found(Kind::Mode, &p.id, h.mode_ids().iter().map(String::as_str))
-                    .into()
-            }
-            ResolveError::Incoherent(reason) => ToolError::Unresolvable {
-                mode: p.id.clone(),
-                reason,
-            },
-        })
+        engine.hierarchy().await?.resolution(&p.id)
     }
 }
 
@@ -339,21 +185,6 @@ pub struct ValidateParams {
     /// `delegate-chain-coherent`, `compose-extends-valid`.
     #[serde(default)]
     pub checks: Vec<String>,
-}
-
-/// Validation findings.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct Validation {
-    /// Every finding, by level then mode.
-    pub findings: Vec<Finding>,
-    /// Hard findings: the hierarchy is wrong.
-    pub hard: usize,
-    /// Soft findings: worth fixing.
-    pub soft: usize,
-    /// Levels checked.
-    pub levels: usize,
-    /// Mode definitions checked.
-    pub modes: usize,
 }
 
 /// Validates every mode of every level.
@@ -393,7 +224,7 @@ impl AsyncTool<Engine> for ValidateModesTool {
     async fn invoke(engine: &Engine, p: ValidateParams) -> Result<Validation, ToolError> {
         if let Some(bad) = p.checks.iter().find(|c| !CHECKS.contains(&c.as_str())) {
             return Err(ToolError::InvalidParams {
-                tool: "ontoref_validate_modes".to_owned(),
+                tool: Self::name().into_owned(),
                 detail: format!(
                     "checks: unknown check `{}`; known: {}",
                     clip(bad),
@@ -401,218 +232,8 @@ impl AsyncTool<Engine> for ValidateModesTool {
                 ),
             });
         }
-        let h = engine.hierarchy().await?;
-        Ok(summarize(&h, validate(&h, &p.checks)))
+        Ok(validate::report(&engine.hierarchy().await?, &p.checks))
     }
-}
-
-fn summarize(h: &crate::modes::Hierarchy, findings: Vec<Finding>) -> Validation {
-    Validation {
-        hard: findings.iter().filter(|f| f.severity == "Hard").count(),
-        soft: findings.iter().filter(|f| f.severity == "Soft").count(),
-        levels: h.levels.len(),
-        modes: h.levels.iter().map(|l| l.modes.len()).sum(),
-        findings,
-    }
-}
-
-/// One case of the self-test.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct SelfTestCase {
-    /// Case name.
-    pub name: String,
-    /// The check expected to fire (`none` for the clean hierarchy).
-    pub expect: String,
-    /// Whether the validator did what was expected.
-    pub passed: bool,
-    /// What it found.
-    pub findings: Vec<Finding>,
-}
-
-/// The self-test's outcome.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct SelfTest {
-    /// Every case.
-    pub cases: Vec<SelfTestCase>,
-    /// Whether every violation was caught and the clean hierarchy passed.
-    pub ok: bool,
-}
-
-impl SelfTest {
-    /// The report for a person: one line per case, then the verdict.
-    pub fn text(&self, out: &mut Text) {
-        for c in &self.cases {
-            let mark = if c.passed { "ok  " } else { "FAIL" };
-            out.line(&format!("{mark} {:<26} expects {}", c.name, c.expect));
-        }
-        out.line(&format!(
-            "\nself-test {}",
-            if self.ok { "passed" } else { "FAILED" }
-        ));
-    }
-}
-
-/// A self-test case: name, expected check, files replacing the clean
-/// hierarchy's, and the workflow.ncl to use.
-type Case = (
-    &'static str,
-    &'static str,
-    Vec<(&'static str, String)>,
-    &'static str,
-);
-
-const WORKFLOW: &str = r#"{ level_hierarchy = [
-  { index = 'Domain, name = "dom", parent = "ontoref-base", modes_dir = "domain/modes" },
-  { index = 'Instance, name = "inst", parent = "dom", modes_dir = "reflection/modes" },
-] }"#;
-
-fn mode(id: &str, level: &str, body: &str) -> String {
-    format!("{{ id = \"{id}\", level = \"{level}\", {body} }}")
-}
-
-/// Writes synthetic hierarchies under `dir` — a clean one and one per
-/// violation kind — validates each, and reports whether every violation was
-/// caught and the clean one passed.
-pub async fn self_test(dir: &Path, base: &EngineConfig) -> Result<SelfTest, ToolError> {
-    let clean: Vec<(&str, String)> = vec![
-        (
-            "domain/modes/ship.ncl",
-            mode(
-                "ship",
-                "dom",
-                "strategy = 'Override, steps = [ { id = \"build\", action = \"b\" }, { id = \"tag\", action = \"t\", depends_on = [\"build\"] } ]",
-            ),
-        ),
-        (
-            "reflection/modes/ship.ncl",
-            mode(
-                "ship",
-                "inst",
-                "strategy = 'Compose, extends = [\"build\"], steps = [ { id = \"announce\", action = \"a\", depends_on = [\"build\"] } ]",
-            ),
-        ),
-        (
-            "reflection/modes/sync-ontology.ncl",
-            mode(
-                "sync-ontology",
-                "inst",
-                "strategy = 'Merge, steps = [ { id = \"lint\", action = \"l\" } ]",
-            ),
-        ),
-        (
-            "reflection/modes/onboard.ncl",
-            mode("onboard", "inst", "strategy = 'Delegate"),
-        ),
-    ];
-    let cases: Vec<Case> = vec![
-        ("clean", "none", vec![], WORKFLOW),
-        (
-            "level-declared",
-            "level-declared",
-            vec![(
-                "reflection/modes/deploy.ncl",
-                mode(
-                    "deploy",
-                    "somewhere-else",
-                    "strategy = 'Override, steps = [ { id = \"x\", action = \"x\" } ]",
-                ),
-            )],
-            WORKFLOW,
-        ),
-        (
-            "strategy-declared",
-            "strategy-declared",
-            vec![
-                (
-                    "reflection/modes/review.ncl",
-                    "{ id = \"review\", level = \"inst\", steps = [] }".to_owned(),
-                ),
-                (
-                    "domain/modes/review.ncl",
-                    mode(
-                        "review",
-                        "dom",
-                        "strategy = 'Override, steps = [ { id = \"r\", action = \"r\" } ]",
-                    ),
-                ),
-            ],
-            WORKFLOW,
-        ),
-        (
-            "delegate-to-nowhere",
-            "delegate-chain-coherent",
-            vec![(
-                "reflection/modes/orphan.ncl",
-                mode("orphan", "inst", "strategy = 'Delegate"),
-            )],
-            WORKFLOW,
-        ),
-        (
-            "parent-cycle",
-            "delegate-chain-coherent",
-            vec![],
-            r#"{ level_hierarchy = [
-  { index = 'Domain, name = "dom", parent = "inst", modes_dir = "domain/modes" },
-  { index = 'Instance, name = "inst", parent = "dom", modes_dir = "reflection/modes" },
-] }"#,
-        ),
-        (
-            "compose-extends-missing",
-            "compose-extends-valid",
-            vec![(
-                "reflection/modes/ship.ncl",
-                mode(
-                    "ship",
-                    "inst",
-                    "strategy = 'Compose, extends = [\"sign\"], steps = [ { id = \"announce\", action = \"a\" } ]",
-                ),
-            )],
-            WORKFLOW,
-        ),
-    ];
-    let mut out = Vec::new();
-    for (name, expect, overrides, workflow) in cases {
-        let root = dir.join(name);
-        let mut files: Vec<(&str, String)> = clean.clone();
-        for (path, text) in overrides {
-            files.retain(|(p, _)| *p != path);
-            files.push((path, text));
-        }
-        files.push(("reflection/workflow.ncl", workflow.to_owned()));
-        for (path, text) in &files {
-            let full = root.join(path);
-            if let Some(parent) = full.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    ToolError::Internal(format!("self-test cannot write {}: {e}", full.display()))
-                })?;
-            }
-            std::fs::write(&full, text).map_err(|e| {
-                ToolError::Internal(format!("self-test cannot write {}: {e}", full.display()))
-            })?;
-        }
-        std::fs::create_dir_all(root.join(".ontoref"))
-            .map_err(|e| ToolError::Internal(e.to_string()))?;
-        let engine = Engine::new(EngineConfig {
-            project: Some(root.clone()),
-            disk_cache: false,
-            ..base.clone()
-        })?;
-        let h = engine.hierarchy().await?;
-        let findings = validate(&h, &[]);
-        let passed = if expect == "none" {
-            findings.iter().all(|f| f.severity != "Hard") && findings.is_empty()
-        } else {
-            findings.iter().any(|f| f.check == expect)
-        };
-        out.push(SelfTestCase {
-            name: name.to_owned(),
-            expect: expect.to_owned(),
-            passed,
-            findings,
-        });
-    }
-    let ok = out.iter().all(|c| c.passed);
-    Ok(SelfTest { cases: out, ok })
 }
 
 impl ToolCommand for ModeResolveTool {
@@ -682,5 +303,86 @@ impl ToolCommand for ValidateModesTool {
 
     fn failed(v: &Validation) -> bool {
         v.hard > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::toolsets::testing::{call, code, template};
+
+    #[test]
+    fn mode_list_names_levels_from_the_instance_and_where_modes_resolve() {
+        let (e, _d) = template();
+        let list = call::<ModeListTool>(&e, json!({})).unwrap();
+        let levels: Vec<&str> = list["levels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["index"].as_str().unwrap())
+            .collect();
+        assert_eq!(levels.first(), Some(&"Instance"), "{list}");
+        assert_eq!(levels.last(), Some(&"Base"), "{list}");
+        let release = list["modes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == "release")
+            .unwrap();
+        assert_eq!(release["resolves_at"], "agent-first", "{release}");
+        let at: Vec<&str> = release["defined_at"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["index"].as_str().unwrap())
+            .collect();
+        assert_eq!(at, ["Instance", "Domain", "Base"], "lowest first");
+    }
+
+    #[test]
+    fn mode_get_reads_one_levels_definition() {
+        let (e, _d) = template();
+        let lowest = call::<ModeGetTool>(&e, json!({"id": "release"})).unwrap();
+        assert_eq!(lowest["level"]["name"], "agent-first");
+        let domain =
+            call::<ModeGetTool>(&e, json!({"id": "release", "level": "acme-platform"})).unwrap();
+        assert_eq!(domain["level"]["index"], "Domain");
+        assert_ne!(lowest["file"], domain["file"]);
+        assert_eq!(
+            code::<ModeGetTool>(&e, json!({"id": "release", "level": "nope"})),
+            "invalid-params"
+        );
+        assert_eq!(
+            code::<ModeGetTool>(&e, json!({"id": "relase"})),
+            "mode-not-found"
+        );
+    }
+
+    #[test]
+    fn mode_resolve_explains_the_walk_and_lists_the_steps() {
+        let (e, _d) = template();
+        let r = call::<ModeResolveTool>(&e, json!({"id": "release"})).unwrap();
+        assert_eq!(r["chain"][0]["outcome"], "composed", "{r}");
+        assert!(!r["steps"].as_array().unwrap().is_empty());
+        assert_eq!(
+            code::<ModeResolveTool>(&e, json!({"id": "relase"})),
+            "mode-not-found"
+        );
+    }
+
+    #[test]
+    fn validate_modes_finds_no_hard_problem_in_the_template_and_runs_only_named_checks() {
+        let (e, _d) = template();
+        let all = call::<ValidateModesTool>(&e, json!({})).unwrap();
+        assert_eq!(all["hard"], 0, "{all}");
+        assert!(all["soft"].as_u64().unwrap() >= 1);
+        let one = call::<ValidateModesTool>(&e, json!({"checks": ["level-declared"]})).unwrap();
+        assert_eq!(one["soft"], 0, "strategy-declared not run: {one}");
+        assert_eq!(
+            code::<ValidateModesTool>(&e, json!({"checks": ["nope"]})),
+            "invalid-params"
+        );
     }
 }

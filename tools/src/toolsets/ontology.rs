@@ -6,15 +6,17 @@ use std::borrow::Cow;
 use rmcp::handler::server::router::tool::{AsyncTool, ToolBase};
 use rmcp::model::ToolAnnotations;
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::catalog::{name, read_only_annotations};
 use crate::command::ToolCommand;
 use crate::engine::Engine;
 use crate::error::ToolError;
 use crate::onto_mcp_tool;
-use crate::ontology::{DimensionState, Direction, Impact, Link, Node, NodeLevel, Pole, state};
-use crate::paging::{PageKey, RESPONSE_BUDGET, page_rows};
+use crate::ontology::{
+    Direction, Impact, NodeGet, NodeLevel, NodeList, Pole, StateOut, state_report,
+};
+use crate::paging::RESPONSE_BUDGET;
 use crate::text::{Text, cell_of};
 use crate::toolsets::{in_range, limit};
 
@@ -47,31 +49,6 @@ pub struct NodeListParams {
     /// `next_cursor` from the previous page, with the same filters.
     #[serde(default)]
     pub cursor: Option<String>,
-}
-
-/// A node in a listing.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct NodeSummary {
-    /// Id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Level.
-    pub level: NodeLevel,
-    /// Pole.
-    pub pole: Pole,
-}
-
-/// One page of nodes.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct NodeList {
-    /// Nodes of this page, in file order.
-    pub nodes: Vec<NodeSummary>,
-    /// Nodes matching the filters, over all pages.
-    pub total: usize,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
 }
 
 /// Lists ontology nodes.
@@ -109,32 +86,11 @@ impl ToolBase for NodeListTool {
 
 impl AsyncTool<Engine> for NodeListTool {
     async fn invoke(engine: &Engine, p: NodeListParams) -> Result<NodeList, ToolError> {
-        let limit = limit("ontoref_node_list", p.limit, 500)?;
-        let core = engine.core().await?;
-        let nodes: Vec<&Node> = core
-            .nodes()
-            .iter()
-            .filter(|n| p.level.is_none_or(|l| n.level == l) && p.pole.is_none_or(|x| n.pole == x))
-            .collect();
-        let summaries: Vec<NodeSummary> = nodes
-            .iter()
-            .map(|n| NodeSummary {
-                id: n.id.clone(),
-                name: n.name.clone(),
-                level: n.level,
-                pole: n.pole,
-            })
-            .collect();
-        let key = PageKey::new(
-            &format!("node_list {:?} {:?}", p.level, p.pole),
-            core.generation(),
-        );
-        let (nodes, total, next_cursor) = page_rows(&summaries, &key, p.cursor.as_deref(), limit)?;
-        Ok(NodeList {
-            nodes,
-            total,
-            next_cursor,
-        })
+        let limit = limit(&Self::name(), p.limit, 500)?;
+        engine
+            .core()
+            .await?
+            .list(p.level, p.pole, limit, p.cursor.as_deref())
     }
 }
 
@@ -144,17 +100,6 @@ impl AsyncTool<Engine> for NodeListTool {
 pub struct NodeGetParams {
     /// The node's id.
     pub id: String,
-}
-
-/// A node with its edges.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct NodeGet {
-    /// The node.
-    pub node: Node,
-    /// Edges pointing at it (`node` is the source).
-    pub incoming: Vec<Link>,
-    /// Edges leaving it (`node` is the target).
-    pub outgoing: Vec<Link>,
 }
 
 /// Reads one node and its edges.
@@ -190,14 +135,7 @@ impl ToolBase for NodeGetTool {
 
 impl AsyncTool<Engine> for NodeGetTool {
     async fn invoke(engine: &Engine, p: NodeGetParams) -> Result<NodeGet, ToolError> {
-        let core = engine.core().await?;
-        let node = core.node(&p.id)?.clone();
-        let (incoming, outgoing) = core.links(&p.id);
-        Ok(NodeGet {
-            node,
-            incoming,
-            outgoing,
-        })
+        engine.core().await?.get(&p.id)
     }
 }
 
@@ -250,7 +188,7 @@ impl ToolBase for GraphImpactTool {
 
 impl AsyncTool<Engine> for GraphImpactTool {
     async fn invoke(engine: &Engine, p: ImpactParams) -> Result<Impact, ToolError> {
-        let depth = in_range("ontoref_graph_impact", "depth", p.depth, 5)?;
+        let depth = in_range(&Self::name(), "depth", p.depth, 5)?;
         let core = engine.core().await?;
         Ok(core.impact(&p.id, p.direction, depth, RESPONSE_BUDGET)?)
     }
@@ -260,13 +198,6 @@ impl AsyncTool<Engine> for GraphImpactTool {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StateParams {}
-
-/// Every dimension's position.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct StateOut {
-    /// One per dimension of `.ontology/state.ncl`, in file order.
-    pub dimensions: Vec<DimensionState>,
-}
 
 /// The project's state dimensions.
 #[onto_mcp_tool(toolset = "ontology")]
@@ -302,11 +233,10 @@ impl ToolBase for StateTool {
 
 impl AsyncTool<Engine> for StateTool {
     async fn invoke(engine: &Engine, _p: StateParams) -> Result<StateOut, ToolError> {
-        let doc = engine.state().await?;
-        let gates = engine.gates().await?;
-        Ok(StateOut {
-            dimensions: state(&doc, &gates),
-        })
+        Ok(state_report(
+            &*engine.state().await?,
+            &*engine.gates().await?,
+        ))
     }
 }
 
@@ -328,5 +258,85 @@ impl ToolCommand for NodeListTool {
         out.line(&format!("\n{} of {}", list.nodes.len(), list.total));
         out.next_page(list.next_cursor.as_deref());
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::toolsets::testing::{call, code, template};
+
+    #[test]
+    fn node_list_filters_by_level_and_pages() {
+        let (e, _d) = template();
+        let all = call::<NodeListTool>(&e, json!({})).unwrap();
+        let axioms = call::<NodeListTool>(&e, json!({"level": "Axiom"})).unwrap();
+        let n = axioms["nodes"].as_array().unwrap();
+        assert!(
+            !n.is_empty() && n.iter().all(|x| x["level"] == "Axiom"),
+            "{axioms}"
+        );
+        assert!(axioms["total"].as_u64() < all["total"].as_u64());
+        let page = call::<NodeListTool>(&e, json!({"limit": 1})).unwrap();
+        assert!(page["next_cursor"].is_string());
+        assert_eq!(
+            code::<NodeListTool>(&e, json!({"pole": "North"})),
+            "invalid-params"
+        );
+    }
+
+    #[test]
+    fn node_get_returns_the_node_and_both_directions_of_edges() {
+        let (e, _d) = template();
+        let got = call::<NodeGetTool>(&e, json!({"id": "knowledge-is-typed"})).unwrap();
+        assert_eq!(got["node"]["id"], "knowledge-is-typed");
+        assert!(!got["incoming"].as_array().unwrap().is_empty(), "{got}");
+        assert_eq!(
+            code::<NodeGetTool>(&e, json!({"id": "knowledge-is-typd"})),
+            "node-not-found"
+        );
+    }
+
+    #[test]
+    fn graph_impact_reaches_further_with_depth_and_checks_its_range() {
+        let (e, _d) = template();
+        let walk = |depth: u32| {
+            call::<GraphImpactTool>(
+                &e,
+                json!({"id": "knowledge-is-typed", "direction": "both", "depth": depth}),
+            )
+            .unwrap()["nodes"]
+                .as_array()
+                .unwrap()
+                .len()
+        };
+        assert!(
+            walk(1) > 0 && walk(1) < walk(3),
+            "{} vs {}",
+            walk(1),
+            walk(3)
+        );
+        assert_eq!(
+            code::<GraphImpactTool>(&e, json!({"id": "knowledge-is-typed", "depth": 6})),
+            "invalid-params"
+        );
+    }
+
+    #[test]
+    fn state_reports_each_dimension_with_its_path() {
+        let (e, _d) = template();
+        let state = call::<StateTool>(&e, json!({})).unwrap();
+        let dims = state["dimensions"].as_array().unwrap();
+        let adoption = dims
+            .iter()
+            .find(|d| d["id"] == "protocol-adoption")
+            .unwrap();
+        assert_eq!(adoption["at_desired"], false);
+        assert!(
+            !adoption["path"].as_array().unwrap().is_empty(),
+            "{adoption}"
+        );
     }
 }

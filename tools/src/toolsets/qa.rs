@@ -283,3 +283,61 @@ impl ToolCommand for QaShowTool {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::toolsets::testing::{call, code, template};
+
+    #[test]
+    fn qa_list_pages_with_a_cursor_and_checks_its_limit() {
+        let (e, _d) = template();
+        let first = call::<QaListTool>(&e, json!({"limit": 2})).unwrap();
+        assert_eq!(first["entries"].as_array().unwrap().len(), 2);
+        assert!(first["total"].as_u64().unwrap() > 2);
+        assert!(
+            first["entries"][0].get("answer").is_none(),
+            "no answers in a list"
+        );
+        let cursor = first["next_cursor"].as_str().unwrap();
+        let next = call::<QaListTool>(&e, json!({"limit": 2, "cursor": cursor})).unwrap();
+        assert_ne!(next["entries"][0]["id"], first["entries"][0]["id"]);
+        assert_eq!(
+            code::<QaListTool>(&e, json!({"limit": 0})),
+            "invalid-params"
+        );
+    }
+
+    #[test]
+    fn qa_search_ranks_best_first_and_refuses_a_blank_query() {
+        let (e, _d) = template();
+        let found =
+            call::<QaSearchTool>(&e, json!({"query": "secrets vault", "limit": 3})).unwrap();
+        let scores: Vec<f64> = found["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["score"].as_f64().unwrap())
+            .collect();
+        assert!(!scores.is_empty() && scores.len() <= 3, "{found}");
+        assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+        assert!(found["total_matches"].as_u64().unwrap() >= scores.len() as u64);
+        assert_eq!(
+            code::<QaSearchTool>(&e, json!({"query": "  "})),
+            "invalid-params"
+        );
+    }
+
+    #[test]
+    fn qa_show_returns_the_whole_entry_or_the_closest_ids() {
+        let (e, _d) = template();
+        let shown = call::<QaShowTool>(&e, json!({"id": "what-is-ontoref"})).unwrap();
+        assert_eq!(shown["entry"]["id"], "what-is-ontoref");
+        assert!(shown["entry"]["answer"].as_str().unwrap().len() > 40);
+        let err = call::<QaShowTool>(&e, json!({"id": "what-is-ontorf"})).unwrap_err();
+        assert_eq!(err.code(), "qa-not-found");
+        assert!(err.hint().contains("what-is-ontoref"), "{}", err.hint());
+    }
+}

@@ -4,26 +4,22 @@
 //! Each adapts its parameters to [`crate::vault`] and returns its result.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use rmcp::handler::server::router::tool::{AsyncTool, ToolBase};
 use rmcp::model::ToolAnnotations;
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use serde::Deserialize;
 
 use crate::catalog::{name, read_only_annotations};
 use crate::command::ToolCommand;
 use crate::engine::Engine;
 use crate::error::ToolError;
 use crate::onto_mcp_tool;
-use crate::paging::{PageKey, page_rows};
 use crate::text::Text;
 use crate::toolsets::limit;
-use crate::vault::fetch::{Fetched, Lifetime, fetch};
+use crate::vault::fetch::{Fetched, fetch_for_caller};
 use crate::vault::gate::Request;
-use crate::vault::inspect::{self, AuditReport, FileInfo, ScopeInfo, Status};
-use crate::vault::settings::RecipientRule;
+use crate::vault::inspect::{self, AuditReport, Inventory, Status};
 
 crate::declare_toolset! {
     id: "vault",
@@ -91,26 +87,6 @@ pub struct DescribeParams {
 }
 
 /// The vault's inventory.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct Inventory {
-    /// The vault's id.
-    pub vault_id: String,
-    /// Group → age public keys.
-    pub recipient_groups: BTreeMap<String, Vec<String>>,
-    /// Path regex → groups, first match wins.
-    pub recipient_rules: Vec<RecipientRule>,
-    /// Credential files of this page, with the recipients their metadata names.
-    pub files: Vec<FileInfo>,
-    /// Credential files over all pages.
-    pub total_files: usize,
-    /// Every role's scope.
-    pub scopes: Vec<ScopeInfo>,
-    /// Pass as `cursor` for the next page of files; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
-}
-
-/// The vault's inventory.
 #[onto_mcp_tool(toolset = "vault")]
 pub struct SecretsDescribeTool;
 
@@ -144,33 +120,8 @@ impl ToolBase for SecretsDescribeTool {
 
 impl AsyncTool<Engine> for SecretsDescribeTool {
     async fn invoke(engine: &Engine, p: DescribeParams) -> Result<Inventory, ToolError> {
-        let limit = limit("ontoref_secrets_describe", p.limit, 500)?;
-        let (sops, vault) = inspect::locate(engine).await?;
-        let files = inspect::files(&vault, sops.as_ref());
-        let generation: [u8; 32] = Sha256::digest(
-            files
-                .iter()
-                .map(|f| f.path.as_str())
-                .collect::<Vec<_>>()
-                .join("\n"),
-        )
-        .into();
-        let key = PageKey::new("secrets_describe", &generation);
-        let (files, total_files, next_cursor) =
-            page_rows(&files, &key, p.cursor.as_deref(), limit)?;
-        let scopes = inspect::scopes(engine, &vault).await;
-        let (groups, rules) = sops
-            .map(|s| (s.recipient_groups, s.recipient_rules))
-            .unwrap_or_default();
-        Ok(Inventory {
-            vault_id: vault.id,
-            recipient_groups: groups,
-            recipient_rules: rules,
-            files,
-            total_files,
-            scopes,
-            next_cursor,
-        })
+        let limit = limit(&Self::name(), p.limit, 500)?;
+        inspect::describe(engine, limit, p.cursor.as_deref()).await
     }
 }
 
@@ -284,12 +235,7 @@ impl AsyncTool<Engine> for CredentialFetchTool {
             registry_id: p.registry_id,
             reveal: p.reveal,
         };
-        let lifetime = if engine.owns_credential_dirs() {
-            Lifetime::Owned
-        } else {
-            Lifetime::Caller
-        };
-        fetch(engine, engine.actor().as_deref(), &req, lifetime).await
+        fetch_for_caller(engine, &req).await
     }
 }
 
@@ -323,5 +269,65 @@ impl ToolCommand for CredentialFetchTool {
             ));
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::toolsets::testing::{call, code, template};
+
+    #[test]
+    fn secrets_status_reports_a_declared_unsynced_vault_and_no_key() {
+        let (e, _d) = template();
+        let s = call::<SecretsStatusTool>(&e, json!({})).unwrap();
+        assert_eq!(s["declared"], true);
+        assert_eq!(s["synced"], false);
+        assert_eq!(s["master_key"]["readable"], false);
+    }
+
+    #[test]
+    fn secrets_describe_lists_groups_rules_and_scopes_without_decrypting() {
+        let (e, _d) = template();
+        let inv = call::<SecretsDescribeTool>(&e, json!({"limit": 1})).unwrap();
+        assert!(inv["recipient_groups"]["admin"].is_array(), "{inv}");
+        assert!(!inv["recipient_rules"].as_array().unwrap().is_empty());
+        assert_eq!(e.vault().decryptions(), 0);
+        assert_eq!(
+            code::<SecretsDescribeTool>(&e, json!({"limit": 501})),
+            "invalid-params"
+        );
+    }
+
+    #[test]
+    fn secrets_audit_runs_every_check() {
+        let (e, _d) = template();
+        let report = call::<SecretsAuditTool>(&e, json!({})).unwrap();
+        let ids: Vec<&str> = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        for id in [
+            "min-two-recipients",
+            "recipient-routing-coherent",
+            "recipient-routing-coverage",
+            "no-multi-vault",
+        ] {
+            assert!(ids.contains(&id), "{id} missing: {ids:?}");
+        }
+    }
+
+    #[test]
+    fn credential_fetch_without_an_actor_is_refused_before_any_decryption() {
+        let (e, _d) = template();
+        assert_eq!(
+            code::<CredentialFetchTool>(&e, json!({"target": "domains/agent-first/x:1"})),
+            "actor-not-bound"
+        );
+        assert_eq!(e.vault().decryptions(), 0);
     }
 }

@@ -114,6 +114,18 @@ pub fn decrypt_credential(engine: &Engine, grant: &Grant) -> Result<Credential, 
     })
 }
 
+/// A fetch for the engine's caller: the actor of the request (or the
+/// configured one); the directory is the engine's to remove when it owns
+/// credential directories, else the caller's.
+pub async fn fetch_for_caller(engine: &Engine, req: &Request) -> Result<Fetched, ToolError> {
+    let lifetime = if engine.owns_credential_dirs() {
+        Lifetime::Owned
+    } else {
+        Lifetime::Caller
+    };
+    fetch(engine, engine.actor().as_deref(), req, lifetime).await
+}
+
 /// Runs a fetch for `actor` and records it in the vault's audit log.
 pub async fn fetch(
     engine: &Engine,

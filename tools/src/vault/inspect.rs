@@ -4,14 +4,16 @@
 //! needs, generated from the project's `recipient_rules`. Nothing here
 //! decrypts; only public keys and names are shown.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use schemars::JsonSchema;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::engine::Engine;
 use crate::error::ToolError;
+use crate::paging::{PageKey, page_rows};
 use crate::vault::VaultError;
 use crate::vault::audit::{self, AuditKey, Keying, Verification};
 use crate::vault::gate::{key_candidates, vault_id};
@@ -317,6 +319,60 @@ pub struct AuditReport {
     pub ok: bool,
     /// The checks, in a fixed order.
     pub checks: Vec<Check>,
+}
+
+/// The vault's inventory.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Inventory {
+    /// The vault's id.
+    pub vault_id: String,
+    /// Group → age public keys.
+    pub recipient_groups: BTreeMap<String, Vec<String>>,
+    /// Path regex → groups, first match wins.
+    pub recipient_rules: Vec<RecipientRule>,
+    /// Credential files of this page, with the recipients their metadata names.
+    pub files: Vec<FileInfo>,
+    /// Credential files over all pages.
+    pub total_files: usize,
+    /// Every role's scope.
+    pub scopes: Vec<ScopeInfo>,
+    /// Pass as `cursor` for the next page of files; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// The vault's inventory without decrypting anything: recipient groups and
+/// rules, one page of credential files with their recipients, every scope.
+pub async fn describe(
+    engine: &Engine,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Result<Inventory, ToolError> {
+    let (sops, vault) = locate(engine).await?;
+    let files = files(&vault, sops.as_ref());
+    let generation: [u8; 32] = Sha256::digest(
+        files
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .into();
+    let key = PageKey::new("secrets_describe", &generation);
+    let (files, total_files, next_cursor) = page_rows(&files, &key, cursor, limit)?;
+    let scopes = scopes(engine, &vault).await;
+    let (groups, rules) = sops
+        .map(|s| (s.recipient_groups, s.recipient_rules))
+        .unwrap_or_default();
+    Ok(Inventory {
+        vault_id: vault.id,
+        recipient_groups: groups,
+        recipient_rules: rules,
+        files,
+        total_files,
+        scopes,
+        next_cursor,
+    })
 }
 
 /// The protocol's four vault checks.
