@@ -5,9 +5,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::error::ToolError;
+use crate::model::{Document, Source};
 use crate::model::{Kind, ModelError, Skipped, decode};
-use crate::nickel::cache::{Document, Source};
 
 /// Where an ADR stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -82,7 +81,7 @@ impl Document for Adr {
     const KIND: &'static str = "adr";
     const VERSION: u32 = 1;
 
-    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError> {
+    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ModelError> {
         Ok(decode(value, source, Kind::Adr, "constraints")?)
     }
 }

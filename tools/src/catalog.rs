@@ -16,7 +16,8 @@ use rmcp::model::Tool;
 use serde_json::Value;
 
 use crate::engine::Engine;
-use crate::error::{ToolError, clip, closest, quote_list};
+use crate::error::{ToolError, clip};
+use crate::suggest::{closest, quote_list};
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

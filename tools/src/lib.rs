@@ -22,6 +22,7 @@ pub mod echo;
 pub mod embedded;
 pub mod engine;
 pub mod error;
+pub mod error_body;
 pub mod escrow;
 pub mod fsread;
 pub mod manifest;
@@ -36,6 +37,7 @@ pub mod qa;
 pub mod schema;
 pub mod search;
 pub mod server;
+pub mod suggest;
 pub mod toolsets;
 pub mod vault;
 

@@ -16,9 +16,7 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::error::{ErrorBody, ToolError};
-use crate::model::{Kind, ModelError, decode};
-use crate::nickel::cache::{Document, Source};
+use crate::model::{Document, Kind, LoadError, ModelError, Source, decode};
 
 /// Name of the implicit base level.
 pub const BASE: &str = "ontoref-base";
@@ -122,7 +120,7 @@ impl Document for Mode {
     const KIND: &'static str = "mode";
     const VERSION: u32 = 1;
 
-    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError> {
+    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ModelError> {
         if !value.is_object() {
             return Err(ModelError::Invalid {
                 kind: Kind::Mode,
@@ -175,7 +173,7 @@ impl Document for Workflow {
     const KIND: &'static str = "workflow";
     const VERSION: u32 = 1;
 
-    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError> {
+    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ModelError> {
         #[derive(Deserialize)]
         struct File {
             #[serde(default)]
@@ -202,7 +200,7 @@ pub struct Level {
     /// Modes by id, with their files.
     pub modes: BTreeMap<String, (String, Arc<Mode>)>,
     /// Mode files that failed to load.
-    pub skipped: Vec<(String, ErrorBody)>,
+    pub skipped: Vec<(String, Arc<LoadError>)>,
     /// Files defining a mode id already defined at this level.
     pub duplicates: Vec<(String, String)>,
 }
@@ -569,7 +567,7 @@ pub fn validate(h: &Hierarchy, checks: &[String]) -> Vec<Finding> {
                 &level.name,
                 "mode-loads",
                 true,
-                format!("{}: {}", err.code, err.message),
+                format!("{}: {err}", err.code()),
                 file,
             ));
         }

@@ -81,7 +81,7 @@ impl PageKey {
 
     /// The offset a cursor points at, if it was issued for this key.
     pub fn decode(&self, cursor: &str) -> Result<usize, CursorError> {
-        let shown = crate::error::clip_to(cursor, 64);
+        let shown = crate::echo::clip_to(cursor, 64);
         let invalid = || CursorError::Invalid {
             cursor: shown.clone(),
         };

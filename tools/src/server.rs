@@ -36,7 +36,8 @@ use tracing::Instrument;
 
 use crate::catalog::{CatalogTool, InvokeFn};
 use crate::engine::Engine;
-use crate::error::{clip, clip_to, closest, quote_list};
+use crate::error::{clip, clip_to};
+use crate::suggest::{closest, quote_list};
 use crate::vault::{RequestActor, as_actor};
 
 /// What the server tells a model about itself.

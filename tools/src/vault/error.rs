@@ -4,7 +4,7 @@
 //! written). No variant carries a secret: they hold paths, names, public keys
 //! and the values a caller passed in.
 
-use crate::error::quote_list;
+use crate::suggest::quote_list;
 use crate::vault::sops::SopsError;
 
 /// A refusal or failure of the vault.
