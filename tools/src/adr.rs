@@ -82,7 +82,7 @@ impl Document for Adr {
     const VERSION: u32 = 1;
 
     fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ModelError> {
-        Ok(decode(value, source, Kind::Adr, "constraints")?)
+        decode(value, source, Kind::Adr, "constraints")
     }
 }
 

@@ -131,10 +131,9 @@ impl Document for Mode {
                     "a mode file must evaluate to a record, not {}",
                     json_kind(&value)
                 ),
-            }
-            .into());
+            });
         }
-        Ok(decode(value, source, Kind::Mode, "steps")?)
+        decode(value, source, Kind::Mode, "steps")
     }
 }
 

@@ -106,8 +106,7 @@ impl Document for Core {
                             "edge {} -> {} ({}) names node `{id}`, which does not exist",
                             edge.from, edge.to, edge.kind
                         ),
-                    }
-                    .into());
+                    });
                 }
             }
         }
