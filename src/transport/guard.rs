@@ -11,18 +11,22 @@
 //! `Ontoref-Actor` header must match the token's actor, 403 otherwise).
 //!
 //! The same middleware guards `/mcp`, `/sse` and `/message`; rmcp checks
-//! `Host` and `Origin` again on `/mcp` with the same lists.
+//! `Host` and `Origin` again on `/mcp` with the same lists. Its refusals are
+//! [`Refusal`]s (`host-not-allowed`, `origin-not-allowed`, `token-missing`,
+//! `token-invalid`, `actor-mismatch`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use ontoref_tools::vault::RequestActor;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+use super::refusal::Refusal;
 
 /// A header a client might use to pick an actor; only the token's actor is
 /// accepted in it.
@@ -279,26 +283,14 @@ impl Guard {
 
     /// Checks one request; on success returns the token's actor (if tokens
     /// are required).
-    #[allow(clippy::result_large_err)]
-    pub fn check(&self, headers: &HeaderMap) -> Result<Option<String>, Response> {
+    pub fn check(&self, headers: &HeaderMap) -> Result<Option<String>, Refusal> {
         if !self.host_allowed(headers) {
             tracing::warn!(host = ?headers.get(header::HOST), "refused: Host not allowed");
-            return Err(refusal(
-                StatusCode::FORBIDDEN,
-                "host-not-allowed",
-                "the Host header is not in this server's allow-list",
-                "connect through an allowed name (localhost by default) or start the \
-                 server with --allowed-host",
-            ));
+            return Err(Refusal::HostNotAllowed);
         }
         if !self.origin_allowed(headers) {
             tracing::warn!(origin = ?headers.get(header::ORIGIN), "refused: Origin not allowed");
-            return Err(refusal(
-                StatusCode::FORBIDDEN,
-                "origin-not-allowed",
-                "the Origin header is not in this server's allow-list",
-                "start the server with --allowed-origin for this client's origin",
-            ));
+            return Err(Refusal::OriginNotAllowed);
         }
         let Some(tokens) = &self.tokens else {
             return Ok(None);
@@ -314,26 +306,20 @@ impl Guard {
                     .filter(|t| !t.is_empty())
             });
         let Some(token) = presented else {
-            return Err(unauthorized(false));
+            return Err(Refusal::TokenMissing);
         };
         let Some(actor) = tokens.actor_of(token) else {
             tracing::warn!("refused: unknown bearer token");
-            return Err(unauthorized(true));
+            return Err(Refusal::TokenInvalid);
         };
         if let Some(named) = headers.get(ACTOR_HEADER)
             && named.as_bytes() != actor.as_bytes()
         {
             tracing::warn!(actor, "refused: request names another actor");
-            return Err(refusal(
-                StatusCode::FORBIDDEN,
-                "actor-mismatch",
-                &format!(
-                    "the request names an actor other than its token's ({actor}) in the \
-                         {ACTOR_HEADER} header"
-                ),
-                "a request acts as its token's actor; drop the header or use that \
-                     actor's own token",
-            ));
+            return Err(Refusal::ActorMismatch {
+                actor: actor.to_owned(),
+                header: ACTOR_HEADER,
+            });
         }
         Ok(Some(actor.to_string()))
     }
@@ -352,49 +338,8 @@ pub async fn middleware(State(guard): State<Arc<Guard>>, mut req: Request, next:
             }
             next.run(req).await
         }
-        Err(refused) => refused,
+        Err(refused) => refused.response(),
     }
-}
-
-/// A JSON refusal `{"error": {code, message, hint}}`, the shape tools use.
-pub fn refusal(status: StatusCode, code: &str, message: &str, hint: &str) -> Response {
-    let body = serde_json::json!({"error": {"code": code, "message": message, "hint": hint}});
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-fn unauthorized(presented: bool) -> Response {
-    let (challenge, message) = if presented {
-        (
-            r#"Bearer realm="ontoref", error="invalid_token", error_description="unknown token""#,
-            "the bearer token is not one this server accepts",
-        )
-    } else {
-        (
-            r#"Bearer realm="ontoref""#,
-            "this server requires a bearer token (Authorization: Bearer <token>)",
-        )
-    };
-    let mut response = refusal(
-        StatusCode::UNAUTHORIZED,
-        if presented {
-            "token-invalid"
-        } else {
-            "token-missing"
-        },
-        message,
-        "ask the server's operator for a token; its sha256 must be listed in the server's \
-         --token-file",
-    );
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static(challenge),
-    );
-    response
 }
 
 /// A host with an optional port, lower-cased, IPv6 without brackets.
@@ -507,6 +452,8 @@ impl OriginPattern {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::{HeaderValue, StatusCode};
+
     use super::*;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -639,7 +586,10 @@ mod tests {
             status(headers(&[("host", "localhost")])),
             Err(StatusCode::UNAUTHORIZED)
         );
-        let missing = g.check(&headers(&[("host", "localhost")])).unwrap_err();
+        let missing = g
+            .check(&headers(&[("host", "localhost")]))
+            .unwrap_err()
+            .response();
         assert_eq!(
             missing.headers()[header::WWW_AUTHENTICATE],
             r#"Bearer realm="ontoref""#
@@ -649,7 +599,8 @@ mod tests {
                 ("host", "localhost"),
                 ("authorization", "Bearer nope"),
             ]))
-            .unwrap_err();
+            .unwrap_err()
+            .response();
         assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
         assert!(
             wrong.headers()[header::WWW_AUTHENTICATE]

@@ -21,11 +21,10 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use ontoref_tools::error::clip;
 use ontoref_tools::{CatalogTool, OntorefServer};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -33,8 +32,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::conn::{self, ConnTimeouts};
 use super::endpoint::MAX_BODY_BYTES;
-use super::guard::{self, Guard, TokenTable, refusal};
+use super::guard::{self, Guard, TokenTable};
 use super::mcp::{self, BoundSessions, McpGate};
+use super::refusal::Refusal;
 use super::sse::{self, SseHub};
 
 /// Session limits, shared by both transports.
@@ -122,10 +122,10 @@ impl Sessions {
         self.mcp.open().await + self.sse.len()
     }
 
-    /// Admits one more session, or answers 503. Keep the guard until the
-    /// session is registered: admissions are serialised so that concurrent
-    /// ones cannot overshoot the limit.
-    pub async fn admit(&self) -> Result<tokio::sync::MutexGuard<'_, ()>, Response> {
+    /// Admits one more session, or refuses it (503 `too-many-sessions`).
+    /// Keep the guard until the session is registered: admissions are
+    /// serialised so that concurrent ones cannot overshoot the limit.
+    pub async fn admit(&self) -> Result<tokio::sync::MutexGuard<'_, ()>, Refusal> {
         let guard = self.admit.lock().await;
         let open = self.open().await;
         if open >= self.limits.max_sessions {
@@ -134,23 +134,11 @@ impl Sessions {
                 max = self.limits.max_sessions,
                 "refused: too many sessions"
             );
-            let mut response = refusal(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "too-many-sessions",
-                &format!(
-                    "this server already has {open} open MCP sessions (--max-sessions {})",
-                    self.limits.max_sessions
-                ),
-                &format!(
-                    "close sessions you no longer use (DELETE /mcp, or close the /sse stream); \
-                     idle ones close after {} s (--session-idle-timeout)",
-                    self.limits.idle_timeout.as_secs_f64()
-                ),
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            return Err(response);
+            return Err(Refusal::TooManySessions {
+                open,
+                max: self.limits.max_sessions,
+                idle_timeout: self.limits.idle_timeout,
+            });
         }
         Ok(guard)
     }
@@ -158,28 +146,19 @@ impl Sessions {
 
 /// 404 for a path this server does not serve.
 async fn no_such_path(req: Request) -> Response {
-    refusal(
-        StatusCode::NOT_FOUND,
-        "path-not-found",
-        &format!("nothing is served at `{}`", clip(req.uri().path())),
-        "MCP is at /mcp (Streamable HTTP) and /sse + /message (the legacy SSE transport); \
-         /healthz answers `ok`",
-    )
+    Refusal::PathNotFound {
+        path: req.uri().path().to_owned(),
+    }
+    .response()
 }
 
 /// 405 for a method a route does not take (axum sets `Allow`).
 async fn wrong_method(req: Request) -> Response {
-    refusal(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method-not-allowed",
-        &format!(
-            "`{}` does not take {}",
-            clip(req.uri().path()),
-            req.method()
-        ),
-        "GET /sse opens a stream, POST /message?sessionId=… posts to it, GET /healthz; /mcp \
-         takes POST (and GET and DELETE within a session)",
-    )
+    Refusal::MethodNotAllowed {
+        path: req.uri().path().to_owned(),
+        method: req.method().to_string(),
+    }
+    .response()
 }
 
 /// On `/mcp`: a POST that may open a session (no `Mcp-Session-Id`, and not
@@ -197,7 +176,7 @@ async fn limit_mcp_sessions(
     }
     let _admitted = match sessions.admit().await {
         Ok(admitted) => admitted,
-        Err(full) => return full,
+        Err(full) => return full.response(),
     };
     next.run(req).await
 }

@@ -38,12 +38,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::channel::{self, Inlet};
-use super::endpoint::{
-    MAX_BODY_BYTES, framing_refusal, read_body, session_actor_mismatch, session_not_found,
-};
-use super::framing::Classified;
-use super::guard::refusal;
+use super::endpoint::{MAX_BODY_BYTES, read_body};
+use super::framing::{Classified, FramingError};
 use super::http::Sessions;
+use super::refusal::{Refusal, Route};
 use super::reveal;
 
 /// The open SSE sessions.
@@ -150,7 +148,7 @@ pub async fn open(State(sessions): State<Sessions>, req: Request) -> Response {
     // overshoot the limit.
     let _admitted = match sessions.admit().await {
         Ok(admitted) => admitted,
-        Err(full) => return full,
+        Err(full) => return full.response(),
     };
     let hub = sessions.sse.clone();
     let actor = req.extensions().get::<RequestActor>().map(|a| a.0.clone());
@@ -211,25 +209,23 @@ pub async fn open(State(sessions): State<Sessions>, req: Request) -> Response {
 pub async fn post(State(sessions): State<Sessions>, req: Request) -> Response {
     let hub = &sessions.sse;
     let Some(id) = req.uri().query().and_then(session_id) else {
-        return refusal(
-            StatusCode::BAD_REQUEST,
-            "session-id-missing",
-            "POST /message needs ?sessionId=<id>",
-            "use the endpoint URL the /sse stream sent in its first event",
-        );
+        return Refusal::SessionIdMissing {
+            route: Route::Legacy,
+        }
+        .response();
     };
     let Some(session) = hub.get(&id) else {
-        return session_not_found(&id);
+        return Refusal::SessionNotFound { id }.response();
     };
     let actor = req.extensions().get::<RequestActor>().map(|a| a.0.clone());
     if actor != session.actor {
         tracing::warn!("refused: a POST into another actor's SSE session");
-        return session_actor_mismatch();
+        return Refusal::SessionActorMismatch.response();
     }
     let (parts, body) = req.into_parts();
     let bytes = match read_body(body, MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,
-        Err(refused) => return refused,
+        Err(refused) => return refused.response(),
     };
     *lock(&session.last_seen) = Instant::now();
     let mut message = match session.inlet.admit(&bytes) {
@@ -238,16 +234,15 @@ pub async fn post(State(sessions): State<Sessions>, req: Request) -> Response {
             // The client waits for this id's answer on the stream.
             if session.replies.send(rejection.to_message()).await.is_err() {
                 hub.remove(&id);
-                return session_not_found(&id);
+                return Refusal::SessionNotFound { id }.response();
             }
             return accepted();
         }
-        Classified::Reject(rejection) => return framing_refusal(&rejection.error),
+        Classified::Reject(rejection) => return Refusal::Framing(rejection.error).response(),
         Classified::Ignore(why) => {
             if bytes.iter().all(u8::is_ascii_whitespace) {
-                return framing_refusal(&super::framing::FramingError::NotJson(
-                    "the body is empty".to_owned(),
-                ));
+                return Refusal::Framing(FramingError::NotJson("the body is empty".to_owned()))
+                    .response();
             }
             tracing::debug!(why, "a POST to /message was ignored");
             return accepted();
@@ -264,7 +259,7 @@ pub async fn post(State(sessions): State<Sessions>, req: Request) -> Response {
     }
     if session.inlet.forward(message).await.is_err() {
         hub.remove(&id);
-        return session_not_found(&id);
+        return Refusal::SessionNotFound { id }.response();
     }
     accepted()
 }
