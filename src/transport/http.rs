@@ -9,7 +9,8 @@
 //! since rmcp leaves Origin unchecked by default. `/mcp` is behind
 //! [`super::mcp::gate`] too (session actors, message checks, JSON errors,
 //! secret release). Limits: body size (413), body, header and idle-connection
-//! timeouts ([`super::conn`]), open sessions across both transports (503),
+//! timeouts ([`super::conn`]), open sessions across both transports (503,
+//! [`super::sessions`], which owns [`Limits`] and admission),
 //! idle sessions closed after a timeout, keep-alive comments on event
 //! streams. Every refusal is JSON, `{"error": {code, message, hint}}`.
 //! Stops on SIGINT/SIGTERM: calls in flight finish, streams close, and the
@@ -17,7 +18,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -30,36 +30,14 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
-use super::conn::{self, ConnTimeouts};
+use super::conn;
 use super::endpoint::MAX_BODY_BYTES;
 use super::guard::{self, Guard, TokenTable};
 use super::mcp::{self, BoundSessions, McpGate};
 use super::refusal::Refusal;
-use super::sse::{self, SseHub};
-
-/// Session limits, shared by both transports.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Open MCP sessions (Streamable HTTP + SSE) at most; more get 503.
-    pub max_sessions: usize,
-    /// A session with no request for this long is closed.
-    pub idle_timeout: Duration,
-    /// Interval of keep-alive comments on event streams.
-    pub keep_alive: Duration,
-    /// Header, body and idle-connection timeouts.
-    pub connections: ConnTimeouts,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_sessions: 128,
-            idle_timeout: Duration::from_secs(300),
-            keep_alive: Duration::from_secs(15),
-            connections: ConnTimeouts::default(),
-        }
-    }
-}
+pub use super::sessions::Limits;
+use super::sessions::Sessions;
+use super::sse::{self, SseHub, SseState};
 
 /// How the HTTP listener is set up.
 #[derive(Debug, Clone)]
@@ -103,44 +81,6 @@ impl HttpOptions {
             .iter()
             .map(|s| s.to_string())
             .collect()
-    }
-}
-
-/// Admission of new sessions against [`Limits::max_sessions`], counting
-/// both transports.
-#[derive(Debug, Clone)]
-pub struct Sessions {
-    mcp: Arc<BoundSessions>,
-    pub(crate) sse: Arc<SseHub>,
-    pub(crate) limits: Limits,
-    admit: Arc<tokio::sync::Mutex<()>>,
-}
-
-impl Sessions {
-    /// Open sessions over both transports.
-    pub async fn open(&self) -> usize {
-        self.mcp.open().await + self.sse.len()
-    }
-
-    /// Admits one more session, or refuses it (503 `too-many-sessions`).
-    /// Keep the guard until the session is registered: admissions are
-    /// serialised so that concurrent ones cannot overshoot the limit.
-    pub async fn admit(&self) -> Result<tokio::sync::MutexGuard<'_, ()>, Refusal> {
-        let guard = self.admit.lock().await;
-        let open = self.open().await;
-        if open >= self.limits.max_sessions {
-            tracing::warn!(
-                open,
-                max = self.limits.max_sessions,
-                "refused: too many sessions"
-            );
-            return Err(Refusal::TooManySessions {
-                open,
-                max: self.limits.max_sessions,
-                idle_timeout: self.limits.idle_timeout,
-            });
-        }
-        Ok(guard)
     }
 }
 
@@ -213,12 +153,8 @@ pub async fn serve(
     let factory_server = server.clone();
     let mcp =
         StreamableHttpService::new(move || Ok(factory_server.clone()), manager.clone(), config);
-    let sessions = Sessions {
-        mcp: manager.clone(),
-        sse: SseHub::new(server.clone(), limits.idle_timeout, stop.child_token()),
-        limits,
-        admit: Arc::new(tokio::sync::Mutex::new(())),
-    };
+    let hub = SseHub::new(server.clone(), limits.idle_timeout, stop.child_token());
+    let sessions = Sessions::new(manager.clone(), hub.clone(), limits);
     let gate = McpGate {
         sessions: manager,
         engine: server.engine().clone(),
@@ -235,7 +171,10 @@ pub async fn serve(
     let legacy = Router::new()
         .route("/sse", get(sse::open))
         .route("/message", post(sse::post))
-        .with_state(sessions.clone());
+        .with_state(SseState {
+            hub,
+            sessions: sessions.clone(),
+        });
     let app = mcp
         .merge(legacy)
         .layer(middleware::from_fn_with_state(guard, guard::middleware))

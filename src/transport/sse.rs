@@ -40,9 +40,19 @@ use tokio_util::sync::CancellationToken;
 use super::channel::{self, Inlet};
 use super::endpoint::{MAX_BODY_BYTES, read_body};
 use super::framing::{Classified, FramingError};
-use super::http::Sessions;
 use super::refusal::{Refusal, Route};
 use super::reveal;
+use super::sessions::{SessionCount, Sessions};
+
+/// What the SSE routes share: the hub of open sessions and the admission
+/// of new ones, counted with Streamable HTTP's.
+#[derive(Debug, Clone)]
+pub struct SseState {
+    /// The open SSE sessions.
+    pub hub: Arc<SseHub>,
+    /// Admission against `--max-sessions`.
+    pub sessions: Sessions,
+}
 
 /// The open SSE sessions.
 #[derive(Debug)]
@@ -102,6 +112,12 @@ impl SseHub {
     }
 }
 
+impl SessionCount for SseHub {
+    fn open(&self) -> usize {
+        self.len()
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave the map inconsistent
     // (single inserts and removes), so a poisoned lock is still usable.
@@ -143,14 +159,13 @@ impl Drop for StreamGuard {
 }
 
 /// `GET /sse`: opens a session and its event stream.
-pub async fn open(State(sessions): State<Sessions>, req: Request) -> Response {
+pub async fn open(State(SseState { hub, sessions }): State<SseState>, req: Request) -> Response {
     // Held until the session is registered, so concurrent opens cannot
     // overshoot the limit.
     let _admitted = match sessions.admit().await {
         Ok(admitted) => admitted,
         Err(full) => return full.response(),
     };
-    let hub = sessions.sse.clone();
     let actor = req.extensions().get::<RequestActor>().map(|a| a.0.clone());
     let id = uuid::Uuid::new_v4().simple().to_string();
     let pair = channel::pair();
@@ -201,13 +216,12 @@ pub async fn open(State(sessions): State<Sessions>, req: Request) -> Response {
         .take_until(cancel.cancelled_owned())
         .map(Ok::<Event, std::convert::Infallible>);
     Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(sessions.limits.keep_alive))
+        .keep_alive(KeepAlive::new().interval(sessions.limits().keep_alive))
         .into_response()
 }
 
 /// `POST /message?sessionId=<id>`: hands one message to its session.
-pub async fn post(State(sessions): State<Sessions>, req: Request) -> Response {
-    let hub = &sessions.sse;
+pub async fn post(State(SseState { hub, .. }): State<SseState>, req: Request) -> Response {
     let Some(id) = req.uri().query().and_then(session_id) else {
         return Refusal::SessionIdMissing {
             route: Route::Legacy,
