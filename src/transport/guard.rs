@@ -5,8 +5,8 @@
 //! (`#` comments and blank lines allowed), so the file itself reveals no
 //! token. A presented token is hashed and compared in constant time with
 //! every line; the actor of the matching line is put in the request's
-//! extensions as [`RequestActor`], which the MCP server reads to run the
-//! request as that actor; the `Authorization` header is then removed, so
+//! extensions as [`RequestActor`], which the MCP server finds through
+//! [`caller`] to run the request as that actor; the `Authorization` header is then removed, so
 //! nothing past the guard holds the token. A request may not name another actor (the
 //! `Ontoref-Actor` header must match the token's actor, 403 otherwise).
 //!
@@ -22,7 +22,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use ontoref_tools::vault::RequestActor;
+use ontoref_tools::actor::RequestActor;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -340,6 +340,23 @@ pub async fn middleware(State(guard): State<Arc<Guard>>, mut req: Request, next:
         }
         Err(refused) => refused.response(),
     }
+}
+
+/// The caller of an MCP request over HTTP, as [`OntorefServer::with_caller`]
+/// wants it: the [`RequestActor`] this middleware put in the HTTP request's
+/// extensions, found in the `http::request::Parts` that rmcp's Streamable
+/// HTTP (and our SSE transport) put in the rmcp request's extensions. Always
+/// `Some`: a request over HTTP runs as its token's actor or as none
+/// (`Some(None)`), never as the server's configured actor.
+///
+/// [`OntorefServer::with_caller`]: ontoref_tools::OntorefServer::with_caller
+pub fn caller(extensions: &rmcp::model::Extensions) -> Option<Option<String>> {
+    Some(
+        extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<RequestActor>())
+            .map(|a| a.0.clone()),
+    )
 }
 
 /// A host with an optional port, lower-cased, IPv6 without brackets.

@@ -121,12 +121,14 @@ async fn limit_mcp_sessions(
     next.run(req).await
 }
 
-/// Serves `server` over HTTP until `stop` is cancelled.
+/// Serves `server` over HTTP until `stop` is cancelled. Each call runs as
+/// the actor of the request's token, or as none ([`guard::caller`]).
 pub async fn serve(
     server: OntorefServer,
     options: HttpOptions,
     stop: CancellationToken,
 ) -> Result<(), String> {
+    let server = server.with_caller(guard::caller);
     let tokens = options.tokens.as_ref().map_or(0, TokenTable::len);
     let guard = Arc::new(Guard::new(
         &options.allowed_hosts,

@@ -40,7 +40,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use ontoref_tools::Engine;
-use ontoref_tools::vault::RequestActor;
+use ontoref_tools::actor::RequestActor;
 use rmcp::model::{ClientJsonRpcMessage, GetExtensions, RequestId, ServerJsonRpcMessage};
 use rmcp::transport::streamable_http_server::session::ServerSseMessage;
 use rmcp::transport::streamable_http_server::session::local::{
@@ -52,6 +52,7 @@ use super::channel::InFlight;
 use super::conn::GuardedBody;
 use super::endpoint::{MAX_BODY_BYTES, read_body};
 use super::framing::{self, Checked, FramingError};
+use super::guard;
 use super::refusal::{Refusal, Route};
 use super::reveal::{self, SseReleaser};
 
@@ -108,12 +109,7 @@ fn actor_of_message(message: &ClientJsonRpcMessage) -> Option<String> {
     let ClientJsonRpcMessage::Request(request) = message else {
         return None;
     };
-    request
-        .request
-        .extensions()
-        .get::<axum::http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<RequestActor>())
-        .map(|a| a.0.clone())
+    guard::caller(request.request.extensions()).flatten()
 }
 
 // Calls through the trait, so the streams carry the trait's bounds.

@@ -31,7 +31,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use ontoref_tools::OntorefServer;
-use ontoref_tools::vault::RequestActor;
+use ontoref_tools::actor::RequestActor;
 use rmcp::ServiceExt;
 use rmcp::model::{ClientJsonRpcMessage, GetExtensions, ServerJsonRpcMessage};
 use tokio::sync::mpsc;

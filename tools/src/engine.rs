@@ -251,7 +251,7 @@ impl Engine {
     /// Who is asking: the actor a transport bound to this request (an HTTP
     /// token's), else the configured one.
     pub fn actor(&self) -> Option<String> {
-        crate::vault::request_actor().unwrap_or_else(|| self.actor.clone())
+        crate::actor::request_actor().unwrap_or_else(|| self.actor.clone())
     }
 
     /// The config home (vaults, `config.ncl`, `projects.ncl`).

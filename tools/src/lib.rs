@@ -14,6 +14,7 @@
 
 extern crate self as ontoref_tools;
 
+pub mod actor;
 pub mod adr;
 pub mod backlog;
 pub mod catalog;

@@ -12,8 +12,11 @@
 //! that list prompts and resources whatever the capabilities say (several
 //! IDE assistants do) then get an answer instead of an error.
 //! Completions are not declared and answer "method not found".
-//! Over HTTP a call runs as the actor the transport authenticated
-//! ([`RequestActor`] in the request's `http::request::Parts`), or as none.
+//! A transport that authenticates requests (HTTP) hands the server a
+//! [`CallerFn`] with [`OntorefServer::with_caller`]; a call it finds a
+//! caller for runs as that actor, or as none ([`crate::actor`]), never as
+//! the actor the process was started with. The server itself knows no
+//! transport.
 //! Each request runs in a tracing span carrying the tool name; its duration
 //! is logged when it ends.
 
@@ -34,11 +37,11 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use tracing::Instrument;
 
+use crate::actor::as_actor;
 use crate::catalog::{CatalogTool, InvokeFn};
 use crate::engine::Engine;
 use crate::error::{clip, clip_to};
 use crate::suggest::{closest, quote_list};
-use crate::vault::{RequestActor, as_actor};
 
 /// What the server tells a model about itself.
 pub const INSTRUCTIONS: &str = "ontoref answers questions about this software project from its own \
@@ -46,11 +49,18 @@ typed knowledge files (Nickel). Search before reading: ontoref_qa_search finds Q
 topic and returns snippets; ontoref_qa_show returns one whole entry; ontoref_qa_list pages \
 through ids. Results are bounded; pass next_cursor back as cursor for more.";
 
+/// How a server finds who made a request, from the request's rmcp
+/// extensions: `None` when the request carries no caller (the call runs as
+/// the engine's configured actor), `Some(actor)` when a transport
+/// authenticated it (`Some(None)`: as no actor).
+pub type CallerFn = fn(&rmcp::model::Extensions) -> Option<Option<String>>;
+
 /// The MCP server: an engine plus the tools selected for it.
 #[derive(Clone)]
 pub struct OntorefServer {
     engine: Arc<Engine>,
     router: Arc<ToolRouter<OntorefServer>>,
+    caller: Option<CallerFn>,
 }
 
 impl std::fmt::Debug for OntorefServer {
@@ -74,6 +84,16 @@ impl OntorefServer {
         OntorefServer {
             engine,
             router: Arc::new(router),
+            caller: None,
+        }
+    }
+
+    /// This server, running each call as the caller `caller` finds in the
+    /// request (set by transports that authenticate requests).
+    pub fn with_caller(self, caller: CallerFn) -> Self {
+        OntorefServer {
+            caller: Some(caller),
+            ..self
         }
     }
 
@@ -167,12 +187,9 @@ impl ServerHandler for OntorefServer {
             let started = Instant::now();
             // Over HTTP the request runs as the actor its token names, or as
             // nobody: never as the actor the server process was started with.
-            let http_actor = context
-                .extensions
-                .get::<http::request::Parts>()
-                .map(|parts| parts.extensions.get::<RequestActor>().map(|a| a.0.clone()));
+            let caller = self.caller.and_then(|find| find(&context.extensions));
             let ctx = ToolCallContext::new(self, request, context);
-            let result = match http_actor {
+            let result = match caller {
                 Some(actor) => as_actor(actor, self.router.call(ctx)).await,
                 None => self.router.call(ctx).await,
             };
