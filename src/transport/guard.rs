@@ -23,6 +23,7 @@ use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use ontoref_tools::actor::RequestActor;
+use ontoref_tools::codes::{ErrorCodes, variant};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -94,6 +95,49 @@ impl TokenFileError {
                  give every actor its own token"
             }
         }
+    }
+}
+
+impl ErrorCodes for TokenFileError {
+    const VARIANTS: usize = 4;
+
+    fn examples() -> Vec<Self> {
+        let path = || PathBuf::from("/etc/ontoref/tokens");
+        vec![
+            TokenFileError::Unreadable {
+                path: path(),
+                source: std::io::ErrorKind::NotFound.into(),
+            },
+            TokenFileError::BadLine {
+                path: path(),
+                line: 2,
+                reason: "expected 2 fields, found 3".into(),
+            },
+            TokenFileError::Duplicate {
+                path: path(),
+                line: 3,
+                first: 1,
+            },
+            TokenFileError::Empty { path: path() },
+        ]
+    }
+
+    fn variant_index(&self) -> usize {
+        const N: usize = TokenFileError::VARIANTS;
+        match self {
+            TokenFileError::Unreadable { .. } => variant::<0, N>(),
+            TokenFileError::BadLine { .. } => variant::<1, N>(),
+            TokenFileError::Duplicate { .. } => variant::<2, N>(),
+            TokenFileError::Empty { .. } => variant::<3, N>(),
+        }
+    }
+
+    fn error_code(&self) -> &'static str {
+        self.code()
+    }
+
+    fn error_hint(&self) -> String {
+        self.hint().to_owned()
     }
 }
 

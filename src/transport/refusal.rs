@@ -10,12 +10,15 @@
 //! becomes a response: that status, `{"error": {code, message, hint}}` (the
 //! shape tools use) and the headers the refusal calls for
 //! (`WWW-Authenticate`, `Retry-After`, `Connection: close`). A leaf of the
-//! transport: it imports only the errors it wraps.
+//! transport: it imports only the errors it wraps. Like every error enum it
+//! lists one example per variant ([`ErrorCodes`]) for the test over all
+//! codes.
 
 use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use ontoref_tools::codes::{ErrorCodes, variant};
 use ontoref_tools::error::clip;
 
 use super::conn::BodyTimeout;
@@ -329,12 +332,12 @@ impl Refusal {
         }
         response
     }
+}
 
-    /// One refusal of every variant, for tests over every code (adding a
-    /// variant without one here fails to compile in
-    /// [`Refusal::variant_index`]).
-    #[doc(hidden)]
-    pub fn examples() -> Vec<Refusal> {
+impl ErrorCodes for Refusal {
+    const VARIANTS: usize = 21;
+
+    fn examples() -> Vec<Refusal> {
         vec![
             Refusal::HostNotAllowed,
             Refusal::OriginNotAllowed,
@@ -388,34 +391,43 @@ impl Refusal {
         ]
     }
 
-    /// The position of this refusal's variant in [`Refusal::examples`], by
-    /// exhaustive match: a new variant must be given an index (and so an
-    /// example) before this compiles.
-    #[doc(hidden)]
-    pub fn variant_index(&self) -> usize {
+    fn variant_index(&self) -> usize {
+        const N: usize = Refusal::VARIANTS;
         match self {
-            Refusal::HostNotAllowed => 0,
-            Refusal::OriginNotAllowed => 1,
-            Refusal::TokenMissing => 2,
-            Refusal::TokenInvalid => 3,
-            Refusal::ActorMismatch { .. } => 4,
-            Refusal::SessionActorMismatch => 5,
-            Refusal::SessionNotFound { .. } => 6,
-            Refusal::SessionIdMissing { .. } => 7,
-            Refusal::TooManySessions { .. } => 8,
-            Refusal::BodyTimeout(_) => 9,
-            Refusal::BodyTooLarge { .. } => 10,
-            Refusal::BodyUnreadable { .. } => 11,
-            Refusal::Framing(_) => 12,
-            Refusal::PathNotFound { .. } => 13,
-            Refusal::MethodNotAllowed { .. } => 14,
-            Refusal::BadRequest { .. } => 15,
-            Refusal::Forbidden { .. } => 16,
-            Refusal::NotAcceptable { .. } => 17,
-            Refusal::UnsupportedMediaType { .. } => 18,
-            Refusal::Internal { .. } => 19,
-            Refusal::Other { .. } => 20,
+            Refusal::HostNotAllowed => variant::<0, N>(),
+            Refusal::OriginNotAllowed => variant::<1, N>(),
+            Refusal::TokenMissing => variant::<2, N>(),
+            Refusal::TokenInvalid => variant::<3, N>(),
+            Refusal::ActorMismatch { .. } => variant::<4, N>(),
+            Refusal::SessionActorMismatch => variant::<5, N>(),
+            Refusal::SessionNotFound { .. } => variant::<6, N>(),
+            Refusal::SessionIdMissing { .. } => variant::<7, N>(),
+            Refusal::TooManySessions { .. } => variant::<8, N>(),
+            Refusal::BodyTimeout(_) => variant::<9, N>(),
+            Refusal::BodyTooLarge { .. } => variant::<10, N>(),
+            Refusal::BodyUnreadable { .. } => variant::<11, N>(),
+            Refusal::Framing(_) => variant::<12, N>(),
+            Refusal::PathNotFound { .. } => variant::<13, N>(),
+            Refusal::MethodNotAllowed { .. } => variant::<14, N>(),
+            Refusal::BadRequest { .. } => variant::<15, N>(),
+            Refusal::Forbidden { .. } => variant::<16, N>(),
+            Refusal::NotAcceptable { .. } => variant::<17, N>(),
+            Refusal::UnsupportedMediaType { .. } => variant::<18, N>(),
+            Refusal::Internal { .. } => variant::<19, N>(),
+            Refusal::Other { .. } => variant::<20, N>(),
         }
+    }
+
+    fn error_code(&self) -> &'static str {
+        self.code()
+    }
+
+    fn error_hint(&self) -> String {
+        self.hint()
+    }
+
+    fn delegates(&self) -> bool {
+        matches!(self, Refusal::Framing(_))
     }
 }
 

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use crate::codes::{ErrorCodes, variant};
 pub use crate::echo::{ECHO_CHARS, clip, clip_to};
 pub use crate::error_body::{ErrorBody, MAX_HINT_CHARS, MAX_MESSAGE_CHARS};
 use crate::model::{LoadError, ModelError};
@@ -139,6 +140,78 @@ impl From<LoadError> for ToolError {
         match err {
             LoadError::Ncl(e) => ToolError::Ncl(e),
             LoadError::Model(e) => ToolError::Model(e),
+        }
+    }
+}
+
+impl ErrorCodes for ToolError {
+    const VARIANTS: usize = 10;
+
+    fn examples() -> Vec<Self> {
+        fn one<E: ErrorCodes>() -> Option<E> {
+            E::examples().into_iter().next()
+        }
+        let mut out: Vec<ToolError> = Vec::new();
+        out.extend(one::<NclError>().map(ToolError::Ncl));
+        out.extend(one::<ModelError>().map(ToolError::Model));
+        out.extend(one::<ProjectError>().map(ToolError::Project));
+        out.extend(one::<CursorError>().map(ToolError::Cursor));
+        out.extend(one::<VaultError>().map(ToolError::Vault));
+        out.extend(one::<LoadError>().map(|e| ToolError::Skipped(Arc::new(e))));
+        out.extend([
+            ToolError::InvalidParams {
+                tool: "ontoref_qa_show".into(),
+                detail: "missing field `id`".into(),
+            },
+            ToolError::UnknownTool {
+                name: "ontoref_qa_shw".into(),
+                closest: vec!["ontoref_qa_show".into()],
+            },
+            ToolError::Unresolvable {
+                mode: "release".into(),
+                reason: "level `team` delegates to itself".into(),
+            },
+            ToolError::Internal("a lock was poisoned".into()),
+        ]);
+        out
+    }
+
+    fn variant_index(&self) -> usize {
+        const N: usize = ToolError::VARIANTS;
+        match self {
+            ToolError::Ncl(_) => variant::<0, N>(),
+            ToolError::Model(_) => variant::<1, N>(),
+            ToolError::Project(_) => variant::<2, N>(),
+            ToolError::Cursor(_) => variant::<3, N>(),
+            ToolError::Vault(_) => variant::<4, N>(),
+            ToolError::Skipped(_) => variant::<5, N>(),
+            ToolError::InvalidParams { .. } => variant::<6, N>(),
+            ToolError::UnknownTool { .. } => variant::<7, N>(),
+            ToolError::Unresolvable { .. } => variant::<8, N>(),
+            ToolError::Internal(_) => variant::<9, N>(),
+        }
+    }
+
+    fn error_code(&self) -> &'static str {
+        self.code()
+    }
+
+    fn error_hint(&self) -> String {
+        self.hint()
+    }
+
+    fn delegates(&self) -> bool {
+        match self {
+            ToolError::Ncl(_)
+            | ToolError::Model(_)
+            | ToolError::Project(_)
+            | ToolError::Cursor(_)
+            | ToolError::Vault(_)
+            | ToolError::Skipped(_) => true,
+            ToolError::InvalidParams { .. }
+            | ToolError::UnknownTool { .. }
+            | ToolError::Unresolvable { .. }
+            | ToolError::Internal(_) => false,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod actor;
 pub mod adr;
 pub mod backlog;
 pub mod catalog;
+pub mod codes;
 pub mod corpus;
 pub mod echo;
 pub mod embedded;

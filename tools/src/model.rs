@@ -14,6 +14,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Serialize, Serializer};
 
+use crate::codes::{ErrorCodes, variant};
 use crate::echo::clip;
 use crate::error_body::ErrorBody;
 use crate::nickel::NclError;
@@ -235,6 +236,127 @@ impl LoadError {
     /// The `{"code", "message", "hint"}` form, bounded as every error body.
     pub fn body(&self) -> ErrorBody {
         ErrorBody::new(self.code(), &self.to_string(), &self.hint())
+    }
+}
+
+/// Every [`Kind`], in [`Kind::index`] order.
+const KINDS: [Kind; 7] = [
+    Kind::Qa,
+    Kind::Node,
+    Kind::Adr,
+    Kind::BacklogItem,
+    Kind::Mode,
+    Kind::Dimension,
+    Kind::Config,
+];
+
+impl Kind {
+    /// The kind's position in [`KINDS`], by exhaustive match.
+    fn index(self) -> usize {
+        const N: usize = KINDS.len();
+        match self {
+            Kind::Qa => variant::<0, N>(),
+            Kind::Node => variant::<1, N>(),
+            Kind::Adr => variant::<2, N>(),
+            Kind::BacklogItem => variant::<3, N>(),
+            Kind::Mode => variant::<4, N>(),
+            Kind::Dimension => variant::<5, N>(),
+            Kind::Config => variant::<6, N>(),
+        }
+    }
+}
+
+/// A model error's code depends on its kind: every variant of every kind.
+impl ErrorCodes for ModelError {
+    const VARIANTS: usize = 3 * KINDS.len();
+
+    fn examples() -> Vec<Self> {
+        KINDS
+            .iter()
+            .flat_map(|&kind| {
+                let file = || "reflection/qa.ncl".to_owned();
+                [
+                    ModelError::NotFound {
+                        kind,
+                        id: "nats-setup".into(),
+                        closest: vec!["nats-how-to-setup".into()],
+                    },
+                    ModelError::DuplicateId {
+                        kind,
+                        file: file(),
+                        line: ":12".into(),
+                        id: "nats-setup".into(),
+                        first: " (first defined at line 3)".into(),
+                    },
+                    ModelError::Invalid {
+                        kind,
+                        file: file(),
+                        line: ":4".into(),
+                        field: "entries[0].tags".into(),
+                        detail: "invalid type: string, expected a sequence".into(),
+                    },
+                ]
+            })
+            .collect()
+    }
+
+    fn variant_index(&self) -> usize {
+        let (kind, which) = match self {
+            ModelError::NotFound { kind, .. } => (kind, variant::<0, 3>()),
+            ModelError::DuplicateId { kind, .. } => (kind, variant::<1, 3>()),
+            ModelError::Invalid { kind, .. } => (kind, variant::<2, 3>()),
+        };
+        which * KINDS.len() + kind.index()
+    }
+
+    fn error_code(&self) -> &'static str {
+        self.code()
+    }
+
+    fn error_hint(&self) -> String {
+        self.hint()
+    }
+}
+
+impl ErrorCodes for LoadError {
+    const VARIANTS: usize = 2;
+
+    fn examples() -> Vec<Self> {
+        vec![
+            LoadError::Ncl(NclError::Read {
+                file: "reflection/qa.ncl".into(),
+                reason: "permission denied".into(),
+            }),
+            LoadError::Model(ModelError::Invalid {
+                kind: Kind::Adr,
+                file: "adrs/adr-001.ncl".into(),
+                line: String::new(),
+                field: "status".into(),
+                detail: "unknown variant".into(),
+            }),
+        ]
+    }
+
+    fn variant_index(&self) -> usize {
+        const N: usize = LoadError::VARIANTS;
+        match self {
+            LoadError::Ncl(_) => variant::<0, N>(),
+            LoadError::Model(_) => variant::<1, N>(),
+        }
+    }
+
+    fn error_code(&self) -> &'static str {
+        self.code()
+    }
+
+    fn error_hint(&self) -> String {
+        self.hint()
+    }
+
+    fn delegates(&self) -> bool {
+        match self {
+            LoadError::Ncl(_) | LoadError::Model(_) => true,
+        }
     }
 }
 
