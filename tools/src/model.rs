@@ -360,14 +360,16 @@ impl ErrorCodes for LoadError {
     }
 }
 
+// Serialised as `{"file", "error": {"code", "message", "hint"}}`; the doc
+// comments are the output schema's descriptions, kept as they were.
 /// A file that could not be loaded, listed beside the records that did.
-/// Serialised as `{"file", "error": {"code", "message", "hint"}}`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Skipped {
     /// The file, relative to the project.
     pub file: String,
-    /// Why: the typed load error, shared with a later
-    /// [`ToolError::Skipped`](crate::error::ToolError::Skipped).
+    // The typed load error, shared with a later `ToolError::Skipped`,
+    // written as its `ErrorBody`.
+    /// Why.
     #[serde(serialize_with = "serialize_body")]
     #[schemars(with = "ErrorBody")]
     pub error: Arc<LoadError>,

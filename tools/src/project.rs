@@ -71,6 +71,39 @@ impl ProjectError {
     }
 }
 
+impl ErrorCodes for ProjectError {
+    const VARIANTS: usize = 2;
+
+    fn examples() -> Vec<Self> {
+        vec![
+            ProjectError::NotADirectory {
+                path: "/no/such/dir".into(),
+                from: "--project",
+            },
+            ProjectError::TemplateUnavailable {
+                dir: "/cache".into(),
+                reason: "read-only file system".into(),
+            },
+        ]
+    }
+
+    fn variant_index(&self) -> usize {
+        const N: usize = ProjectError::VARIANTS;
+        match self {
+            ProjectError::NotADirectory { .. } => variant::<0, N>(),
+            ProjectError::TemplateUnavailable { .. } => variant::<1, N>(),
+        }
+    }
+
+    fn error_code(&self) -> &'static str {
+        self.code()
+    }
+
+    fn error_hint(&self) -> String {
+        self.hint()
+    }
+}
+
 /// The project being served.
 #[derive(Debug, Clone)]
 pub struct Project {
@@ -268,38 +301,5 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.code(), "project-not-found");
         assert!(err.to_string().contains("nope"), "{err}");
-    }
-}
-
-impl ErrorCodes for ProjectError {
-    const VARIANTS: usize = 2;
-
-    fn examples() -> Vec<Self> {
-        vec![
-            ProjectError::NotADirectory {
-                path: "/no/such/dir".into(),
-                from: "--project",
-            },
-            ProjectError::TemplateUnavailable {
-                dir: "/cache".into(),
-                reason: "read-only file system".into(),
-            },
-        ]
-    }
-
-    fn variant_index(&self) -> usize {
-        const N: usize = ProjectError::VARIANTS;
-        match self {
-            ProjectError::NotADirectory { .. } => variant::<0, N>(),
-            ProjectError::TemplateUnavailable { .. } => variant::<1, N>(),
-        }
-    }
-
-    fn error_code(&self) -> &'static str {
-        self.code()
-    }
-
-    fn error_hint(&self) -> String {
-        self.hint()
     }
 }
