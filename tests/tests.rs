@@ -3,6 +3,7 @@
 //! into this one test binary (`autotests = false`).
 
 mod cli;
+mod error_codes;
 mod hardening;
 mod http;
 mod knowledge;

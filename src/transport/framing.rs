@@ -30,6 +30,7 @@
 
 use std::collections::HashSet;
 
+use ontoref_tools::codes::{ErrorCodes, variant};
 use ontoref_tools::error::clip;
 use rmcp::model::{
     CallToolRequest, CallToolRequestMethod, CancelTaskMethod, CancelTaskRequest,
@@ -128,6 +129,53 @@ pub enum FramingError {
         /// The method (cut).
         method: String,
     },
+}
+
+impl ErrorCodes for FramingError {
+    const VARIANTS: usize = 7;
+
+    fn examples() -> Vec<Self> {
+        vec![
+            FramingError::NotJson("expected value at line 1 column 1".into()),
+            FramingError::TooLong {
+                max: MAX_LINE_BYTES,
+            },
+            FramingError::NotAMessage("missing field `jsonrpc`".into()),
+            FramingError::IdTooLong {
+                len: 4096,
+                max: MAX_ID_BYTES,
+            },
+            FramingError::DuplicateId { id: "1".into() },
+            FramingError::InvalidParams {
+                method: "tools/call".into(),
+                detail: "missing field `name`".into(),
+            },
+            FramingError::UnknownMethod {
+                method: "tools/frobnicate".into(),
+            },
+        ]
+    }
+
+    fn variant_index(&self) -> usize {
+        const N: usize = FramingError::VARIANTS;
+        match self {
+            FramingError::NotJson(_) => variant::<0, N>(),
+            FramingError::TooLong { .. } => variant::<1, N>(),
+            FramingError::NotAMessage(_) => variant::<2, N>(),
+            FramingError::IdTooLong { .. } => variant::<3, N>(),
+            FramingError::DuplicateId { .. } => variant::<4, N>(),
+            FramingError::InvalidParams { .. } => variant::<5, N>(),
+            FramingError::UnknownMethod { .. } => variant::<6, N>(),
+        }
+    }
+
+    fn error_code(&self) -> &'static str {
+        self.code()
+    }
+
+    fn error_hint(&self) -> String {
+        self.hint().to_owned()
+    }
 }
 
 impl FramingError {

@@ -5,24 +5,29 @@
 //! (`#` comments and blank lines allowed), so the file itself reveals no
 //! token. A presented token is hashed and compared in constant time with
 //! every line; the actor of the matching line is put in the request's
-//! extensions as [`RequestActor`], which the MCP server reads to run the
-//! request as that actor; the `Authorization` header is then removed, so
+//! extensions as [`RequestActor`], which the MCP server finds through
+//! [`caller`] to run the request as that actor; the `Authorization` header is then removed, so
 //! nothing past the guard holds the token. A request may not name another actor (the
 //! `Ontoref-Actor` header must match the token's actor, 403 otherwise).
 //!
 //! The same middleware guards `/mcp`, `/sse` and `/message`; rmcp checks
-//! `Host` and `Origin` again on `/mcp` with the same lists.
+//! `Host` and `Origin` again on `/mcp` with the same lists. Its refusals are
+//! [`Refusal`]s (`host-not-allowed`, `origin-not-allowed`, `token-missing`,
+//! `token-invalid`, `actor-mismatch`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use ontoref_tools::vault::RequestActor;
+use axum::response::Response;
+use ontoref_tools::actor::RequestActor;
+use ontoref_tools::codes::{ErrorCodes, variant};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+use super::refusal::Refusal;
 
 /// A header a client might use to pick an actor; only the token's actor is
 /// accepted in it.
@@ -90,6 +95,49 @@ impl TokenFileError {
                  give every actor its own token"
             }
         }
+    }
+}
+
+impl ErrorCodes for TokenFileError {
+    const VARIANTS: usize = 4;
+
+    fn examples() -> Vec<Self> {
+        let path = || PathBuf::from("/etc/ontoref/tokens");
+        vec![
+            TokenFileError::Unreadable {
+                path: path(),
+                source: std::io::ErrorKind::NotFound.into(),
+            },
+            TokenFileError::BadLine {
+                path: path(),
+                line: 2,
+                reason: "expected 2 fields, found 3".into(),
+            },
+            TokenFileError::Duplicate {
+                path: path(),
+                line: 3,
+                first: 1,
+            },
+            TokenFileError::Empty { path: path() },
+        ]
+    }
+
+    fn variant_index(&self) -> usize {
+        const N: usize = TokenFileError::VARIANTS;
+        match self {
+            TokenFileError::Unreadable { .. } => variant::<0, N>(),
+            TokenFileError::BadLine { .. } => variant::<1, N>(),
+            TokenFileError::Duplicate { .. } => variant::<2, N>(),
+            TokenFileError::Empty { .. } => variant::<3, N>(),
+        }
+    }
+
+    fn error_code(&self) -> &'static str {
+        self.code()
+    }
+
+    fn error_hint(&self) -> String {
+        self.hint().to_owned()
     }
 }
 
@@ -279,26 +327,14 @@ impl Guard {
 
     /// Checks one request; on success returns the token's actor (if tokens
     /// are required).
-    #[allow(clippy::result_large_err)]
-    pub fn check(&self, headers: &HeaderMap) -> Result<Option<String>, Response> {
+    pub fn check(&self, headers: &HeaderMap) -> Result<Option<String>, Refusal> {
         if !self.host_allowed(headers) {
             tracing::warn!(host = ?headers.get(header::HOST), "refused: Host not allowed");
-            return Err(refusal(
-                StatusCode::FORBIDDEN,
-                "host-not-allowed",
-                "the Host header is not in this server's allow-list",
-                "connect through an allowed name (localhost by default) or start the \
-                 server with --allowed-host",
-            ));
+            return Err(Refusal::HostNotAllowed);
         }
         if !self.origin_allowed(headers) {
             tracing::warn!(origin = ?headers.get(header::ORIGIN), "refused: Origin not allowed");
-            return Err(refusal(
-                StatusCode::FORBIDDEN,
-                "origin-not-allowed",
-                "the Origin header is not in this server's allow-list",
-                "start the server with --allowed-origin for this client's origin",
-            ));
+            return Err(Refusal::OriginNotAllowed);
         }
         let Some(tokens) = &self.tokens else {
             return Ok(None);
@@ -314,26 +350,20 @@ impl Guard {
                     .filter(|t| !t.is_empty())
             });
         let Some(token) = presented else {
-            return Err(unauthorized(false));
+            return Err(Refusal::TokenMissing);
         };
         let Some(actor) = tokens.actor_of(token) else {
             tracing::warn!("refused: unknown bearer token");
-            return Err(unauthorized(true));
+            return Err(Refusal::TokenInvalid);
         };
         if let Some(named) = headers.get(ACTOR_HEADER)
             && named.as_bytes() != actor.as_bytes()
         {
             tracing::warn!(actor, "refused: request names another actor");
-            return Err(refusal(
-                StatusCode::FORBIDDEN,
-                "actor-mismatch",
-                &format!(
-                    "the request names an actor other than its token's ({actor}) in the \
-                         {ACTOR_HEADER} header"
-                ),
-                "a request acts as its token's actor; drop the header or use that \
-                     actor's own token",
-            ));
+            return Err(Refusal::ActorMismatch {
+                actor: actor.to_owned(),
+                header: ACTOR_HEADER,
+            });
         }
         Ok(Some(actor.to_string()))
     }
@@ -352,49 +382,25 @@ pub async fn middleware(State(guard): State<Arc<Guard>>, mut req: Request, next:
             }
             next.run(req).await
         }
-        Err(refused) => refused,
+        Err(refused) => refused.response(),
     }
 }
 
-/// A JSON refusal `{"error": {code, message, hint}}`, the shape tools use.
-pub fn refusal(status: StatusCode, code: &str, message: &str, hint: &str) -> Response {
-    let body = serde_json::json!({"error": {"code": code, "message": message, "hint": hint}});
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
+/// The caller of an MCP request over HTTP, as [`OntorefServer::with_caller`]
+/// wants it: the [`RequestActor`] this middleware put in the HTTP request's
+/// extensions, found in the `http::request::Parts` that rmcp's Streamable
+/// HTTP (and our SSE transport) put in the rmcp request's extensions. Always
+/// `Some`: a request over HTTP runs as its token's actor or as none
+/// (`Some(None)`), never as the server's configured actor.
+///
+/// [`OntorefServer::with_caller`]: ontoref_tools::OntorefServer::with_caller
+pub fn caller(extensions: &rmcp::model::Extensions) -> Option<Option<String>> {
+    Some(
+        extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<RequestActor>())
+            .map(|a| a.0.clone()),
     )
-        .into_response()
-}
-
-fn unauthorized(presented: bool) -> Response {
-    let (challenge, message) = if presented {
-        (
-            r#"Bearer realm="ontoref", error="invalid_token", error_description="unknown token""#,
-            "the bearer token is not one this server accepts",
-        )
-    } else {
-        (
-            r#"Bearer realm="ontoref""#,
-            "this server requires a bearer token (Authorization: Bearer <token>)",
-        )
-    };
-    let mut response = refusal(
-        StatusCode::UNAUTHORIZED,
-        if presented {
-            "token-invalid"
-        } else {
-            "token-missing"
-        },
-        message,
-        "ask the server's operator for a token; its sha256 must be listed in the server's \
-         --token-file",
-    );
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static(challenge),
-    );
-    response
 }
 
 /// A host with an optional port, lower-cased, IPv6 without brackets.
@@ -507,6 +513,8 @@ impl OriginPattern {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::{HeaderValue, StatusCode};
+
     use super::*;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -639,7 +647,10 @@ mod tests {
             status(headers(&[("host", "localhost")])),
             Err(StatusCode::UNAUTHORIZED)
         );
-        let missing = g.check(&headers(&[("host", "localhost")])).unwrap_err();
+        let missing = g
+            .check(&headers(&[("host", "localhost")]))
+            .unwrap_err()
+            .response();
         assert_eq!(
             missing.headers()[header::WWW_AUTHENTICATE],
             r#"Bearer realm="ontoref""#
@@ -649,7 +660,8 @@ mod tests {
                 ("host", "localhost"),
                 ("authorization", "Bearer nope"),
             ]))
-            .unwrap_err();
+            .unwrap_err()
+            .response();
         assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
         assert!(
             wrong.headers()[header::WWW_AUTHENTICATE]

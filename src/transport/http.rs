@@ -9,7 +9,8 @@
 //! since rmcp leaves Origin unchecked by default. `/mcp` is behind
 //! [`super::mcp::gate`] too (session actors, message checks, JSON errors,
 //! secret release). Limits: body size (413), body, header and idle-connection
-//! timeouts ([`super::conn`]), open sessions across both transports (503),
+//! timeouts ([`super::conn`]), open sessions across both transports (503,
+//! [`super::sessions`], which owns [`Limits`] and admission),
 //! idle sessions closed after a timeout, keep-alive comments on event
 //! streams. Every refusal is JSON, `{"error": {code, message, hint}}`.
 //! Stops on SIGINT/SIGTERM: calls in flight finish, streams close, and the
@@ -17,49 +18,26 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use ontoref_tools::error::clip;
 use ontoref_tools::{CatalogTool, OntorefServer};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
-use super::conn::{self, ConnTimeouts};
+use super::conn;
 use super::endpoint::MAX_BODY_BYTES;
-use super::guard::{self, Guard, TokenTable, refusal};
+use super::guard::{self, Guard, TokenTable};
 use super::mcp::{self, BoundSessions, McpGate};
-use super::sse::{self, SseHub};
-
-/// Session limits, shared by both transports.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Open MCP sessions (Streamable HTTP + SSE) at most; more get 503.
-    pub max_sessions: usize,
-    /// A session with no request for this long is closed.
-    pub idle_timeout: Duration,
-    /// Interval of keep-alive comments on event streams.
-    pub keep_alive: Duration,
-    /// Header, body and idle-connection timeouts.
-    pub connections: ConnTimeouts,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_sessions: 128,
-            idle_timeout: Duration::from_secs(300),
-            keep_alive: Duration::from_secs(15),
-            connections: ConnTimeouts::default(),
-        }
-    }
-}
+use super::refusal::Refusal;
+pub use super::sessions::Limits;
+use super::sessions::Sessions;
+use super::sse::{self, SseHub, SseState};
 
 /// How the HTTP listener is set up.
 #[derive(Debug, Clone)]
@@ -106,80 +84,21 @@ impl HttpOptions {
     }
 }
 
-/// Admission of new sessions against [`Limits::max_sessions`], counting
-/// both transports.
-#[derive(Debug, Clone)]
-pub struct Sessions {
-    mcp: Arc<BoundSessions>,
-    pub(crate) sse: Arc<SseHub>,
-    pub(crate) limits: Limits,
-    admit: Arc<tokio::sync::Mutex<()>>,
-}
-
-impl Sessions {
-    /// Open sessions over both transports.
-    pub async fn open(&self) -> usize {
-        self.mcp.open().await + self.sse.len()
-    }
-
-    /// Admits one more session, or answers 503. Keep the guard until the
-    /// session is registered: admissions are serialised so that concurrent
-    /// ones cannot overshoot the limit.
-    pub async fn admit(&self) -> Result<tokio::sync::MutexGuard<'_, ()>, Response> {
-        let guard = self.admit.lock().await;
-        let open = self.open().await;
-        if open >= self.limits.max_sessions {
-            tracing::warn!(
-                open,
-                max = self.limits.max_sessions,
-                "refused: too many sessions"
-            );
-            let mut response = refusal(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "too-many-sessions",
-                &format!(
-                    "this server already has {open} open MCP sessions (--max-sessions {})",
-                    self.limits.max_sessions
-                ),
-                &format!(
-                    "close sessions you no longer use (DELETE /mcp, or close the /sse stream); \
-                     idle ones close after {} s (--session-idle-timeout)",
-                    self.limits.idle_timeout.as_secs_f64()
-                ),
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            return Err(response);
-        }
-        Ok(guard)
-    }
-}
-
 /// 404 for a path this server does not serve.
 async fn no_such_path(req: Request) -> Response {
-    refusal(
-        StatusCode::NOT_FOUND,
-        "path-not-found",
-        &format!("nothing is served at `{}`", clip(req.uri().path())),
-        "MCP is at /mcp (Streamable HTTP) and /sse + /message (the legacy SSE transport); \
-         /healthz answers `ok`",
-    )
+    Refusal::PathNotFound {
+        path: req.uri().path().to_owned(),
+    }
+    .response()
 }
 
 /// 405 for a method a route does not take (axum sets `Allow`).
 async fn wrong_method(req: Request) -> Response {
-    refusal(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method-not-allowed",
-        &format!(
-            "`{}` does not take {}",
-            clip(req.uri().path()),
-            req.method()
-        ),
-        "GET /sse opens a stream, POST /message?sessionId=… posts to it, GET /healthz; /mcp \
-         takes POST (and GET and DELETE within a session)",
-    )
+    Refusal::MethodNotAllowed {
+        path: req.uri().path().to_owned(),
+        method: req.method().to_string(),
+    }
+    .response()
 }
 
 /// On `/mcp`: a POST that may open a session (no `Mcp-Session-Id`, and not
@@ -197,17 +116,19 @@ async fn limit_mcp_sessions(
     }
     let _admitted = match sessions.admit().await {
         Ok(admitted) => admitted,
-        Err(full) => return full,
+        Err(full) => return full.response(),
     };
     next.run(req).await
 }
 
-/// Serves `server` over HTTP until `stop` is cancelled.
+/// Serves `server` over HTTP until `stop` is cancelled. Each call runs as
+/// the actor of the request's token, or as none ([`guard::caller`]).
 pub async fn serve(
     server: OntorefServer,
     options: HttpOptions,
     stop: CancellationToken,
 ) -> Result<(), String> {
+    let server = server.with_caller(guard::caller);
     let tokens = options.tokens.as_ref().map_or(0, TokenTable::len);
     let guard = Arc::new(Guard::new(
         &options.allowed_hosts,
@@ -234,12 +155,8 @@ pub async fn serve(
     let factory_server = server.clone();
     let mcp =
         StreamableHttpService::new(move || Ok(factory_server.clone()), manager.clone(), config);
-    let sessions = Sessions {
-        mcp: manager.clone(),
-        sse: SseHub::new(server.clone(), limits.idle_timeout, stop.child_token()),
-        limits,
-        admit: Arc::new(tokio::sync::Mutex::new(())),
-    };
+    let hub = SseHub::new(server.clone(), limits.idle_timeout, stop.child_token());
+    let sessions = Sessions::new(manager.clone(), hub.clone(), limits);
     let gate = McpGate {
         sessions: manager,
         engine: server.engine().clone(),
@@ -256,7 +173,10 @@ pub async fn serve(
     let legacy = Router::new()
         .route("/sse", get(sse::open))
         .route("/message", post(sse::post))
-        .with_state(sessions.clone());
+        .with_state(SseState {
+            hub,
+            sessions: sessions.clone(),
+        });
     let app = mcp
         .merge(legacy)
         .layer(middleware::from_fn_with_state(guard, guard::middleware))

@@ -24,7 +24,7 @@
 //!   protocol revision asks for;
 //! - every error response rmcp gives as plain text becomes the JSON shape
 //!   `{"error": {code, message, hint}}` with the same status (404 for a dead
-//!   session is [`super::endpoint::session_not_found`], shared with SSE);
+//!   session is [`Refusal::SessionNotFound`], as on SSE);
 //! - with an escrow, response bodies are passed through
 //!   [`reveal::SseReleaser`] so revealed secrets replace their placeholders
 //!   only as the bytes go out.
@@ -40,8 +40,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use ontoref_tools::Engine;
-use ontoref_tools::error::clip;
-use ontoref_tools::vault::RequestActor;
+use ontoref_tools::actor::RequestActor;
 use rmcp::model::{ClientJsonRpcMessage, GetExtensions, RequestId, ServerJsonRpcMessage};
 use rmcp::transport::streamable_http_server::session::ServerSseMessage;
 use rmcp::transport::streamable_http_server::session::local::{
@@ -51,11 +50,10 @@ use rmcp::transport::streamable_http_server::{RestoreOutcome, SessionId, Session
 
 use super::channel::InFlight;
 use super::conn::GuardedBody;
-use super::endpoint::{
-    MAX_BODY_BYTES, framing_refusal, read_body, session_actor_mismatch, session_not_found,
-};
+use super::endpoint::{MAX_BODY_BYTES, read_body};
 use super::framing::{self, Checked, FramingError};
-use super::guard::refusal;
+use super::guard;
+use super::refusal::{Refusal, Route};
 use super::reveal::{self, SseReleaser};
 
 /// What ontoref knows about one Streamable HTTP session.
@@ -111,12 +109,7 @@ fn actor_of_message(message: &ClientJsonRpcMessage) -> Option<String> {
     let ClientJsonRpcMessage::Request(request) = message else {
         return None;
     };
-    request
-        .request
-        .extensions()
-        .get::<axum::http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<RequestActor>())
-        .map(|a| a.0.clone())
+    guard::caller(request.request.extensions()).flatten()
 }
 
 // Calls through the trait, so the streams carry the trait's bounds.
@@ -258,7 +251,7 @@ pub async fn gate(State(gate): State<McpGate>, req: Request, next: Next) -> Resp
         let actor = req.extensions().get::<RequestActor>().map(|a| a.0.clone());
         if actor != binding.actor {
             tracing::warn!("refused: a request for another actor's MCP session");
-            return session_actor_mismatch();
+            return Refusal::SessionActorMismatch.response();
         }
     }
     let mut answered: Option<(Arc<Binding>, RequestId)> = None;
@@ -266,10 +259,11 @@ pub async fn gate(State(gate): State<McpGate>, req: Request, next: Next) -> Resp
         let (parts, body) = req.into_parts();
         let bytes = match read_body(body, MAX_BODY_BYTES).await {
             Ok(bytes) => bytes,
-            Err(refused) => return refused,
+            Err(refused) => return refused.response(),
         };
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return framing_refusal(&FramingError::NotJson("the body is empty".to_owned()));
+            return Refusal::Framing(FramingError::NotJson("the body is empty".to_owned()))
+                .response();
         }
         let checked = match &binding {
             Some(binding) => binding.in_flight.check(&bytes),
@@ -282,12 +276,13 @@ pub async fn gate(State(gate): State<McpGate>, req: Request, next: Next) -> Resp
                 }
             }
             Checked::Notification(_) | Checked::Response => {}
-            Checked::Reject(rejection) => match (&rejection.error, &rejection.id) {
-                // rmcp answers unknown methods, with each revision's status.
-                (FramingError::UnknownMethod { .. }, _) => {}
-                (_, Some(_)) => return json_rpc_answer(&rejection.to_message()),
-                (error, None) => return framing_refusal(error),
-            },
+            // rmcp answers unknown methods, with each revision's status.
+            Checked::Reject(rejection)
+                if matches!(rejection.error, FramingError::UnknownMethod { .. }) => {}
+            Checked::Reject(rejection) if rejection.id.is_some() => {
+                return json_rpc_answer(&rejection.to_message());
+            }
+            Checked::Reject(rejection) => return Refusal::Framing(rejection.error).response(),
             Checked::Ignore(why) => {
                 tracing::debug!(why, "a POST to /mcp was ignored");
                 return StatusCode::ACCEPTED.into_response();
@@ -297,8 +292,9 @@ pub async fn gate(State(gate): State<McpGate>, req: Request, next: Next) -> Resp
     } else {
         req
     };
+    let method = req.method().to_string();
     let response = next.run(req).await;
-    let response = json_errors(response, session.as_deref()).await;
+    let response = json_errors(response, session.as_deref(), &method).await;
     let response = release_secrets(response, &gate.engine).await;
     match answered {
         Some((binding, id)) => finish_when_sent(response, binding, id),
@@ -318,50 +314,41 @@ fn finish_when_sent(response: Response, binding: Arc<Binding>, id: RequestId) ->
     response.map(|body| Body::new(GuardedBody::new(body, finish)))
 }
 
-/// The code and hint of a plain-text error status from rmcp.
-fn plain_error(status: StatusCode, text: &str) -> (&'static str, &'static str) {
+/// The refusal of a plain-text error status rmcp answered on `/mcp` to a
+/// `method` request (a 404 there is a session that is gone).
+fn rmcp_refusal(status: StatusCode, text: &str, session: Option<&str>, method: &str) -> Refusal {
+    let text = text.trim();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("HTTP error").to_owned()
+    } else {
+        text.to_owned()
+    };
     match status {
-        StatusCode::BAD_REQUEST if text.contains("Session ID is required") => (
-            "session-id-missing",
-            "send the Mcp-Session-Id header the initialize response returned, or start with \
-             initialize",
-        ),
-        StatusCode::BAD_REQUEST => (
-            "bad-request",
-            "check the MCP-Protocol-Version and Mcp-* headers against the request",
-        ),
-        StatusCode::FORBIDDEN => (
-            "forbidden",
-            "connect through an allowed Host and Origin (--allowed-host, --allowed-origin)",
-        ),
-        StatusCode::METHOD_NOT_ALLOWED => (
-            "method-not-allowed",
-            "/mcp takes POST; GET (an event stream) and DELETE only within a 2025-11-25 session",
-        ),
-        StatusCode::NOT_ACCEPTABLE => (
-            "not-acceptable",
-            "send `Accept: application/json, text/event-stream` (a GET stream needs \
-             text/event-stream)",
-        ),
-        StatusCode::PAYLOAD_TOO_LARGE => ("body-too-large", "send smaller requests"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-            "unsupported-media-type",
-            "send the JSON-RPC message with `Content-Type: application/json`",
-        ),
-        s if s.is_server_error() => (
-            "internal-error",
-            "this is a bug in ontoref; retry, and report it with the message if it persists",
-        ),
-        _ => (
-            "http-error",
-            "see the message; the MCP Streamable HTTP transport describes what /mcp expects",
-        ),
+        StatusCode::NOT_FOUND => Refusal::SessionNotFound {
+            id: session.unwrap_or("").to_owned(),
+        },
+        StatusCode::BAD_REQUEST if text.contains("Session ID is required") => {
+            Refusal::SessionIdMissing { route: Route::Mcp }
+        }
+        StatusCode::BAD_REQUEST => Refusal::BadRequest { message },
+        StatusCode::FORBIDDEN => Refusal::Forbidden { message },
+        StatusCode::METHOD_NOT_ALLOWED => Refusal::MethodNotAllowed {
+            path: "/mcp".to_owned(),
+            method: method.to_owned(),
+        },
+        StatusCode::NOT_ACCEPTABLE => Refusal::NotAcceptable { message },
+        StatusCode::PAYLOAD_TOO_LARGE => Refusal::BodyTooLarge {
+            limit: MAX_BODY_BYTES,
+        },
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Refusal::UnsupportedMediaType { message },
+        s if s.is_server_error() => Refusal::Internal { status, message },
+        _ => Refusal::Other { status, message },
     }
 }
 
 /// Rewrites an error response whose body is not JSON into the JSON shape,
 /// keeping its status and headers such as `Allow`.
-async fn json_errors(response: Response, session: Option<&str>) -> Response {
+async fn json_errors(response: Response, session: Option<&str>, method: &str) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
@@ -379,17 +366,7 @@ async fn json_errors(response: Response, session: Option<&str>) -> Response {
         .await
         .unwrap_or_default();
     let text = String::from_utf8_lossy(&text);
-    let mut rewritten = if status == StatusCode::NOT_FOUND {
-        session_not_found(session.unwrap_or(""))
-    } else {
-        let (code, hint) = plain_error(status, &text);
-        let message = if text.trim().is_empty() {
-            status.canonical_reason().unwrap_or("HTTP error").to_owned()
-        } else {
-            clip(text.trim())
-        };
-        refusal(status, code, &message, hint)
-    };
+    let mut rewritten = rmcp_refusal(status, &text, session, method).response();
     for name in [header::ALLOW, header::WWW_AUTHENTICATE, header::RETRY_AFTER] {
         if let Some(value) = parts.headers.get(&name) {
             rewritten.headers_mut().insert(name, value.clone());
@@ -417,12 +394,11 @@ async fn release_secrets(response: Response, engine: &Arc<Engine>) -> Response {
             Ok(bytes) => bytes,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read a JSON response body");
-                return refusal(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal-error",
-                    "the response could not be read",
-                    "this is a bug in ontoref; retry, and report it if it persists",
-                );
+                return Refusal::Internal {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    message: "the response could not be read".to_owned(),
+                }
+                .response();
             }
         };
         let out = reveal::release_json(bytes.to_vec(), engine.escrow().get());

@@ -5,7 +5,9 @@
 //! (the fuzzing surface); `channel` the channel-pair session that stdio and
 //! SSE share; `reveal` the release of escrowed secrets by every writer;
 //! `conn` the HTTP connections and their timeouts; `endpoint` what both
-//! HTTP endpoints answer alike; `mcp` the gate in front of rmcp's
+//! HTTP endpoints do alike; `sessions` the session limits and admission
+//! both HTTP transports share; `refusal` every HTTP refusal, one enum with its
+//! codes, statuses and JSON response; `mcp` the gate in front of rmcp's
 //! Streamable HTTP service.
 
 pub mod channel;
@@ -15,7 +17,9 @@ pub mod framing;
 pub mod guard;
 pub mod http;
 pub mod mcp;
+pub mod refusal;
 pub mod reveal;
+pub mod sessions;
 pub mod sse;
 pub mod stdio;
 

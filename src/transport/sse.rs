@@ -31,20 +31,28 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use ontoref_tools::OntorefServer;
-use ontoref_tools::vault::RequestActor;
+use ontoref_tools::actor::RequestActor;
 use rmcp::ServiceExt;
 use rmcp::model::{ClientJsonRpcMessage, GetExtensions, ServerJsonRpcMessage};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::channel::{self, Inlet};
-use super::endpoint::{
-    MAX_BODY_BYTES, framing_refusal, read_body, session_actor_mismatch, session_not_found,
-};
-use super::framing::Classified;
-use super::guard::refusal;
-use super::http::Sessions;
+use super::endpoint::{MAX_BODY_BYTES, read_body};
+use super::framing::{Classified, FramingError};
+use super::refusal::{Refusal, Route};
 use super::reveal;
+use super::sessions::{SessionCount, Sessions};
+
+/// What the SSE routes share: the hub of open sessions and the admission
+/// of new ones, counted with Streamable HTTP's.
+#[derive(Debug, Clone)]
+pub struct SseState {
+    /// The open SSE sessions.
+    pub hub: Arc<SseHub>,
+    /// Admission against `--max-sessions`.
+    pub sessions: Sessions,
+}
 
 /// The open SSE sessions.
 #[derive(Debug)]
@@ -104,6 +112,12 @@ impl SseHub {
     }
 }
 
+impl SessionCount for SseHub {
+    fn open(&self) -> usize {
+        self.len()
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave the map inconsistent
     // (single inserts and removes), so a poisoned lock is still usable.
@@ -145,14 +159,13 @@ impl Drop for StreamGuard {
 }
 
 /// `GET /sse`: opens a session and its event stream.
-pub async fn open(State(sessions): State<Sessions>, req: Request) -> Response {
+pub async fn open(State(SseState { hub, sessions }): State<SseState>, req: Request) -> Response {
     // Held until the session is registered, so concurrent opens cannot
     // overshoot the limit.
     let _admitted = match sessions.admit().await {
         Ok(admitted) => admitted,
-        Err(full) => return full,
+        Err(full) => return full.response(),
     };
-    let hub = sessions.sse.clone();
     let actor = req.extensions().get::<RequestActor>().map(|a| a.0.clone());
     let id = uuid::Uuid::new_v4().simple().to_string();
     let pair = channel::pair();
@@ -203,33 +216,30 @@ pub async fn open(State(sessions): State<Sessions>, req: Request) -> Response {
         .take_until(cancel.cancelled_owned())
         .map(Ok::<Event, std::convert::Infallible>);
     Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(sessions.limits.keep_alive))
+        .keep_alive(KeepAlive::new().interval(sessions.limits().keep_alive))
         .into_response()
 }
 
 /// `POST /message?sessionId=<id>`: hands one message to its session.
-pub async fn post(State(sessions): State<Sessions>, req: Request) -> Response {
-    let hub = &sessions.sse;
+pub async fn post(State(SseState { hub, .. }): State<SseState>, req: Request) -> Response {
     let Some(id) = req.uri().query().and_then(session_id) else {
-        return refusal(
-            StatusCode::BAD_REQUEST,
-            "session-id-missing",
-            "POST /message needs ?sessionId=<id>",
-            "use the endpoint URL the /sse stream sent in its first event",
-        );
+        return Refusal::SessionIdMissing {
+            route: Route::Legacy,
+        }
+        .response();
     };
     let Some(session) = hub.get(&id) else {
-        return session_not_found(&id);
+        return Refusal::SessionNotFound { id }.response();
     };
     let actor = req.extensions().get::<RequestActor>().map(|a| a.0.clone());
     if actor != session.actor {
         tracing::warn!("refused: a POST into another actor's SSE session");
-        return session_actor_mismatch();
+        return Refusal::SessionActorMismatch.response();
     }
     let (parts, body) = req.into_parts();
     let bytes = match read_body(body, MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,
-        Err(refused) => return refused,
+        Err(refused) => return refused.response(),
     };
     *lock(&session.last_seen) = Instant::now();
     let mut message = match session.inlet.admit(&bytes) {
@@ -238,16 +248,15 @@ pub async fn post(State(sessions): State<Sessions>, req: Request) -> Response {
             // The client waits for this id's answer on the stream.
             if session.replies.send(rejection.to_message()).await.is_err() {
                 hub.remove(&id);
-                return session_not_found(&id);
+                return Refusal::SessionNotFound { id }.response();
             }
             return accepted();
         }
-        Classified::Reject(rejection) => return framing_refusal(&rejection.error),
+        Classified::Reject(rejection) => return Refusal::Framing(rejection.error).response(),
         Classified::Ignore(why) => {
             if bytes.iter().all(u8::is_ascii_whitespace) {
-                return framing_refusal(&super::framing::FramingError::NotJson(
-                    "the body is empty".to_owned(),
-                ));
+                return Refusal::Framing(FramingError::NotJson("the body is empty".to_owned()))
+                    .response();
             }
             tracing::debug!(why, "a POST to /message was ignored");
             return accepted();
@@ -264,7 +273,7 @@ pub async fn post(State(sessions): State<Sessions>, req: Request) -> Response {
     }
     if session.inlet.forward(message).await.is_err() {
         hub.remove(&id);
-        return session_not_found(&id);
+        return Refusal::SessionNotFound { id }.response();
     }
     accepted()
 }

@@ -6,9 +6,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::ToolError;
+use crate::model::{Document, Source};
 use crate::model::{Kind, ModelError, Skipped, decode};
-use crate::nickel::cache::{Document, Source};
 use crate::paging::{PageKey, page_rows};
 
 /// Where an ADR stands.
@@ -84,8 +83,8 @@ impl Document for Adr {
     const KIND: &'static str = "adr";
     const VERSION: u32 = 1;
 
-    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError> {
-        Ok(decode(value, source, Kind::Adr, "constraints")?)
+    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ModelError> {
+        decode(value, source, Kind::Adr, "constraints")
     }
 }
 

@@ -4,9 +4,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::error::ToolError;
+use crate::model::{Document, Source};
 use crate::model::{Kind, ModelError, decode, same, unique_ids};
-use crate::nickel::cache::{Document, Source};
 use crate::paging::{PageKey, page_rows};
 
 /// A backlog item. `kind`, `priority` and `status` are the enum tags of the
@@ -73,7 +72,7 @@ impl Document for Backlog {
     const KIND: &'static str = "backlog";
     const VERSION: u32 = 1;
 
-    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError> {
+    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ModelError> {
         #[derive(Deserialize)]
         struct File {
             #[serde(default)]

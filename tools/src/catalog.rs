@@ -17,7 +17,8 @@ use serde_json::Value;
 
 use crate::command::{ArgSpec, ToolCommand, arg_specs, default_words};
 use crate::engine::Engine;
-use crate::error::{ToolError, clip, closest, quote_list};
+use crate::error::{ToolError, clip};
+use crate::suggest::{closest, quote_list};
 use crate::text::{Style, Text};
 use crate::toolset;
 

@@ -15,9 +15,9 @@ use crate::corpus::{Corpus, Fingerprint, Record, identity};
 use crate::embedded::SCHEMAS;
 use crate::error::{ErrorBody, ToolError};
 use crate::manifest::Manifest;
-use crate::model::Skipped;
+use crate::model::{Document, Skipped};
 use crate::modes::{BASE, Hierarchy, Level, LevelIndex, Mode, Workflow, assemble, modes_dir};
-use crate::nickel::cache::{Document, FileStamp, Loader};
+use crate::nickel::cache::{FileStamp, Loader};
 use crate::nickel::sandbox::{EMBEDDED_ROOT, Limits, Sandbox};
 use crate::nickel::{EvalOptions, Evaluator, Isolation};
 use crate::ontology::{Core, GateDoc, StateDoc};
@@ -251,7 +251,7 @@ impl Engine {
     /// Who is asking: the actor a transport bound to this request (an HTTP
     /// token's), else the configured one.
     pub fn actor(&self) -> Option<String> {
-        crate::vault::request_actor().unwrap_or_else(|| self.actor.clone())
+        crate::actor::request_actor().unwrap_or_else(|| self.actor.clone())
     }
 
     /// The config home (vaults, `config.ncl`, `projects.ncl`).
@@ -419,7 +419,7 @@ impl Engine {
                     }
                 }
                 Ok(None) => {}
-                Err(e) => level.skipped.push((file, e.body())),
+                Err(e) => level.skipped.push((file, Arc::new(e))),
             }
         }
         level
@@ -452,7 +452,7 @@ impl Engine {
                 Ok(None) => {}
                 Err(e) => set.skipped.push(Skipped {
                     file: shown,
-                    error: e.body(),
+                    error: Arc::new(e),
                 }),
             }
         }
@@ -468,6 +468,7 @@ impl Engine {
         self.loader
             .load::<Manifest>(&self.project.file(".ontology/manifest.ncl"))
             .await
+            .map_err(ToolError::from)
     }
 
     /// `.ontoref/project.ncl`, when there is one.
@@ -477,6 +478,7 @@ impl Engine {
         self.loader
             .load::<crate::project::ProjectFile>(&self.project.file(".ontoref/project.ncl"))
             .await
+            .map_err(ToolError::from)
     }
 
     /// Every record of every kind in one search index, rebuilt only when a
@@ -613,13 +615,13 @@ impl Engine {
 }
 
 /// The value of a load, or `None` with its error added to `problems`.
-fn reported<T>(
-    r: Result<Option<T>, ToolError>,
+fn reported<T, E: Into<ToolError>>(
+    r: Result<Option<T>, E>,
     kind: &'static str,
     problems: &mut Vec<(&'static str, ErrorBody)>,
 ) -> Option<T> {
     r.unwrap_or_else(|e| {
-        problems.push((kind, e.body()));
+        problems.push((kind, e.into().body()));
         None
     })
 }

@@ -3,29 +3,22 @@
 //! Each area has its own `thiserror` enum whose `code()` (a stable kebab-case
 //! string) and `hint()` (how to recover) are exhaustive matches; [`ToolError`]
 //! gathers them. Messages are lower-case and name the file, field or value at
-//! fault. [`ToolError::body`] is the one place an error becomes the
-//! `{"code", "message", "hint"}` object that MCP results and the CLI print.
+//! fault. [`ToolError::body`] is the one place a tool error becomes the
+//! `{"code", "message", "hint"}` object ([`ErrorBody`]) that MCP results and
+//! the CLI print. A file that fails to load is listed as skipped with its
+//! typed [`LoadError`] and can be reported later as [`ToolError::Skipped`].
 
+use std::sync::Arc;
+
+use crate::codes::{ErrorCodes, variant};
 pub use crate::echo::{ECHO_CHARS, clip, clip_to};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
-use crate::model::ModelError;
+pub use crate::error_body::{ErrorBody, MAX_HINT_CHARS, MAX_MESSAGE_CHARS};
+use crate::model::{LoadError, ModelError};
 use crate::nickel::NclError;
 use crate::paging::CursorError;
 use crate::project::ProjectError;
+use crate::suggest::quote_list;
 use crate::vault::VaultError;
-
-/// The serialised form of an error: `{"code", "message", "hint"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct ErrorBody {
-    /// Stable kebab-case code, e.g. `qa-not-found`.
-    pub code: String,
-    /// What went wrong, naming the file, field or value at fault.
-    pub message: String,
-    /// How to recover.
-    pub hint: String,
-}
 
 /// Any failure a tool can report.
 #[derive(Debug, thiserror::Error)]
@@ -70,9 +63,10 @@ pub enum ToolError {
         /// Why.
         reason: String,
     },
-    /// A file needed for the answer failed to load earlier in this call.
-    #[error("{}", .0.message)]
-    Skipped(ErrorBody),
+    /// A file needed for the answer failed to load earlier in this call
+    /// (and was listed as skipped): its load error, shared with that list.
+    #[error(transparent)]
+    Skipped(Arc<LoadError>),
     /// A bug: something that should not fail did.
     #[error("internal error: {0}")]
     Internal(String),
@@ -90,7 +84,7 @@ impl ToolError {
             ToolError::InvalidParams { .. } => "invalid-params",
             ToolError::UnknownTool { .. } => "unknown-tool",
             ToolError::Unresolvable { .. } => "mode-unresolvable",
-            ToolError::Skipped(body) => known_code(&body.code),
+            ToolError::Skipped(e) => e.code(),
             ToolError::Internal(_) => "internal-error",
         }
     }
@@ -118,7 +112,7 @@ impl ToolError {
             ToolError::Unresolvable { .. } => {
                 "run `ontoref validate modes` for every problem in the level hierarchy; fix the level or strategy named".to_owned()
             }
-            ToolError::Skipped(body) => body.hint.clone(),
+            ToolError::Skipped(e) => e.hint(),
             ToolError::Internal(_) => {
                 "this is a bug in ontoref; retry, and report it with the message if it persists"
                     .to_owned()
@@ -130,16 +124,95 @@ impl ToolError {
     /// [`MAX_MESSAGE_CHARS`] and [`MAX_HINT_CHARS`] as a last bound on the
     /// size of an error (echoed input is cut where it is quoted, by [`clip`]).
     pub fn body(&self) -> ErrorBody {
-        ErrorBody {
-            code: self.code().to_owned(),
-            message: clip_to(&self.to_string(), MAX_MESSAGE_CHARS),
-            hint: clip_to(&self.hint(), MAX_HINT_CHARS),
-        }
+        ErrorBody::new(self.code(), &self.to_string(), &self.hint())
     }
 
     /// The JSON object tools return on failure: `{"error": {...}}`.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({ "error": self.body() })
+    }
+}
+
+/// A load error becomes the tool error of its kind: a Nickel failure is
+/// [`ToolError::Ncl`], a malformed record [`ToolError::Model`].
+impl From<LoadError> for ToolError {
+    fn from(err: LoadError) -> Self {
+        match err {
+            LoadError::Ncl(e) => ToolError::Ncl(e),
+            LoadError::Model(e) => ToolError::Model(e),
+        }
+    }
+}
+
+impl ErrorCodes for ToolError {
+    const VARIANTS: usize = 10;
+
+    fn examples() -> Vec<Self> {
+        fn one<E: ErrorCodes>() -> Option<E> {
+            E::examples().into_iter().next()
+        }
+        let mut out: Vec<ToolError> = Vec::new();
+        out.extend(one::<NclError>().map(ToolError::Ncl));
+        out.extend(one::<ModelError>().map(ToolError::Model));
+        out.extend(one::<ProjectError>().map(ToolError::Project));
+        out.extend(one::<CursorError>().map(ToolError::Cursor));
+        out.extend(one::<VaultError>().map(ToolError::Vault));
+        out.extend(one::<LoadError>().map(|e| ToolError::Skipped(Arc::new(e))));
+        out.extend([
+            ToolError::InvalidParams {
+                tool: "ontoref_qa_show".into(),
+                detail: "missing field `id`".into(),
+            },
+            ToolError::UnknownTool {
+                name: "ontoref_qa_shw".into(),
+                closest: vec!["ontoref_qa_show".into()],
+            },
+            ToolError::Unresolvable {
+                mode: "release".into(),
+                reason: "level `team` delegates to itself".into(),
+            },
+            ToolError::Internal("a lock was poisoned".into()),
+        ]);
+        out
+    }
+
+    fn variant_index(&self) -> usize {
+        const N: usize = ToolError::VARIANTS;
+        match self {
+            ToolError::Ncl(_) => variant::<0, N>(),
+            ToolError::Model(_) => variant::<1, N>(),
+            ToolError::Project(_) => variant::<2, N>(),
+            ToolError::Cursor(_) => variant::<3, N>(),
+            ToolError::Vault(_) => variant::<4, N>(),
+            ToolError::Skipped(_) => variant::<5, N>(),
+            ToolError::InvalidParams { .. } => variant::<6, N>(),
+            ToolError::UnknownTool { .. } => variant::<7, N>(),
+            ToolError::Unresolvable { .. } => variant::<8, N>(),
+            ToolError::Internal(_) => variant::<9, N>(),
+        }
+    }
+
+    fn error_code(&self) -> &'static str {
+        self.code()
+    }
+
+    fn error_hint(&self) -> String {
+        self.hint()
+    }
+
+    fn delegates(&self) -> bool {
+        match self {
+            ToolError::Ncl(_)
+            | ToolError::Model(_)
+            | ToolError::Project(_)
+            | ToolError::Cursor(_)
+            | ToolError::Vault(_)
+            | ToolError::Skipped(_) => true,
+            ToolError::InvalidParams { .. }
+            | ToolError::UnknownTool { .. }
+            | ToolError::Unresolvable { .. }
+            | ToolError::Internal(_) => false,
+        }
     }
 }
 
@@ -152,129 +225,9 @@ impl From<ToolError> for rmcp::ErrorData {
     }
 }
 
-/// The static code matching one carried in an [`ErrorBody`].
-fn known_code(code: &str) -> &'static str {
-    const CODES: &[&str] = &[
-        "ncl-eval-failed",
-        "ncl-eval-timeout",
-        "ncl-read-failed",
-        "ncl-file-too-large",
-        "ncl-not-regular-file",
-        "ncl-import-denied",
-        "ncl-eval-out-of-memory",
-        "ncl-eval-crashed",
-        "adr-invalid",
-        "adr-duplicate-id",
-        "mode-invalid",
-        "mode-duplicate-id",
-    ];
-    CODES
-        .iter()
-        .find(|c| **c == code)
-        .copied()
-        .unwrap_or("load-failed")
-}
-
-/// Formats names as `` `a`, `b` or `c` `` for hints.
-pub(crate) fn quote_list(items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|s| format!("`{s}`")).collect();
-    match quoted.len() {
-        0 => String::new(),
-        1 => quoted[0].clone(),
-        n => format!("{} or {}", quoted[..n - 1].join(", "), quoted[n - 1]),
-    }
-}
-
-/// The longest error message [`ToolError::body`] returns, in characters.
-pub const MAX_MESSAGE_CHARS: usize = 4000;
-
-/// The longest hint [`ToolError::body`] returns, in characters.
-pub const MAX_HINT_CHARS: usize = 1000;
-
-/// Longest input [`closest`] compares, in characters: edit distances over
-/// a 1 MiB name must not run.
-const CLOSEST_INPUT_CHARS: usize = 100;
-
-/// Up to `max` candidates closest to `wanted` (by edit distance and shared
-/// prefix), closest first. Used by "did you mean" hints. Only the first
-/// 100 characters of `wanted` are compared.
-pub fn closest<'a>(
-    wanted: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-    max: usize,
-) -> Vec<String> {
-    let wanted = match wanted.char_indices().nth(CLOSEST_INPUT_CHARS) {
-        None => wanted,
-        Some((end, _)) => &wanted[..end],
-    };
-    let wanted_lc = wanted.to_lowercase();
-    let mut scored: Vec<(usize, &str)> = candidates
-        .into_iter()
-        .map(|c| {
-            let c_lc = c.to_lowercase();
-            let mut d = levenshtein(&wanted_lc, &c_lc);
-            // One contains the other: as good as a one-letter typo.
-            if c_lc.contains(&wanted_lc) || wanted_lc.contains(&c_lc) {
-                d = d.min(1);
-            }
-            (d, c)
-        })
-        .collect();
-    scored.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-    let limit = (wanted.chars().count() / 3).max(2);
-    scored
-        .into_iter()
-        .filter(|(d, _)| *d <= limit)
-        .take(max)
-        .map(|(_, c)| c.to_owned())
-        .collect()
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn closest_prefers_small_edits_and_substrings() {
-        let ids = [
-            "nats-how-to-setup",
-            "nats-troubleshooting",
-            "credential-vault-templates",
-        ];
-        let got = closest("nats-troubleshoot", ids, 2);
-        assert_eq!(got[0], "nats-troubleshooting");
-        assert!(closest("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", ids, 3).is_empty());
-    }
-
-    #[test]
-    fn closest_cuts_its_input_first() {
-        let mut wanted = String::from("ontoref_qa_shw");
-        wanted.push_str(&"z".repeat(1 << 20));
-        let started = std::time::Instant::now();
-        let got = closest(&wanted, ["ontoref_qa_show", "ontoref_qa_list"], 2);
-        // A 1 MiB edit distance would take minutes; this is immediate.
-        assert!(started.elapsed() < std::time::Duration::from_secs(5));
-        assert!(got.is_empty(), "{got:?}");
-        assert_eq!(
-            closest("ontoref_qa_shw", ["ontoref_qa_show", "ontoref_qa_list"], 2)[0],
-            "ontoref_qa_show"
-        );
-    }
 
     #[test]
     fn error_bodies_are_bounded() {
@@ -285,14 +238,5 @@ mod tests {
         let body = err.body();
         assert!(body.message.chars().count() < MAX_MESSAGE_CHARS + 40);
         assert!(body.message.ends_with("bytes)"), "{}", &body.message[..50]);
-    }
-
-    #[test]
-    fn quote_list_reads_naturally() {
-        assert_eq!(quote_list(&["a".into()]), "`a`");
-        assert_eq!(
-            quote_list(&["a".into(), "b".into(), "c".into()]),
-            "`a`, `b` or `c`"
-        );
     }
 }

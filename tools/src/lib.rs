@@ -14,15 +14,18 @@
 
 extern crate self as ontoref_tools;
 
+pub mod actor;
 pub mod adr;
 pub mod backlog;
 pub mod catalog;
 pub mod command;
+pub mod codes;
 pub mod corpus;
 pub mod echo;
 pub mod embedded;
 pub mod engine;
 pub mod error;
+pub mod error_body;
 pub mod escrow;
 pub mod fsread;
 pub mod manifest;
@@ -40,6 +43,7 @@ pub mod search;
 pub mod server;
 pub mod text;
 pub mod toolset;
+pub mod suggest;
 pub mod toolsets;
 pub mod vault;
 

@@ -1,16 +1,24 @@
-//! What every document kind shares: typed decoding of an exported Nickel
-//! value with errors naming the file, line and field; unique ids; and the
-//! "not found, did you mean" error. Q&A entries, ontology nodes, ADRs,
-//! backlog items and modes all report through [`ModelError`].
+//! What every document kind shares: the [`Document`] trait each kind
+//! implements to be loaded through the cache, built from a [`Source`]; typed
+//! decoding of an exported Nickel value with errors naming the file, line and
+//! field; unique ids; the "not found, did you mean" error; and why a file
+//! could not be loaded ([`LoadError`], kept typed in a [`Skipped`] entry).
+//! Q&A entries, ontology nodes, ADRs, backlog items and modes all report
+//! through [`ModelError`]. This module names no tool error: [`crate::error`]
+//! gathers it, not the other way round.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use schemars::JsonSchema;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Serialize, Serializer};
 
-use crate::error::{closest, quote_list};
-use crate::nickel::cache::Source;
+use crate::codes::{ErrorCodes, variant};
+use crate::echo::clip;
+use crate::error_body::ErrorBody;
+use crate::nickel::NclError;
+use crate::suggest::{closest, quote_list};
 
 /// The kinds of record a project holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,22 +168,219 @@ impl ModelError {
     ) -> ModelError {
         ModelError::NotFound {
             kind,
-            id: crate::error::clip(id),
+            id: clip(id),
             closest: closest(id, ids, 3),
         }
     }
 }
 
+/// A typed document built from one evaluated Nickel file.
+pub trait Document: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// Short name of the kind, e.g. `qa`; part of cache keys.
+    const KIND: &'static str;
+    /// Bumped when the serialised layout changes.
+    const VERSION: u32;
+    /// Persist with postcard (compact and fastest to decode) rather than
+    /// JSON. postcard is positional: only for types with no skipped fields
+    /// and no free-form `serde_json::Value`s, which it cannot read back.
+    const COMPACT: bool = false;
+    /// A contract every file of this kind is checked against, whether or not
+    /// the file applies it itself: `(embedded schema file, contract name)`,
+    /// e.g. `("schemas/vault.ncl", "Scope")`.
+    const CONTRACT: Option<(&'static str, &'static str)> = None;
+    /// Builds the document from the exported value.
+    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ModelError>;
+}
+
+/// What a document is built from, for error messages and cursors.
+#[derive(Debug)]
+pub struct Source<'a> {
+    /// The file, shortened for display.
+    pub display: &'a str,
+    /// The main file's text (to find the line of a value).
+    pub text: &'a str,
+    /// A digest of everything the document depends on.
+    pub key: [u8; 32],
+}
+
+/// Why a document could not be loaded: its file failed to evaluate, or
+/// its value is not a valid record.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// Reading or evaluating the Nickel file failed or took too long.
+    #[error(transparent)]
+    Ncl(#[from] NclError),
+    /// The evaluated value is not a valid record of its kind.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+impl LoadError {
+    /// The stable kebab-case code: the inner error's.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LoadError::Ncl(e) => e.code(),
+            LoadError::Model(e) => e.code(),
+        }
+    }
+
+    /// How to recover: the inner error's hint.
+    pub fn hint(&self) -> String {
+        match self {
+            LoadError::Ncl(e) => e.hint(),
+            LoadError::Model(e) => e.hint(),
+        }
+    }
+
+    /// The `{"code", "message", "hint"}` form, bounded as every error body.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody::new(self.code(), &self.to_string(), &self.hint())
+    }
+}
+
+/// Every [`Kind`], in [`Kind::index`] order.
+const KINDS: [Kind; 7] = [
+    Kind::Qa,
+    Kind::Node,
+    Kind::Adr,
+    Kind::BacklogItem,
+    Kind::Mode,
+    Kind::Dimension,
+    Kind::Config,
+];
+
+impl Kind {
+    /// The kind's position in [`KINDS`], by exhaustive match.
+    fn index(self) -> usize {
+        const N: usize = KINDS.len();
+        match self {
+            Kind::Qa => variant::<0, N>(),
+            Kind::Node => variant::<1, N>(),
+            Kind::Adr => variant::<2, N>(),
+            Kind::BacklogItem => variant::<3, N>(),
+            Kind::Mode => variant::<4, N>(),
+            Kind::Dimension => variant::<5, N>(),
+            Kind::Config => variant::<6, N>(),
+        }
+    }
+}
+
+/// A model error's code depends on its kind: every variant of every kind.
+impl ErrorCodes for ModelError {
+    const VARIANTS: usize = 3 * KINDS.len();
+
+    fn examples() -> Vec<Self> {
+        KINDS
+            .iter()
+            .flat_map(|&kind| {
+                let file = || "reflection/qa.ncl".to_owned();
+                [
+                    ModelError::NotFound {
+                        kind,
+                        id: "nats-setup".into(),
+                        closest: vec!["nats-how-to-setup".into()],
+                    },
+                    ModelError::DuplicateId {
+                        kind,
+                        file: file(),
+                        line: ":12".into(),
+                        id: "nats-setup".into(),
+                        first: " (first defined at line 3)".into(),
+                    },
+                    ModelError::Invalid {
+                        kind,
+                        file: file(),
+                        line: ":4".into(),
+                        field: "entries[0].tags".into(),
+                        detail: "invalid type: string, expected a sequence".into(),
+                    },
+                ]
+            })
+            .collect()
+    }
+
+    fn variant_index(&self) -> usize {
+        let (kind, which) = match self {
+            ModelError::NotFound { kind, .. } => (kind, variant::<0, 3>()),
+            ModelError::DuplicateId { kind, .. } => (kind, variant::<1, 3>()),
+            ModelError::Invalid { kind, .. } => (kind, variant::<2, 3>()),
+        };
+        which * KINDS.len() + kind.index()
+    }
+
+    fn error_code(&self) -> &'static str {
+        self.code()
+    }
+
+    fn error_hint(&self) -> String {
+        self.hint()
+    }
+}
+
+impl ErrorCodes for LoadError {
+    const VARIANTS: usize = 2;
+
+    fn examples() -> Vec<Self> {
+        vec![
+            LoadError::Ncl(NclError::Read {
+                file: "reflection/qa.ncl".into(),
+                reason: "permission denied".into(),
+            }),
+            LoadError::Model(ModelError::Invalid {
+                kind: Kind::Adr,
+                file: "adrs/adr-001.ncl".into(),
+                line: String::new(),
+                field: "status".into(),
+                detail: "unknown variant".into(),
+            }),
+        ]
+    }
+
+    fn variant_index(&self) -> usize {
+        const N: usize = LoadError::VARIANTS;
+        match self {
+            LoadError::Ncl(_) => variant::<0, N>(),
+            LoadError::Model(_) => variant::<1, N>(),
+        }
+    }
+
+    fn error_code(&self) -> &'static str {
+        self.code()
+    }
+
+    fn error_hint(&self) -> String {
+        self.hint()
+    }
+
+    fn delegates(&self) -> bool {
+        match self {
+            LoadError::Ncl(_) | LoadError::Model(_) => true,
+        }
+    }
+}
+
+// Serialised as `{"file", "error": {"code", "message", "hint"}}`; the doc
+// comments are the output schema's descriptions, kept as they were.
 /// A file that could not be loaded, listed beside the records that did.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Skipped {
     /// The file, relative to the project.
     pub file: String,
+    // The typed load error, shared with a later `ToolError::Skipped`,
+    // written as its `ErrorBody`.
     /// Why.
-    pub error: crate::error::ErrorBody,
+    #[serde(serialize_with = "serialize_body")]
+    #[schemars(with = "ErrorBody")]
+    pub error: Arc<LoadError>,
 }
 
-/// Implements [`Document`](crate::nickel::cache::Document) for a settings
+/// Serialises a load error as its [`ErrorBody`].
+fn serialize_body<S: Serializer>(error: &Arc<LoadError>, s: S) -> Result<S::Ok, S::Error> {
+    error.body().serialize(s)
+}
+
+/// Implements [`Document`] for a settings
 /// file (manifest, project file, config, scope, registry of projects):
 /// decoded whole under [`Kind::Config`], naming the record of array `list`
 /// at fault by its id.
@@ -187,21 +392,16 @@ macro_rules! config_document {
         $crate::model::config_document!($ty, $kind, $list, Some(($schema, $contract)));
     };
     ($ty:ty, $kind:literal, $list:literal, $contract:expr) => {
-        impl $crate::nickel::cache::Document for $ty {
+        impl $crate::model::Document for $ty {
             const KIND: &'static str = $kind;
             const VERSION: u32 = 1;
             const CONTRACT: Option<(&'static str, &'static str)> = $contract;
 
             fn from_value(
                 value: serde_json::Value,
-                source: &$crate::nickel::cache::Source<'_>,
-            ) -> Result<Self, $crate::error::ToolError> {
-                Ok($crate::model::decode(
-                    value,
-                    source,
-                    $crate::model::Kind::Config,
-                    $list,
-                )?)
+                source: &$crate::model::Source<'_>,
+            ) -> Result<Self, $crate::model::ModelError> {
+                $crate::model::decode(value, source, $crate::model::Kind::Config, $list)
             }
         }
     };

@@ -7,9 +7,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::error::ToolError;
+use crate::model::{Document, Source};
 use crate::model::{Kind, ModelError, decode, line_of_field, unique_ids};
-use crate::nickel::cache::{Document, Source};
 use crate::paging::{PageKey, page_rows};
 
 /// A node's pole.
@@ -92,7 +91,7 @@ impl Document for Core {
     const KIND: &'static str = "core";
     const VERSION: u32 = 1;
 
-    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError> {
+    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ModelError> {
         let file: CoreFile = decode(value, source, Kind::Node, "nodes")?;
         let ids = unique_ids(file.nodes.iter().map(|n| n.id.as_str()), source, Kind::Node)?;
         for (i, edge) in file.edges.iter().enumerate() {
@@ -108,8 +107,7 @@ impl Document for Core {
                             "edge {} -> {} ({}) names node `{id}`, which does not exist",
                             edge.from, edge.to, edge.kind
                         ),
-                    }
-                    .into());
+                    });
                 }
             }
         }
@@ -331,7 +329,7 @@ impl Document for StateDoc {
     const KIND: &'static str = "state";
     const VERSION: u32 = 1;
 
-    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError> {
+    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ModelError> {
         #[derive(Deserialize)]
         struct File {
             #[serde(default)]
@@ -375,7 +373,7 @@ impl Document for GateDoc {
     const KIND: &'static str = "gate";
     const VERSION: u32 = 1;
 
-    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError> {
+    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ModelError> {
         #[derive(Deserialize)]
         struct File {
             #[serde(default)]

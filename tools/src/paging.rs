@@ -9,6 +9,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
+use crate::codes::{ErrorCodes, variant};
+
 /// A cursor could not be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
@@ -42,6 +44,37 @@ impl CursorError {
             CursorError::Invalid { .. } => "pass back `next_cursor` unchanged, with the same filters as the call that returned it; omit `cursor` to start from the first page".to_owned(),
             CursorError::Stale { .. } => "the underlying file changed; start again without `cursor`".to_owned(),
         }
+    }
+}
+
+impl ErrorCodes for CursorError {
+    const VARIANTS: usize = 2;
+
+    fn examples() -> Vec<Self> {
+        vec![
+            CursorError::Invalid {
+                cursor: "abc".into(),
+            },
+            CursorError::Stale {
+                cursor: "abc".into(),
+            },
+        ]
+    }
+
+    fn variant_index(&self) -> usize {
+        const N: usize = CursorError::VARIANTS;
+        match self {
+            CursorError::Invalid { .. } => variant::<0, N>(),
+            CursorError::Stale { .. } => variant::<1, N>(),
+        }
+    }
+
+    fn error_code(&self) -> &'static str {
+        self.code()
+    }
+
+    fn error_hint(&self) -> String {
+        self.hint()
     }
 }
 
@@ -81,7 +114,7 @@ impl PageKey {
 
     /// The offset a cursor points at, if it was issued for this key.
     pub fn decode(&self, cursor: &str) -> Result<usize, CursorError> {
-        let shown = crate::error::clip_to(cursor, 64);
+        let shown = crate::echo::clip_to(cursor, 64);
         let invalid = || CursorError::Invalid {
             cursor: shown.clone(),
         };

@@ -9,6 +9,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use crate::codes::{ErrorCodes, variant};
 use crate::embedded::TEMPLATE;
 
 /// How the project root was chosen.
@@ -67,6 +68,39 @@ impl ProjectError {
                     .to_owned()
             }
         }
+    }
+}
+
+impl ErrorCodes for ProjectError {
+    const VARIANTS: usize = 2;
+
+    fn examples() -> Vec<Self> {
+        vec![
+            ProjectError::NotADirectory {
+                path: "/no/such/dir".into(),
+                from: "--project",
+            },
+            ProjectError::TemplateUnavailable {
+                dir: "/cache".into(),
+                reason: "read-only file system".into(),
+            },
+        ]
+    }
+
+    fn variant_index(&self) -> usize {
+        const N: usize = ProjectError::VARIANTS;
+        match self {
+            ProjectError::NotADirectory { .. } => variant::<0, N>(),
+            ProjectError::TemplateUnavailable { .. } => variant::<1, N>(),
+        }
+    }
+
+    fn error_code(&self) -> &'static str {
+        self.code()
+    }
+
+    fn error_hint(&self) -> String {
+        self.hint()
     }
 }
 

@@ -6,8 +6,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ToolError;
+use crate::model::{Document, Source};
 use crate::model::{Kind, ModelError, decode, unique_ids};
-use crate::nickel::cache::{Document, Source};
 use crate::paging::{PageKey, RESPONSE_BUDGET, page_within};
 use crate::search::{FieldSpec, Query, SearchIndex, snippet};
 
@@ -73,7 +73,7 @@ impl Document for QaStore {
     const VERSION: u32 = 2;
     const COMPACT: bool = true;
 
-    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError> {
+    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ModelError> {
         let file: QaFile = decode(value, source, Kind::Qa, "entries")?;
         unique_ids(file.entries.iter().map(|e| e.id.as_str()), source, Kind::Qa)?;
         Ok(QaStore::new(file.entries, source.key))

@@ -12,8 +12,11 @@
 //! that list prompts and resources whatever the capabilities say (several
 //! IDE assistants do) then get an answer instead of an error.
 //! Completions are not declared and answer "method not found".
-//! Over HTTP a call runs as the actor the transport authenticated
-//! ([`RequestActor`] in the request's `http::request::Parts`), or as none.
+//! A transport that authenticates requests (HTTP) hands the server a
+//! [`CallerFn`] with [`OntorefServer::with_caller`]; a call it finds a
+//! caller for runs as that actor, or as none ([`crate::actor`]), never as
+//! the actor the process was started with. The server itself knows no
+//! transport.
 //! Each request runs in a tracing span carrying the tool name; its duration
 //! is logged when it ends.
 
@@ -34,10 +37,17 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use tracing::Instrument;
 
+use crate::actor::as_actor;
 use crate::catalog::{CatalogTool, InvokeFn};
 use crate::engine::Engine;
-use crate::error::{clip, clip_to, closest, quote_list};
-use crate::vault::{RequestActor, as_actor};
+use crate::error::{clip, clip_to};
+use crate::suggest::{closest, quote_list};
+
+/// How a server finds who made a request, from the request's rmcp
+/// extensions: `None` when the request carries no caller (the call runs as
+/// the engine's configured actor), `Some(actor)` when a transport
+/// authenticated it (`Some(None)`: as no actor).
+pub type CallerFn = fn(&rmcp::model::Extensions) -> Option<Option<String>>;
 
 /// The MCP server: an engine plus the tools selected for it.
 #[derive(Clone)]
@@ -46,6 +56,8 @@ pub struct OntorefServer {
     router: Arc<ToolRouter<OntorefServer>>,
     /// What the server tells a model about itself, from the toolsets served.
     instructions: Arc<str>,
+    /// How to find a request's caller, when a transport authenticates.
+    caller: Option<CallerFn>,
 }
 
 impl std::fmt::Debug for OntorefServer {
@@ -70,6 +82,16 @@ impl OntorefServer {
             engine,
             router: Arc::new(router),
             instructions: crate::toolset::instructions(tools.iter().map(|t| t.toolset)).into(),
+            caller: None,
+        }
+    }
+
+    /// This server, running each call as the caller `caller` finds in the
+    /// request (set by transports that authenticate requests).
+    pub fn with_caller(self, caller: CallerFn) -> Self {
+        OntorefServer {
+            caller: Some(caller),
+            ..self
         }
     }
 
@@ -169,12 +191,9 @@ impl ServerHandler for OntorefServer {
             let started = Instant::now();
             // Over HTTP the request runs as the actor its token names, or as
             // nobody: never as the actor the server process was started with.
-            let http_actor = context
-                .extensions
-                .get::<http::request::Parts>()
-                .map(|parts| parts.extensions.get::<RequestActor>().map(|a| a.0.clone()));
+            let caller = self.caller.and_then(|find| find(&context.extensions));
             let ctx = ToolCallContext::new(self, request, context);
-            let result = match http_actor {
+            let result = match caller {
                 Some(actor) => as_actor(actor, self.router.call(ctx)).await,
                 None => self.router.call(ctx).await,
             };

@@ -618,7 +618,7 @@ async fn a_request_actor_overrides_the_configured_one() {
     let f = Fixture::new();
     let engine = f.engine(Some("bot"));
     let seen =
-        ontoref_tools::vault::as_actor(Some("mallory".into()), async { engine.actor() }).await;
+        ontoref_tools::actor::as_actor(Some("mallory".into()), async { engine.actor() }).await;
     assert_eq!(seen.as_deref(), Some("mallory"));
     assert_eq!(engine.actor().as_deref(), Some("bot"));
 }

@@ -8,9 +8,7 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::error::{ErrorBody, ToolError};
-use crate::model::{Kind, ModelError, decode};
-use crate::nickel::cache::{Document, Source};
+use crate::model::{Document, Kind, LoadError, ModelError, Source, decode};
 
 /// Name of the implicit base level.
 pub const BASE: &str = "ontoref-base";
@@ -114,7 +112,7 @@ impl Document for Mode {
     const KIND: &'static str = "mode";
     const VERSION: u32 = 1;
 
-    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError> {
+    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ModelError> {
         if !value.is_object() {
             return Err(ModelError::Invalid {
                 kind: Kind::Mode,
@@ -125,10 +123,9 @@ impl Document for Mode {
                     "a mode file must evaluate to a record, not {}",
                     json_kind(&value)
                 ),
-            }
-            .into());
+            });
         }
-        Ok(decode(value, source, Kind::Mode, "steps")?)
+        decode(value, source, Kind::Mode, "steps")
     }
 }
 
@@ -167,7 +164,7 @@ impl Document for Workflow {
     const KIND: &'static str = "workflow";
     const VERSION: u32 = 1;
 
-    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError> {
+    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ModelError> {
         #[derive(Deserialize)]
         struct File {
             #[serde(default)]
@@ -194,7 +191,7 @@ pub struct Level {
     /// Modes by id, with their files.
     pub modes: BTreeMap<String, (String, Arc<Mode>)>,
     /// Mode files that failed to load.
-    pub skipped: Vec<(String, ErrorBody)>,
+    pub skipped: Vec<(String, Arc<LoadError>)>,
     /// Files defining a mode id already defined at this level.
     pub duplicates: Vec<(String, String)>,
 }

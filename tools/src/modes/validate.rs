@@ -79,7 +79,7 @@ pub fn validate(h: &Hierarchy, checks: &[String]) -> Vec<Finding> {
                 &level.name,
                 "mode-loads",
                 true,
-                format!("{}: {}", err.code, err.message),
+                format!("{}: {err}", err.code()),
                 file,
             ));
         }

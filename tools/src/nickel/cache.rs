@@ -28,15 +28,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::sandbox::{self, BundleFile, Format, Sandbox, embedded_file, is_embedded};
 use super::{Evaluator, NclError};
-use crate::error::ToolError;
 use crate::fsread::{self, Links};
+use crate::model::{Document, LoadError, Source};
 
 /// How recently modified a file must be to count as racy.
 pub const RACY_WINDOW: Duration = Duration::from_secs(2);
@@ -47,35 +46,6 @@ const DISK_FORMAT: u32 = 4;
 /// The largest disk cache entry read.
 const MAX_DISK_ENTRY: u64 = 1024 * 1024 * 1024;
 const MAGIC: &[u8; 8] = b"ONTOREF\x01";
-
-/// A typed document built from one evaluated Nickel file.
-pub trait Document: Serialize + DeserializeOwned + Send + Sync + 'static {
-    /// Short name of the kind, e.g. `qa`; part of cache keys.
-    const KIND: &'static str;
-    /// Bumped when the serialised layout changes.
-    const VERSION: u32;
-    /// Persist with postcard (compact and fastest to decode) rather than
-    /// JSON. postcard is positional: only for types with no skipped fields
-    /// and no free-form `serde_json::Value`s, which it cannot read back.
-    const COMPACT: bool = false;
-    /// A contract every file of this kind is checked against, whether or not
-    /// the file applies it itself: `(embedded schema file, contract name)`,
-    /// e.g. `("schemas/vault.ncl", "Scope")`.
-    const CONTRACT: Option<(&'static str, &'static str)> = None;
-    /// Builds the document from the exported value.
-    fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ToolError>;
-}
-
-/// What a document is built from, for error messages and cursors.
-#[derive(Debug)]
-pub struct Source<'a> {
-    /// The file, shortened for display.
-    pub display: &'a str,
-    /// The main file's text (to find the line of a value).
-    pub text: &'a str,
-    /// A digest of everything the document depends on.
-    pub key: [u8; 32],
-}
 
 /// Counters, for tests and benchmarks.
 #[derive(Debug, Default)]
@@ -260,7 +230,7 @@ impl Loader {
 
     /// Loads the document of kind `D` from `path` in the loader's sandbox;
     /// `None` when the file does not exist.
-    pub async fn load<D: Document>(&self, path: &Path) -> Result<Option<Arc<D>>, ToolError> {
+    pub async fn load<D: Document>(&self, path: &Path) -> Result<Option<Arc<D>>, LoadError> {
         self.load_in::<D>(path, &self.sandbox).await
     }
 
@@ -272,7 +242,7 @@ impl Loader {
         &self,
         path: &Path,
         sandbox: &Sandbox,
-    ) -> Result<Option<Arc<D>>, ToolError> {
+    ) -> Result<Option<Arc<D>>, LoadError> {
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
             slots
@@ -315,7 +285,7 @@ impl Loader {
                 .map_err(|reason| NclError::ImportDenied {
                     file: display.clone(),
                     line: None,
-                    import: crate::error::clip(&path.display().to_string()),
+                    import: crate::echo::clip(&path.display().to_string()),
                     reason,
                 })?;
             (Some(Stamp::from_meta(&meta)), real)

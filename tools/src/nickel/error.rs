@@ -1,6 +1,7 @@
 //! [`NclError`]: every way reading or evaluating a Nickel file fails, with
 //! its stable code and recovery hint.
 
+use crate::codes::{ErrorCodes, variant};
 use crate::fsread::ReadError;
 
 /// A failure to read or evaluate a Nickel file.
@@ -137,5 +138,73 @@ impl NclError {
                 reason: e.to_string(),
             },
         }
+    }
+}
+
+impl ErrorCodes for NclError {
+    const VARIANTS: usize = 8;
+
+    fn examples() -> Vec<Self> {
+        let file = || "reflection/qa.ncl".to_owned();
+        vec![
+            NclError::EvalFailed {
+                file: file(),
+                diagnostic: "error: unbound identifier `x`".into(),
+            },
+            NclError::Timeout {
+                file: file(),
+                limit_ms: 5000,
+                stuck: 0,
+            },
+            NclError::OutOfMemory {
+                file: file(),
+                limit_mb: 512,
+            },
+            NclError::Crashed {
+                file: file(),
+                reason: "killed by signal 11".into(),
+            },
+            NclError::Read {
+                file: file(),
+                reason: "permission denied".into(),
+            },
+            NclError::NotRegular {
+                file: file(),
+                kind: "a FIFO",
+            },
+            NclError::TooLarge {
+                file: file(),
+                size: 1 << 30,
+                max: 1 << 24,
+            },
+            NclError::ImportDenied {
+                file: file(),
+                line: Some(3),
+                import: "/etc/passwd".into(),
+                reason: "outside the project".into(),
+            },
+        ]
+    }
+
+    fn variant_index(&self) -> usize {
+        const N: usize = NclError::VARIANTS;
+        match self {
+            NclError::EvalFailed { .. } => variant::<0, N>(),
+            NclError::Timeout { .. } => variant::<1, N>(),
+            NclError::OutOfMemory { .. } => variant::<2, N>(),
+            NclError::Crashed { .. } => variant::<3, N>(),
+            NclError::Read { .. } => variant::<4, N>(),
+            NclError::NotRegular { .. } => variant::<5, N>(),
+            NclError::TooLarge { .. } => variant::<6, N>(),
+            NclError::ImportDenied { .. } => variant::<7, N>(),
+        }
+    }
+
+    fn error_code(&self) -> &'static str {
+        self.code()
+    }
+
+    fn error_hint(&self) -> String {
+        self.hint()
     }
 }

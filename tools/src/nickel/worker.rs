@@ -109,7 +109,7 @@ pub fn main(args: &[String]) -> i32 {
         .unwrap_or(1024);
     std::panic::set_hook(Box::new(|info| {
         if let Ok(mut last) = LAST_PANIC.lock() {
-            *last = crate::error::clip_to(&info.to_string(), 500);
+            *last = crate::echo::clip_to(&info.to_string(), 500);
         }
     }));
     if let Err(e) = confine(memory_mb) {
@@ -461,7 +461,7 @@ fn classify(status: Option<std::process::ExitStatus>, stderr: &str) -> Failure {
         .lines()
         .rev()
         .find(|l| !l.trim().is_empty())
-        .map(|l| crate::error::clip_to(l.trim(), 300))
+        .map(|l| crate::echo::clip_to(l.trim(), 300))
         .unwrap_or_default();
     let how = match status {
         Some(s) => s.to_string(),

@@ -4,7 +4,8 @@
 //! written). No variant carries a secret: they hold paths, names, public keys
 //! and the values a caller passed in.
 
-use crate::error::quote_list;
+use crate::codes::{ErrorCodes, variant};
+use crate::suggest::quote_list;
 use crate::vault::sops::SopsError;
 
 /// A refusal or failure of the vault.
@@ -331,5 +332,138 @@ impl VaultError {
             }
             VaultError::Invalid(_) => "check the command's arguments (--help)".to_owned(),
         }
+    }
+}
+
+impl ErrorCodes for VaultError {
+    const VARIANTS: usize = 22;
+
+    fn examples() -> Vec<Self> {
+        let file = || ".ontoref/project.ncl".to_owned();
+        let manifest = || ".ontology/manifest.ncl".to_owned();
+        let scope = || "vaults/main/scopes/ci.ncl".to_owned();
+        vec![
+            VaultError::InvalidOp {
+                op: "delete".into(),
+            },
+            VaultError::ProjectNclMissing { path: file() },
+            VaultError::VaultDisabled { file: file() },
+            VaultError::ActorBindingsMissing {
+                file: file(),
+                state: "empty",
+            },
+            VaultError::ActorNotBound {
+                actor: Some("agent-bot".into()),
+                file: file(),
+                known: vec!["dev.alice".into()],
+            },
+            VaultError::ScopeNotLoaded {
+                role: "ci".into(),
+                path: scope(),
+                vault_id: "main".into(),
+            },
+            VaultError::ActorNotInBoundActor {
+                actor: "agent-bot".into(),
+                role: "ci".into(),
+                file: scope(),
+                bound: vec!["dev.alice".into()],
+            },
+            VaultError::OpNotInScope {
+                op: "push".into(),
+                role: "ci".into(),
+                file: scope(),
+                ops: vec!["pull".into()],
+            },
+            VaultError::TargetNotInScope {
+                target: "registry.example/other/app:1".into(),
+                reason: "does not match".into(),
+                role: "ci".into(),
+                file: scope(),
+                namespaces: vec!["team/*".into()],
+            },
+            VaultError::RevealNotAllowed {
+                reason: "the project does not allow reveal".into(),
+            },
+            VaultError::ManifestNclMissing { path: manifest() },
+            VaultError::RegistryProvidesMissing { file: manifest() },
+            VaultError::RegistryIdUnknown {
+                wanted: "default".into(),
+                file: manifest(),
+                known: vec!["zot".into()],
+            },
+            VaultError::TargetRegistryMismatch {
+                target: "other.example/team/app:1".into(),
+                host: "other.example".into(),
+                registry: "zot".into(),
+                endpoint: "registry.example".into(),
+            },
+            VaultError::CredentialSopsMissing {
+                registry: "zot".into(),
+                field: "credential_sops",
+                file: manifest(),
+                problem: "has no `credential_sops`".into(),
+            },
+            VaultError::SopsFileNotFound {
+                path: "vaults/main/zot.sops.yaml".into(),
+                vault_id: "main".into(),
+            },
+            VaultError::KageNotResolvable {
+                tried: vec!["~/.config/ontoref/keys/main.age: not found".into()],
+            },
+            VaultError::SopsDecryptFailed {
+                file: "vaults/main/zot.sops.yaml".into(),
+                source: SopsError::MacMismatch,
+            },
+            VaultError::CredentialInvalid {
+                file: "vaults/main/zot.sops.yaml".into(),
+                field: "password",
+            },
+            VaultError::AuditLogUnusable {
+                path: "vaults/main/audit.log".into(),
+                problem: "it is a symbolic link".into(),
+            },
+            VaultError::Io {
+                what: "create",
+                path: "/run/user/1000/ontoref".into(),
+                reason: "permission denied".into(),
+            },
+            VaultError::Invalid("--ttl must be positive".into()),
+        ]
+    }
+
+    fn variant_index(&self) -> usize {
+        const N: usize = VaultError::VARIANTS;
+        match self {
+            VaultError::InvalidOp { .. } => variant::<0, N>(),
+            VaultError::ProjectNclMissing { .. } => variant::<1, N>(),
+            VaultError::VaultDisabled { .. } => variant::<2, N>(),
+            VaultError::ActorBindingsMissing { .. } => variant::<3, N>(),
+            VaultError::ActorNotBound { .. } => variant::<4, N>(),
+            VaultError::ScopeNotLoaded { .. } => variant::<5, N>(),
+            VaultError::ActorNotInBoundActor { .. } => variant::<6, N>(),
+            VaultError::OpNotInScope { .. } => variant::<7, N>(),
+            VaultError::TargetNotInScope { .. } => variant::<8, N>(),
+            VaultError::RevealNotAllowed { .. } => variant::<9, N>(),
+            VaultError::ManifestNclMissing { .. } => variant::<10, N>(),
+            VaultError::RegistryProvidesMissing { .. } => variant::<11, N>(),
+            VaultError::RegistryIdUnknown { .. } => variant::<12, N>(),
+            VaultError::TargetRegistryMismatch { .. } => variant::<13, N>(),
+            VaultError::CredentialSopsMissing { .. } => variant::<14, N>(),
+            VaultError::SopsFileNotFound { .. } => variant::<15, N>(),
+            VaultError::KageNotResolvable { .. } => variant::<16, N>(),
+            VaultError::SopsDecryptFailed { .. } => variant::<17, N>(),
+            VaultError::CredentialInvalid { .. } => variant::<18, N>(),
+            VaultError::AuditLogUnusable { .. } => variant::<19, N>(),
+            VaultError::Io { .. } => variant::<20, N>(),
+            VaultError::Invalid(_) => variant::<21, N>(),
+        }
+    }
+
+    fn error_code(&self) -> &'static str {
+        self.code()
+    }
+
+    fn error_hint(&self) -> String {
+        self.hint()
     }
 }

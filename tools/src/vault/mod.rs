@@ -14,6 +14,10 @@
 //! [`target`] (references and namespace globs), [`gate`], [`fetch`],
 //! [`inspect`] (status, describe, audit checks, `.sops.yaml` generation) and
 //! [`demo`] (a demo vault with generated keys).
+//!
+//! The actor a fetch is for is [`crate::Engine::actor`]: the configured one,
+//! or the one a transport bound to the request ([`crate::actor`], which
+//! owns that binding; the vault only reads it).
 
 pub mod audit;
 pub mod creds;
@@ -30,29 +34,6 @@ pub mod target;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use error::VaultError;
-
-tokio::task_local! {
-    static REQUEST_ACTOR: Option<String>;
-}
-
-/// Runs `f` on behalf of `actor`: within it, [`crate::Engine::actor`]
-/// returns `actor` instead of the engine's configured actor. Transports
-/// that authenticate each request (HTTP tokens) use this.
-pub async fn as_actor<F: std::future::Future>(actor: Option<String>, f: F) -> F::Output {
-    REQUEST_ACTOR.scope(actor, f).await
-}
-
-/// The actor an HTTP transport authenticated for one request (by its bearer
-/// token), put in the request's `http` extensions. The server runs the
-/// request as this actor; a request over HTTP without one runs as no actor,
-/// never as the server's own configured actor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestActor(pub String);
-
-/// The actor bound to the current request, if a transport set one.
-pub(crate) fn request_actor() -> Option<Option<String>> {
-    REQUEST_ACTOR.try_with(Clone::clone).ok()
-}
 
 /// The vault's per-engine state: the credential directories it issued and a
 /// count of decryptions (tests prove the gate decrypts nothing it refuses).
