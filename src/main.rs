@@ -21,13 +21,10 @@ fn main() -> ExitCode {
     match cli::run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(cli::Failure::Reported) => ExitCode::from(1),
-        Err(cli::Failure::Usage(msg)) => {
-            eprintln!("error: {msg}");
-            ExitCode::from(2)
-        }
-        Err(cli::Failure::Fatal(msg)) => {
-            eprintln!("ontoref: {msg}");
-            ExitCode::from(1)
+        Err(cli::Failure::Cli(e)) => {
+            eprintln!("error[{}]: {e}", e.code());
+            eprintln!("  hint: {}", e.hint());
+            ExitCode::from(e.exit_status())
         }
         Err(cli::Failure::Exit(code)) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
     }

@@ -429,3 +429,32 @@ fn enum_flags_take_any_case_and_bad_values_are_the_tools_invalid_params() {
     let out = s.on_fixture(&["qa", "list", "--limit", "many"]);
     assert_eq!(out.status.code(), Some(2), "not an integer: a usage error");
 }
+
+#[test]
+fn failures_outside_tools_carry_a_code_a_hint_and_their_exit_status() {
+    let s = Sandbox::new();
+    for (args, code, status) in [
+        (vec!["--eval-memory", "5", "qa", "list"], "cli-bad-flag", 2),
+        (
+            vec!["tools", "--toolsets", "qq"],
+            "cli-unknown-selection",
+            2,
+        ),
+        (vec!["call", "x", "{"], "cli-bad-arguments", 2),
+    ] {
+        let out = s.run(&args);
+        assert_eq!(out.status.code(), Some(status), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains(&format!("error[{code}]: ")), "{args:?}: {err}");
+        assert!(err.contains("\n  hint: "), "{args:?}: {err}");
+    }
+    let tokens = s.cwd().join("tokens");
+    std::fs::write(&tokens, "").unwrap();
+    let out = s.run(&["serve", "--http", "0", "--token-file", path_str(&tokens)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("error[token-file-empty]: "),
+        "{}",
+        stderr(&out)
+    );
+}

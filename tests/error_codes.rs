@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use ontoref::failure::CliError;
 use ontoref::transport::framing::FramingError;
 use ontoref::transport::guard::TokenFileError;
 use ontoref::transport::refusal::Refusal;
@@ -81,6 +82,7 @@ fn every_error() -> Vec<Example> {
         examples_of::<Refusal>("Refusal"),
         examples_of::<FramingError>("FramingError"),
         examples_of::<TokenFileError>("TokenFileError"),
+        examples_of::<CliError>("CliError"),
     ]
     .into_iter()
     .flatten()

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use ontoref::failure::CliError;
 use ontoref_tools::catalog::Selection;
 
 use crate::output::Format;
@@ -15,14 +16,19 @@ use crate::output::Format;
 /// How a run failed.
 #[derive(Debug)]
 pub enum Failure {
-    /// A tool error, already printed in the chosen format.
+    /// A tool error, already printed in the chosen format (exit 1).
     Reported,
-    /// Bad flags or values (exit 2).
-    Usage(String),
-    /// Something outside any tool failed (exit 1).
-    Fatal(String),
+    /// A failure outside any tool, with its code and hint (exit 2 for a
+    /// usage error, else 1).
+    Cli(CliError),
     /// Exit with this status (`secrets exec` passes on its command's).
     Exit(i32),
+}
+
+impl From<CliError> for Failure {
+    fn from(e: CliError) -> Self {
+        Failure::Cli(e)
+    }
 }
 
 /// The hand-written commands and the global flags.
@@ -264,13 +270,15 @@ pub fn seconds_flag(flag: &str, value: f64, max: f64) -> Result<Duration, Failur
     {
         Ok(d)
     } else if max.is_finite() {
-        Err(Failure::Usage(format!(
+        Err(CliError::BadFlag(format!(
             "{flag} must be a positive number of seconds up to {max}, got {value}"
-        )))
+        ))
+        .into())
     } else {
-        Err(Failure::Usage(format!(
+        Err(CliError::BadFlag(format!(
             "{flag} must be a positive number of seconds, got {value}"
-        )))
+        ))
+        .into())
     }
 }
 
@@ -322,7 +330,7 @@ mod tests {
         );
         for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, DAY + 1.0] {
             assert!(
-                matches!(seconds_flag("--x", bad, DAY), Err(Failure::Usage(m)) if m.contains("--x"))
+                matches!(seconds_flag("--x", bad, DAY), Err(Failure::Cli(CliError::BadFlag(m))) if m.contains("--x"))
             );
         }
     }

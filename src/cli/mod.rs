@@ -17,6 +17,7 @@ pub mod serve;
 use std::io::{IsTerminal, Read};
 
 use clap::{Arg, ArgAction, ArgMatches, CommandFactory, FromArgMatches};
+use ontoref::failure::CliError;
 use ontoref_tools::catalog::{self, CatalogTool};
 use ontoref_tools::text::Text;
 use ontoref_tools::toolset;
@@ -72,7 +73,8 @@ pub fn run() -> Result<(), Failure> {
             std::process::exit(code);
         }
     };
-    let global = Global::from_arg_matches(&matches).map_err(|e| Failure::Usage(e.to_string()))?;
+    let global =
+        Global::from_arg_matches(&matches).map_err(|e| CliError::BadArguments(e.to_string()))?;
     init_logging(global.log_level.as_deref())?;
     let format = output::choose(
         global.fmt,
@@ -83,7 +85,7 @@ pub fn run() -> Result<(), Failure> {
     if let Some(tool) = catalog::by_words(&words) {
         return tool_command(&global, tool, leaf, format);
     }
-    let cli = Cli::from_arg_matches(&matches).map_err(|e| Failure::Usage(e.to_string()))?;
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| CliError::BadArguments(e.to_string()))?;
     match &cli.command {
         Command::Serve(args) => serve::serve(&global, args),
         Command::Tools(args) => tools(args, format),
@@ -132,12 +134,13 @@ fn call(global: &Global, name: &str, args: Option<&str>, format: Format) -> Resu
                 .take(MAX_CALL_ARGS + 1)
                 .read_to_string(&mut text)
                 .map_err(|e| {
-                    Failure::Usage(format!("cannot read the arguments from stdin: {e}"))
+                    CliError::BadArguments(format!("cannot read the arguments from stdin: {e}"))
                 })?;
             if text.len() as u64 > MAX_CALL_ARGS {
-                return Err(Failure::Usage(format!(
+                return Err(CliError::BadArguments(format!(
                     "the arguments on stdin pass {MAX_CALL_ARGS} bytes"
-                )));
+                ))
+                .into());
             }
             text
         }
@@ -145,14 +148,15 @@ fn call(global: &Global, name: &str, args: Option<&str>, format: Format) -> Resu
         None => "{}".to_owned(),
     };
     let args: Value = serde_json::from_str(text.trim()).map_err(|e| {
-        Failure::Usage(format!(
+        CliError::BadArguments(format!(
             "the arguments are not JSON ({e}); give an object such as '{{\"query\": \"deploy\"}}'"
         ))
     })?;
     if !args.is_object() {
-        return Err(Failure::Usage(
+        return Err(CliError::BadArguments(
             "the arguments must be a JSON object such as '{\"id\": \"adr-001\"}'".to_owned(),
-        ));
+        )
+        .into());
     }
     let tool = match catalog::find(name) {
         Ok(tool) => tool,
@@ -170,7 +174,7 @@ fn tools(args: &SelectionArgs, format: Format) -> Result<(), Failure> {
     let tools = args
         .selection()
         .apply()
-        .map_err(|e| Failure::Usage(e.to_string()))?;
+        .map_err(|e| CliError::UnknownSelection(e.to_string()))?;
     let rows: Vec<Value> = tools
         .iter()
         .map(|t| {
@@ -257,7 +261,7 @@ fn validate_self_test(global: &Global, format: Format) -> Result<(), Failure> {
     let dir = tempfile::Builder::new()
         .prefix("ontoref-self-test-")
         .tempdir()
-        .map_err(|e| Failure::Fatal(format!("cannot create a temporary directory: {e}")))?;
+        .map_err(|e| CliError::Environment(format!("cannot create a temporary directory: {e}")))?;
     let rt = runtime(false)?;
     match rt.block_on(ontoref_tools::modes::self_test::self_test(
         dir.path(),

@@ -10,6 +10,8 @@ use ontoref_tools::nickel::Isolation;
 use ontoref_tools::{Engine, EngineConfig, ProjectOrigin, ToolError};
 use serde_json::Value;
 
+use ontoref::failure::CliError;
+
 use crate::cli::args::{Failure, Global, seconds_flag};
 use crate::output::{self, Format};
 
@@ -17,7 +19,7 @@ use crate::output::{self, Format};
 pub fn init_logging(level: Option<&str>) -> Result<(), Failure> {
     use tracing_subscriber::EnvFilter;
     let filter = match level {
-        Some(l) => log_filter(l).map_err(Failure::Usage)?,
+        Some(l) => log_filter(l).map_err(CliError::BadFlag)?,
         None => EnvFilter::try_from_default_env()
             .or_else(|_| EnvFilter::try_new("warn"))
             .unwrap_or_else(|_| EnvFilter::new("warn")),
@@ -65,7 +67,7 @@ pub fn runtime(multi: bool) -> Result<tokio::runtime::Runtime, Failure> {
     builder
         .enable_all()
         .build()
-        .map_err(|e| Failure::Fatal(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| CliError::Environment(format!("cannot start the async runtime: {e}")).into())
 }
 
 /// The engine configuration the global flags ask for (evaluation in
@@ -73,21 +75,23 @@ pub fn runtime(multi: bool) -> Result<tokio::runtime::Runtime, Failure> {
 pub fn engine_config(global: &Global) -> Result<EngineConfig, Failure> {
     let eval_timeout = seconds_flag("--eval-timeout", global.eval_timeout, 86_400.0)?;
     if !(64..=1_048_576).contains(&global.eval_memory) {
-        return Err(Failure::Usage(format!(
+        return Err(CliError::BadFlag(format!(
             "--eval-memory must be 64 to 1048576 MiB, got {}",
             global.eval_memory
-        )));
+        ))
+        .into());
     }
     let program = ontoref_tools::nickel::worker::current_program().map_err(|e| {
-        Failure::Fatal(format!(
+        CliError::Environment(format!(
             "cannot find this executable to start evaluation workers: {e}"
         ))
     })?;
     if global.credential_ttl == 0 || global.credential_ttl > 86_400 {
-        return Err(Failure::Usage(format!(
+        return Err(CliError::BadFlag(format!(
             "--credential-ttl must be 1 to 86400 seconds, got {}",
             global.credential_ttl
-        )));
+        ))
+        .into());
     }
     let mut config = EngineConfig {
         project: global.project.clone(),
@@ -104,10 +108,11 @@ pub fn engine_config(global: &Global) -> Result<EngineConfig, Failure> {
         match std::fs::canonicalize(dir) {
             Ok(d) if d.is_dir() => config.import_paths.push(d),
             _ => {
-                return Err(Failure::Usage(format!(
+                return Err(CliError::BadFlag(format!(
                     "--import-path {} is not a directory",
                     dir.display()
-                )));
+                ))
+                .into());
             }
         }
     }

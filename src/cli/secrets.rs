@@ -17,6 +17,8 @@ use ontoref_tools::vault::{VaultError, audit, creds, inspect};
 use ontoref_tools::{Engine, ToolError};
 use serde_json::{Value, json};
 
+use ontoref::failure::CliError;
+
 use crate::cli::args::{Failure, GateArgs, Global, SecretsCommand, SetupCommand};
 use crate::cli::run::{engine_config, run_tool, runtime, with_engine};
 use crate::output::{self, Format};
@@ -52,7 +54,7 @@ pub fn secrets(global: &Global, cmd: &SecretsCommand, format: Format) -> Result<
             cursor,
         } => audit_log(global, *verify, *limit, cursor.clone(), format),
         SecretsCommand::Reap { dir } => {
-            creds::reap_at_expiry(dir).map_err(|e| Failure::Fatal(e.to_string()))
+            creds::reap_at_expiry(dir).map_err(|e| CliError::Reap(e.to_string()).into())
         }
     }
 }
@@ -149,12 +151,15 @@ fn exec(
     });
     let (program, args) = command
         .split_first()
-        .ok_or_else(|| Failure::Usage("a command is required after --".to_owned()))?;
+        .ok_or_else(|| CliError::BadArguments("a command is required after --".to_owned()))?;
     let status = std::process::Command::new(program)
         .args(args)
         .env("DOCKER_CONFIG", &dir)
         .status()
-        .map_err(|e| Failure::Fatal(format!("cannot run `{program}`: {e}")))?;
+        .map_err(|e| CliError::Exec {
+            program: program.clone(),
+            detail: e.to_string(),
+        })?;
     match status.code() {
         Some(0) => Ok(()),
         Some(code) => Err(Failure::Exit(code)),
@@ -210,9 +215,9 @@ fn audit_log(
     format: Format,
 ) -> Result<(), Failure> {
     if limit == 0 || limit > 500 {
-        return Err(Failure::Usage(format!(
+        return Err(Failure::Cli(CliError::BadFlag(format!(
             "--limit {limit} is outside 1..=500"
-        )));
+        ))));
     }
     let config = engine_config(global)?;
     let value = with_engine(config, format, |engine| {
@@ -260,7 +265,7 @@ pub fn setup(global: &Global, cmd: &SetupCommand, format: Format) -> Result<(), 
                 dir.clone()
             } else {
                 std::env::current_dir()
-                    .map_err(|e| Failure::Fatal(format!("no working directory: {e}")))?
+                    .map_err(|e| CliError::Environment(format!("no working directory: {e}")))?
                     .join(dir)
             };
             let force = *force;

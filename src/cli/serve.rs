@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use ontoref_tools::{Engine, OntorefServer};
 
+use ontoref::failure::CliError;
+
 use crate::cli::args::{DAY, Failure, Global, ServeArgs, seconds_flag};
 use crate::cli::run::{engine_config, runtime};
 
@@ -17,12 +19,15 @@ pub fn serve(global: &Global, args: &ServeArgs) -> Result<(), Failure> {
         .selection
         .selection()
         .apply()
-        .map_err(|e| Failure::Usage(e.to_string()))?;
+        .map_err(|e| CliError::UnknownSelection(e.to_string()))?;
     let mut http_options = args.http.map(|addr| http_options(addr, args)).transpose()?;
-    let engine = Arc::new(
-        Engine::new(engine_config(global)?)
-            .map_err(|e| Failure::Fatal(format!("{} ({})", e, e.hint())))?,
-    );
+    let engine =
+        Arc::new(
+            Engine::new(engine_config(global)?).map_err(|e| CliError::EngineStart {
+                message: e.to_string(),
+                hint: e.hint(),
+            })?,
+        );
     // Credential directories a killed server left behind are removed now,
     // not at the next fetch.
     engine.vault().dirs().sweep();
@@ -91,7 +96,7 @@ pub fn serve(global: &Global, args: &ServeArgs) -> Result<(), Failure> {
     // Tokio reads stdin on a blocking thread that a signal cannot interrupt;
     // do not wait for it once the server has stopped.
     rt.shutdown_background();
-    result.map_err(Failure::Fatal)
+    result.map_err(|e| CliError::Transport(e).into())
 }
 
 /// The HTTP listener's settings from the flags; a bad token file or limit
@@ -103,15 +108,15 @@ fn http_options(
     use ontoref::transport::conn::ConnTimeouts;
     use ontoref::transport::http::{HttpOptions, Limits};
     if args.max_sessions == 0 {
-        return Err(Failure::Usage(
+        return Err(CliError::BadFlag(
             "--max-sessions 0: at least one session must be allowed".into(),
-        ));
+        )
+        .into());
     }
     let tokens = match &args.token_file {
-        Some(path) => Some(
-            ontoref::transport::guard::TokenTable::load(path)
-                .map_err(|e| Failure::Fatal(format!("{e} [{}] ({})", e.code(), e.hint())))?,
-        ),
+        Some(path) => {
+            Some(ontoref::transport::guard::TokenTable::load(path).map_err(CliError::TokenFile)?)
+        }
         None => None,
     };
     if !addr.ip().is_loopback() && tokens.is_none() {
@@ -136,7 +141,7 @@ fn http_options(
     // A bad --allowed-host or --allowed-origin is a usage error, caught
     // before anything starts.
     ontoref::transport::guard::Guard::new(&allowed_hosts, &allowed_origins, None)
-        .map_err(Failure::Usage)?;
+        .map_err(CliError::BadFlag)?;
     Ok(HttpOptions {
         addr,
         allowed_hosts,

@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::error::ToolError;
 use crate::model::{Document, Source};
 use crate::model::{Kind, ModelError, Skipped, decode};
 use crate::paging::{PageKey, page_rows};

@@ -4,6 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::error::ToolError;
 use crate::model::{Document, Source};
 use crate::model::{Kind, ModelError, decode, same, unique_ids};
 use crate::paging::{PageKey, page_rows};

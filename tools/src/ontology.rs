@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::error::ToolError;
 use crate::model::{Document, Source};
 use crate::model::{Kind, ModelError, decode, line_of_field, unique_ids};
 use crate::paging::{PageKey, page_rows};
