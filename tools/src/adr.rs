@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::corpus::Record;
 use crate::error::ToolError;
 use crate::model::{Document, Source};
 use crate::model::{Kind, ModelError, Skipped, decode};
@@ -107,6 +108,29 @@ pub struct AdrSet {
     pub adrs: Vec<(String, std::sync::Arc<Adr>)>,
     /// Files that failed to load.
     pub skipped: Vec<Skipped>,
+}
+
+impl Adr {
+    /// The ADR as a record of the cross-kind search: its context, decision,
+    /// rationale and constraint claims are the body.
+    pub fn record(&self) -> Record {
+        let mut body = format!("{}\n{}", self.context, self.decision);
+        for r in &self.rationale {
+            body.push('\n');
+            body.push_str(&r.claim);
+        }
+        for c in &self.constraints {
+            body.push('\n');
+            body.push_str(&c.claim);
+        }
+        Record {
+            kind: "adr",
+            id: self.id.clone(),
+            title: self.title.clone(),
+            labels: format!("{:?}", self.status),
+            body,
+        }
+    }
 }
 
 impl AdrSet {

@@ -4,6 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::corpus::Record;
 use crate::error::ToolError;
 use crate::model::{Document, Source};
 use crate::model::{Kind, ModelError, decode, same, unique_ids};
@@ -103,6 +104,19 @@ pub struct ItemFilter<'a> {
     pub priority: Option<&'a str>,
     /// Kind.
     pub kind: Option<&'a str>,
+}
+
+impl Item {
+    /// The item as a record of the cross-kind search.
+    pub fn record(&self) -> Record {
+        Record {
+            kind: "backlog",
+            id: self.id.clone(),
+            title: self.title.clone(),
+            labels: format!("{} {} {}", self.kind, self.priority, self.status),
+            body: self.detail.clone(),
+        }
+    }
 }
 
 impl Backlog {

@@ -127,7 +127,7 @@ impl Corpus {
                         &r.body,
                         &parsed,
                         |t| self.index.idf(t),
-                        crate::qa::SNIPPET_CHARS,
+                        crate::search::SNIPPET_CHARS,
                     ),
                 })
             })

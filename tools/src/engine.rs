@@ -11,9 +11,9 @@ use sha2::{Digest, Sha256};
 
 use crate::adr::{Adr, AdrSet, is_adr_file};
 use crate::backlog::Backlog;
-use crate::corpus::{Corpus, Fingerprint, Record, identity};
+use crate::corpus::{Corpus, Fingerprint};
 use crate::embedded::SCHEMAS;
-use crate::error::{ErrorBody, ToolError};
+use crate::error::ToolError;
 use crate::manifest::Manifest;
 use crate::model::{Document, Skipped};
 use crate::modes::{BASE, Hierarchy, Level, LevelIndex, Mode, Workflow, assemble, modes_dir};
@@ -481,149 +481,17 @@ impl Engine {
             .map_err(ToolError::from)
     }
 
-    /// Every record of every kind in one search index, rebuilt only when a
-    /// document it was built from changed. Kinds whose files fail to load
-    /// are left out and returned with their error.
-    pub async fn corpus(&self) -> (Arc<Corpus>, Vec<(&'static str, ErrorBody)>) {
-        let mut problems = Vec::new();
-        let mut fingerprint: Fingerprint = Vec::new();
-        // A kind whose files fail is left out and reported; the rest load.
-        let p = &mut problems;
-        let qa = reported(
-            self.loader.load::<QaStore>(&self.project.qa_path()).await,
-            "qa",
-            p,
-        );
-        let core = reported(
-            self.loader
-                .load::<Core>(&self.project.file(".ontology/core.ncl"))
-                .await,
-            "node",
-            p,
-        );
-        let backlog = reported(
-            self.loader
-                .load::<Backlog>(&self.project.file("reflection/backlog.ncl"))
-                .await,
-            "backlog",
-            p,
-        );
-        let adrs = reported(self.adrs().await.map(Some), "adr", p).unwrap_or_default();
-        let hierarchy = reported(self.hierarchy().await.map(Some), "mode", p);
-        fingerprint.push(qa.as_ref().map_or(0, identity));
-        fingerprint.push(core.as_ref().map_or(0, identity));
-        fingerprint.push(backlog.as_ref().map_or(0, identity));
-        fingerprint.extend(adrs.adrs.iter().map(|(_, a)| identity(a)));
-        fingerprint.push(usize::MAX);
-        if let Some(h) = &hierarchy {
-            for l in &h.levels {
-                fingerprint.extend(l.modes.values().map(|(_, m)| identity(m)));
-                fingerprint.push(usize::MAX);
-            }
-        }
-        if let Ok(cached) = self.corpus.lock()
-            && let Some((fp, corpus)) = cached.as_ref()
-            && *fp == fingerprint
-        {
-            return (corpus.clone(), problems);
-        }
-        let mut records = Vec::new();
-        if let Some(qa) = &qa {
-            records.extend(qa.entries().iter().map(|e| Record {
-                kind: "qa",
-                id: e.id.clone(),
-                title: e.question.clone(),
-                labels: e.tags.join(" "),
-                body: e.answer.clone(),
-            }));
-        }
-        if let Some(core) = &core {
-            records.extend(core.nodes().iter().map(|n| Record {
-                kind: "node",
-                id: n.id.clone(),
-                title: n.name.clone(),
-                labels: format!("{:?} {:?}", n.level, n.pole),
-                body: n.description.clone(),
-            }));
-        }
-        for (_, a) in &adrs.adrs {
-            let mut body = format!("{}\n{}", a.context, a.decision);
-            for r in &a.rationale {
-                body.push('\n');
-                body.push_str(&r.claim);
-            }
-            for c in &a.constraints {
-                body.push('\n');
-                body.push_str(&c.claim);
-            }
-            records.push(Record {
-                kind: "adr",
-                id: a.id.clone(),
-                title: a.title.clone(),
-                labels: format!("{:?}", a.status),
-                body,
-            });
-        }
-        if let Some(backlog) = &backlog {
-            records.extend(backlog.items().iter().map(|i| Record {
-                kind: "backlog",
-                id: i.id.clone(),
-                title: i.title.clone(),
-                labels: format!("{} {} {}", i.kind, i.priority, i.status),
-                body: i.detail.clone(),
-            }));
-        }
-        if let Some(h) = &hierarchy {
-            for id in h.mode_ids() {
-                let defs: Vec<_> = h
-                    .levels
-                    .iter()
-                    .filter_map(|l| l.modes.get(&id).map(|(_, m)| (l, m)))
-                    .collect();
-                let Some((_, first)) = defs.first() else {
-                    continue;
-                };
-                let body = defs
-                    .iter()
-                    .flat_map(|(_, m)| m.steps.iter().map(|s| s.action.clone()))
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                records.push(Record {
-                    kind: "mode",
-                    title: first.trigger.clone().unwrap_or_else(|| id.clone()),
-                    labels: defs
-                        .iter()
-                        .map(|(l, _)| l.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    id,
-                    body,
-                });
-            }
-        }
-        let corpus = Arc::new(Corpus::new(records));
-        if let Ok(mut cached) = self.corpus.lock() {
-            *cached = Some((fingerprint, corpus.clone()));
-        }
-        (corpus, problems)
+    /// The slot the cross-kind search's corpus is kept in, with the
+    /// fingerprint of the documents it was built from
+    /// (`overview::corpus` fills it).
+    pub fn corpus_slot(&self) -> &std::sync::Mutex<Option<(Fingerprint, Arc<Corpus>)>> {
+        &self.corpus
     }
 
     /// The Q&A store; empty when `reflection/qa.ncl` does not exist.
     pub async fn qa(&self) -> Result<Arc<QaStore>, ToolError> {
         self.or_empty("reflection/qa.ncl").await
     }
-}
-
-/// The value of a load, or `None` with its error added to `problems`.
-fn reported<T, E: Into<ToolError>>(
-    r: Result<Option<T>, E>,
-    kind: &'static str,
-    problems: &mut Vec<(&'static str, ErrorBody)>,
-) -> Option<T> {
-    r.unwrap_or_else(|e| {
-        problems.push((kind, e.into().body()));
-        None
-    })
 }
 
 /// The `.ncl` files of `dir` whose names pass `keep`, sorted; none when the

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::corpus::Record;
 use crate::error::ToolError;
 use crate::model::{Document, Source};
 use crate::model::{Kind, ModelError, decode, line_of_field, unique_ids};
@@ -174,6 +175,19 @@ pub struct Impact {
     /// Present and true when the output budget cut the list.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+}
+
+impl Node {
+    /// The node as a record of the cross-kind search.
+    pub fn record(&self) -> Record {
+        Record {
+            kind: "node",
+            id: self.id.clone(),
+            title: self.name.clone(),
+            labels: format!("{:?} {:?}", self.level, self.pole),
+            body: self.description.clone(),
+        }
+    }
 }
 
 impl Core {

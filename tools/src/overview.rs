@@ -5,17 +5,21 @@
 //! metadata only: nothing here reads a credential or decrypts a file.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::corpus::{CorpusHit, KINDS};
+use crate::backlog::Backlog;
+use crate::corpus::{Corpus, CorpusHit, Fingerprint, KINDS, identity};
 use crate::engine::Engine;
 use crate::error::{ErrorBody, ToolError};
 use crate::manifest::{Manifest, ManifestLevel};
+use crate::ontology::Core;
 use crate::paging::RESPONSE_BUDGET;
 use crate::project::{ProjectFile, ProjectOrigin, Registered};
+use crate::qa::QaStore;
 
 /// What to describe.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -498,7 +502,7 @@ pub async fn search(
     if let Some(bad) = kinds.iter().find(|k| !KINDS.contains(&k.as_str())) {
         return Err(SearchRefusal::UnknownKind(bad.clone()));
     }
-    let (corpus, problems) = engine.corpus().await;
+    let (corpus, problems) = corpus(engine).await;
     let (results, total_matches) = corpus.search(query, kinds, limit, RESPONSE_BUDGET);
     Ok(SearchResults {
         results,
@@ -508,5 +512,84 @@ pub async fn search(
             .filter(|(kind, _)| kinds.is_empty() || kinds.iter().any(|k| k == kind))
             .map(|(_, e)| e)
             .collect(),
+    })
+}
+
+/// The corpus of the cross-kind search: every Q&A entry, node, ADR,
+/// backlog item and mode of `engine`'s project as a record, rebuilt only
+/// when a document it was built from changed (the engine keeps it). Kinds
+/// whose files fail to load are left out and returned with their error.
+pub async fn corpus(engine: &Engine) -> (Arc<Corpus>, Vec<(&'static str, ErrorBody)>) {
+    let mut problems = Vec::new();
+    let p = &mut problems;
+    let project = engine.project();
+    let loader = engine.loader();
+    let qa = reported(loader.load::<QaStore>(&project.qa_path()).await, "qa", p);
+    let core = reported(
+        loader
+            .load::<Core>(&project.file(".ontology/core.ncl"))
+            .await,
+        "node",
+        p,
+    );
+    let backlog = reported(
+        loader
+            .load::<Backlog>(&project.file("reflection/backlog.ncl"))
+            .await,
+        "backlog",
+        p,
+    );
+    let adrs = reported(engine.adrs().await.map(Some), "adr", p).unwrap_or_default();
+    let hierarchy = reported(engine.hierarchy().await.map(Some), "mode", p);
+    let mut fingerprint: Fingerprint = vec![
+        qa.as_ref().map_or(0, identity),
+        core.as_ref().map_or(0, identity),
+        backlog.as_ref().map_or(0, identity),
+    ];
+    fingerprint.extend(adrs.adrs.iter().map(|(_, a)| identity(a)));
+    fingerprint.push(usize::MAX);
+    if let Some(h) = &hierarchy {
+        for l in &h.levels {
+            fingerprint.extend(l.modes.values().map(|(_, m)| identity(m)));
+            fingerprint.push(usize::MAX);
+        }
+    }
+    if let Ok(cached) = engine.corpus_slot().lock()
+        && let Some((fp, corpus)) = cached.as_ref()
+        && *fp == fingerprint
+    {
+        return (corpus.clone(), problems);
+    }
+    let mut records = Vec::new();
+    if let Some(qa) = &qa {
+        records.extend(qa.entries().iter().map(|e| e.record()));
+    }
+    if let Some(core) = &core {
+        records.extend(core.nodes().iter().map(|n| n.record()));
+    }
+    records.extend(adrs.adrs.iter().map(|(_, a)| a.record()));
+    if let Some(backlog) = &backlog {
+        records.extend(backlog.items().iter().map(|i| i.record()));
+    }
+    if let Some(h) = &hierarchy {
+        records.extend(h.records());
+    }
+    let corpus = Arc::new(Corpus::new(records));
+    if let Ok(mut cached) = engine.corpus_slot().lock() {
+        *cached = Some((fingerprint, corpus.clone()));
+    }
+    (corpus, problems)
+}
+
+/// The document of a load, or `None` with its error added to `problems`
+/// under `kind`.
+fn reported<T, E: Into<ToolError>>(
+    r: Result<Option<T>, E>,
+    kind: &'static str,
+    problems: &mut Vec<(&'static str, ErrorBody)>,
+) -> Option<T> {
+    r.unwrap_or_else(|e| {
+        problems.push((kind, e.into().body()));
+        None
     })
 }

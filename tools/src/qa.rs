@@ -5,11 +5,12 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::corpus::Record;
 use crate::error::ToolError;
 use crate::model::{Document, Source};
 use crate::model::{Kind, ModelError, decode, unique_ids};
 use crate::paging::{PageKey, RESPONSE_BUDGET, page_within};
-use crate::search::{FieldSpec, Query, SearchIndex, snippet};
+use crate::search::{FieldSpec, Query, SNIPPET_CHARS, SearchIndex, snippet};
 
 /// One question and its answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -150,8 +151,18 @@ fn summary_size(e: &QaEntry) -> usize {
     e.id.len() + e.question.len() + e.created_at.len() + tags_size(&e.tags) + 80
 }
 
-/// Longest snippet, in characters.
-pub const SNIPPET_CHARS: usize = 300;
+impl QaEntry {
+    /// The entry as a record of the cross-kind search.
+    pub fn record(&self) -> Record {
+        Record {
+            kind: "qa",
+            id: self.id.clone(),
+            title: self.question.clone(),
+            labels: self.tags.join(" "),
+            body: self.answer.clone(),
+        }
+    }
+}
 
 fn has_tags(entry: &QaEntry, tags: &[String]) -> bool {
     tags.iter()

@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+/// Longest snippet, in characters.
+pub const SNIPPET_CHARS: usize = 300;
+
 const K1: f32 = 1.2;
 
 /// One field of the indexed documents.

@@ -4,6 +4,7 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::corpus::Record;
 use crate::error::ToolError;
 use crate::model::{Kind, ModelError};
 use crate::modes::hierarchy::{Hierarchy, Level, LevelIndex, Mode, Strategy};
@@ -170,6 +171,40 @@ impl Hierarchy {
             }
         }
         ordered
+    }
+
+    /// Every mode as a record of the cross-kind search: titled by the
+    /// lowest definition's trigger, labelled with the levels defining it,
+    /// its steps' actions as the body.
+    pub fn records(&self) -> Vec<Record> {
+        let mut records = Vec::new();
+        for id in self.mode_ids() {
+            let defs: Vec<_> = self
+                .levels
+                .iter()
+                .filter_map(|l| l.modes.get(&id).map(|(_, m)| (l, m)))
+                .collect();
+            let Some((_, first)) = defs.first() else {
+                continue;
+            };
+            let body = defs
+                .iter()
+                .flat_map(|(_, m)| m.steps.iter().map(|s| s.action.clone()))
+                .collect::<Vec<_>>()
+                .join("\n");
+            records.push(Record {
+                kind: "mode",
+                title: first.trigger.clone().unwrap_or_else(|| id.clone()),
+                labels: defs
+                    .iter()
+                    .map(|(l, _)| l.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                id,
+                body,
+            });
+        }
+        records
     }
 
     /// The names of every level, for a message.
