@@ -1,6 +1,8 @@
 //! The backlog (`reflection/backlog.ncl`): open work, its priority and the
 //! decisions and dimensions it relates to.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -186,6 +188,37 @@ pub struct BacklogList {
 pub struct BacklogGet {
     /// The item.
     pub item: Item,
+}
+
+/// How a backlog's items divide by status, priority and kind.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct BacklogStats {
+    /// Every item.
+    pub total: usize,
+    /// Items per status, e.g. `{"Open": 5, "Done": 2}`.
+    pub by_status: BTreeMap<String, usize>,
+    /// Items per priority.
+    pub by_priority: BTreeMap<String, usize>,
+    /// Items per kind.
+    pub by_kind: BTreeMap<String, usize>,
+}
+
+impl Backlog {
+    /// Counts the items by status, priority and kind.
+    pub fn stats(&self) -> BacklogStats {
+        let mut stats = BacklogStats {
+            total: self.items().len(),
+            by_status: BTreeMap::new(),
+            by_priority: BTreeMap::new(),
+            by_kind: BTreeMap::new(),
+        };
+        for i in self.items() {
+            *stats.by_status.entry(i.status.clone()).or_default() += 1;
+            *stats.by_priority.entry(i.priority.clone()).or_default() += 1;
+            *stats.by_kind.entry(i.kind.clone()).or_default() += 1;
+        }
+        stats
+    }
 }
 
 impl Backlog {
