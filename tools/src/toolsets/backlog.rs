@@ -7,7 +7,7 @@ use rmcp::model::ToolAnnotations;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::backlog::{BacklogGet, BacklogList, ItemFilter};
+use crate::backlog::{BacklogGet, BacklogList, BacklogStats, ItemFilter};
 use crate::catalog::{name, read_only_annotations};
 use crate::command::ToolCommand;
 use crate::engine::Engine;
@@ -135,6 +135,74 @@ impl ToolBase for BacklogGetTool {
 impl AsyncTool<Engine> for BacklogGetTool {
     async fn invoke(engine: &Engine, p: BacklogGetParams) -> Result<BacklogGet, ToolError> {
         engine.backlog().await?.show(&p.id)
+    }
+}
+
+/// Arguments of `ontoref_backlog_stats` (none).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BacklogStatsParams {}
+
+/// Counts the backlog's items by status, priority and kind.
+#[onto_mcp_tool(toolset = "backlog")]
+pub struct BacklogStatsTool;
+
+impl ToolBase for BacklogStatsTool {
+    type Parameter = BacklogStatsParams;
+    type Output = BacklogStats;
+    type Error = ToolError;
+
+    fn name() -> Cow<'static, str> {
+        name("ontoref_backlog_stats")
+    }
+
+    fn title() -> Option<String> {
+        Some("Count backlog items".to_owned())
+    }
+
+    fn description() -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(
+            "Count the project's backlog items (reflection/backlog.ncl) by status, priority and \
+             kind, with the total: one small answer to \"how much is open, and how urgent\". List \
+             the items themselves with ontoref_backlog_list and its filters.",
+        ))
+    }
+
+    fn annotations() -> Option<ToolAnnotations> {
+        Some(read_only_annotations("Count backlog items"))
+    }
+}
+
+impl AsyncTool<Engine> for BacklogStatsTool {
+    async fn invoke(engine: &Engine, _p: BacklogStatsParams) -> Result<BacklogStats, ToolError> {
+        Ok(engine.backlog().await?.stats())
+    }
+}
+
+#[cfg(test)]
+mod stats_tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::toolsets::testing::{call, template};
+
+    #[test]
+    fn backlog_stats_counts_every_item_once_per_dimension() {
+        let (e, _d) = template();
+        let stats = call::<BacklogStatsTool>(&e, json!({})).unwrap();
+        let listed = call::<BacklogListTool>(&e, json!({"kind": "Bug"})).unwrap();
+        let total = stats["total"].as_u64().unwrap();
+        assert!(total > 1, "{stats}");
+        for dim in ["by_status", "by_priority", "by_kind"] {
+            let sum: u64 = stats[dim]
+                .as_object()
+                .unwrap()
+                .values()
+                .filter_map(|v| v.as_u64())
+                .sum();
+            assert_eq!(sum, total, "{dim}: {stats}");
+        }
+        assert_eq!(stats["by_kind"]["Bug"], listed["total"], "{stats}");
     }
 }
 
