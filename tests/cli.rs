@@ -458,3 +458,93 @@ fn failures_outside_tools_carry_a_code_a_hint_and_their_exit_status() {
         stderr(&out)
     );
 }
+
+/// The commands of the README's CLI section: each line's command words
+/// (alternatives after ` | ` share the line's group) with the flags that
+/// line names.
+fn readme_commands() -> Vec<(Vec<String>, Vec<String>)> {
+    let readme = std::fs::read_to_string(crate::util::repo().join("README.md")).unwrap();
+    let section = &readme[readme.find("## The CLI").expect("a CLI section")..];
+    let block = &section[section.find("```sh\n").unwrap() + 6..];
+    let block = &block[..block.find("```").unwrap()];
+    let mut commands = Vec::new();
+    let mut last: Option<usize> = None;
+    for line in block.lines() {
+        let line = line.split(" #").next().unwrap();
+        let Some(rest) = line.strip_prefix("ontoref ") else {
+            // A continuation line: its flags belong to the command above.
+            if let Some(i) = last {
+                let flags = flags_in(line);
+                let entry: &mut (Vec<String>, Vec<String>) = &mut commands[i];
+                entry.1.extend(flags);
+            }
+            continue;
+        };
+        let mut group: Vec<String> = Vec::new();
+        for (n, alt) in rest.split(" | ").enumerate() {
+            let words: Vec<String> = alt
+                .split_whitespace()
+                .take_while(|w| {
+                    w.chars().all(|c| c.is_ascii_lowercase() || c == '-') && !w.starts_with('-')
+                })
+                .map(str::to_owned)
+                .collect();
+            let full = if n == 0 {
+                group = words[..words.len().saturating_sub(1)].to_vec();
+                words
+            } else if words.len() == 1 && !group.is_empty() {
+                [group.clone(), words].concat()
+            } else {
+                words
+            };
+            commands.push((full, flags_in(alt)));
+            last = Some(commands.len() - 1);
+        }
+    }
+    commands
+}
+
+fn flags_in(text: &str) -> Vec<String> {
+    text.split(|c: char| c.is_whitespace() || c == '[' || c == ']')
+        .filter(|w| w.starts_with("--") && w.len() > 2)
+        .map(|w| w.trim_end_matches("...").to_owned())
+        .collect()
+}
+
+#[test]
+fn every_command_and_flag_of_the_readme_cli_section_exists() {
+    let s = Sandbox::new();
+    let commands = readme_commands();
+    assert!(commands.len() >= 25, "{commands:?}");
+    for expected in [
+        &["qa", "search"][..],
+        &["mode", "resolve"],
+        &["secrets", "audit"],
+        &["call"],
+        &["projects"],
+    ] {
+        assert!(
+            commands.iter().any(|(w, _)| w == expected),
+            "{expected:?} not found in {commands:?}"
+        );
+    }
+    for (words, flags) in commands {
+        let mut args: Vec<&str> = words.iter().map(String::as_str).collect();
+        args.push("--help");
+        let out = s.run(&args);
+        assert!(
+            out.status.success(),
+            "ontoref {}: {}",
+            words.join(" "),
+            stderr(&out)
+        );
+        let help = stdout(&out);
+        for flag in flags {
+            assert!(
+                help.contains(&flag),
+                "ontoref {} --help lacks {flag}",
+                words.join(" ")
+            );
+        }
+    }
+}
