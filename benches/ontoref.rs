@@ -36,7 +36,7 @@ struct Client {
 
 impl Client {
     fn spawn(project: &Path, cache: &Path) -> Client {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ontoref"))
+        let mut child = Command::new(bench_bin())
             .args(["serve", "--project"])
             .arg(project)
             .env("ONTOREF_CACHE_DIR", cache)
@@ -244,6 +244,14 @@ const QUERIES: &[&str] = &[
     "cache disk memory",
 ];
 
+/// The binary the stdio rows spawn: this build's, or `ONTOREF_BENCH_BIN`
+/// (to compare another build in the same session).
+fn bench_bin() -> PathBuf {
+    std::env::var_os("ONTOREF_BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_ontoref")))
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (spawns, searches, entries) = if quick {
@@ -437,7 +445,7 @@ fn main() {
             project: Some(project.to_path_buf()),
             disk_cache: false,
             isolation: ontoref_tools::nickel::Isolation::Worker {
-                program: PathBuf::from(env!("CARGO_BIN_EXE_ontoref")),
+                program: bench_bin(),
                 memory_mb: 4096,
             },
             ..EngineConfig::default()
