@@ -285,10 +285,13 @@ fn main() {
         c.initialize();
         let r = c.request("tools/list", json!({}));
         samples.push(t.elapsed());
-        assert_eq!(
-            r["result"]["tools"].as_array().map(Vec::len),
-            Some(ontoref_tools::catalog().len())
-        );
+        let served = r["result"]["tools"].as_array().map_or(0, Vec::len);
+        // Another build (ONTOREF_BENCH_BIN) may have another catalog.
+        if std::env::var_os("ONTOREF_BENCH_BIN").is_some() {
+            assert!(served > 0, "{r}");
+        } else {
+            assert_eq!(served, ontoref_tools::catalog().len());
+        }
     }
     let (p50, _) = stats(&mut samples);
     report.row("spawn → first tools/list (p50)", fmt(p50), "≤ 30 ms");

@@ -548,3 +548,36 @@ fn every_command_and_flag_of_the_readme_cli_section_exists() {
         }
     }
 }
+
+#[test]
+fn src_spells_no_tool_name() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&crate::util::repo().join("src"), &mut files);
+    assert!(files.len() > 10, "{files:?}");
+    let names = crate::util::catalog_names();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            !text.contains("\"ontoref_"),
+            "{} spells a tool name",
+            file.display()
+        );
+        for name in &names {
+            assert!(
+                !text.contains(name.as_str()),
+                "{} names {name}",
+                file.display()
+            );
+        }
+    }
+}

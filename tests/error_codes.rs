@@ -23,14 +23,6 @@ use ontoref_tools::paging::CursorError;
 use ontoref_tools::project::ProjectError;
 use ontoref_tools::vault::VaultError;
 
-/// Codes two enums report on purpose, with why: the same failure seen by
-/// two layers, for which a client should not have to know two codes.
-const SHARED: &[(&str, &str)] = &[(
-    "internal-error",
-    "a bug in ontoref, whether a tool (ToolError::Internal) or the HTTP layer \
-     (Refusal::Internal) failed",
-)];
-
 /// One example error, as the checks see it.
 struct Example {
     /// `Enum#variant`, for messages.
@@ -119,8 +111,7 @@ fn every_error_code_is_kebab_case_unique_and_hinted() {
         }
     }
     for (code, at) in &owners {
-        let shared = SHARED.iter().any(|(c, _)| c == code);
-        if at.len() > 1 && !(shared && at.len() == 2) {
+        if at.len() > 1 {
             problems.push(format!("code `{code}` is used by {}", at.join(", ")));
         }
     }

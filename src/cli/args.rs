@@ -95,7 +95,7 @@ pub enum Command {
     Tools(SelectionArgs),
     /// Run any tool by name with a JSON argument object; prints its structured content
     Call {
-        /// The tool's name, e.g. ontoref_qa_search (`ontoref tools` lists them)
+        /// The tool's name, as `ontoref tools` lists it
         tool: String,
         /// The arguments as a JSON object, or `-` to read them from stdin [default: {}]
         #[arg(value_name = "JSON|-")]

@@ -190,7 +190,7 @@ impl Refusal {
             Refusal::Forbidden { .. } => "forbidden",
             Refusal::NotAcceptable { .. } => "not-acceptable",
             Refusal::UnsupportedMediaType { .. } => "unsupported-media-type",
-            Refusal::Internal { .. } => "internal-error",
+            Refusal::Internal { .. } => "http-internal-error",
             Refusal::Other { .. } => "http-error",
         }
     }

@@ -1249,30 +1249,33 @@ mod tests {
     const TEST_RECIPIENT: &str = "age1se5ghfycr4n8kcwc3qwf234ymvmr2lex2a99wh8gpfx97glwt9hqch4569";
     const PASSWORD: &str = "Pl4nted-Passw0rd-9f3e";
 
-    macro_rules! fixture {
-        ($name:literal) => {
-            include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/fixtures/sops/",
-                $name
-            ))
-        };
+    /// A SOPS fixture of the rops project, read from `../shared/fixtures/sops`
+    /// (kept beside the repository, never copied into it); a missing
+    /// directory fails the test naming it.
+    fn fixture(name: &str) -> String {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/sops");
+        std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| {
+            panic!(
+                "cannot read the SOPS fixture {}: {e}; the tests read ../shared/fixtures/sops \
+                 beside the checkout",
+                dir.join(name).display()
+            )
+        })
     }
 
-    const CASES: [(&str, &str); 3] = [
-        (
-            fixture!("age_example.yaml"),
-            fixture!("age_example_plaintext.yaml"),
-        ),
-        (
-            fixture!("age_encrypted_suffix.yaml"),
-            fixture!("age_encrypted_suffix_plaintext.yaml"),
-        ),
-        (
-            fixture!("age_unencrypted_regex.yaml"),
-            fixture!("age_unencrypted_regex_plaintext.yaml"),
-        ),
-    ];
+    /// The three encrypted fixtures with their plaintexts.
+    fn cases() -> &'static [(String, String); 3] {
+        static CASES: std::sync::OnceLock<[(String, String); 3]> = std::sync::OnceLock::new();
+        CASES.get_or_init(|| {
+            ["example", "encrypted_suffix", "unencrypted_regex"].map(|case| {
+                (
+                    fixture(&format!("age_{case}.yaml")),
+                    fixture(&format!("age_{case}_plaintext.yaml")),
+                )
+            })
+        })
+    }
 
     type Ids = Vec<Box<dyn age::Identity + Send + Sync>>;
 
@@ -1321,14 +1324,14 @@ mod tests {
 
     #[test]
     fn real_sops_fixtures_decrypt_to_their_plaintext() {
-        for (encrypted, plaintext) in CASES {
+        for (encrypted, plaintext) in cases() {
             let file = SopsFile::parse(encrypted).expect("parse");
             assert_eq!(file.recipients(), vec![TEST_RECIPIENT.to_owned()]);
             let plain = file.decrypt(&test_ids()).expect("decrypt");
             assert_eq!(plain.tree(), &yaml(plaintext));
             assert_eq!(yaml(&plain.to_yaml().expect("render")), yaml(plaintext));
         }
-        let file = SopsFile::parse(CASES[0].0).expect("parse");
+        let file = SopsFile::parse(&cases()[0].0).expect("parse");
         assert_eq!(file.lastmodified(), "2023-12-25T10:31:01Z");
         let plain = file.decrypt(&test_ids()).expect("decrypt");
         assert_eq!(
@@ -1351,24 +1354,24 @@ mod tests {
     fn identities_are_tried_until_one_matches() {
         let mut ids = boxed(age::x25519::Identity::generate());
         ids.extend(test_ids());
-        assert!(decrypt_text(CASES[0].0, &ids).is_ok());
+        assert!(decrypt_text(&cases()[0].0, &ids).is_ok());
     }
 
     #[test]
     fn tampered_value_names_its_path() {
-        let text = edit(CASES[0].0, "data:dlBJhoPbBr", "data:elBJhoPbBr");
+        let text = edit(&cases()[0].0, "data:dlBJhoPbBr", "data:elBJhoPbBr");
         match decrypt_text(&text, &test_ids()) {
             Err(SopsError::Tampered { path }) => assert_eq!(path, "example_key:"),
             other => panic!("expected Tampered, got {other:?}"),
         }
         // A sequence item is authenticated with its parent's path.
-        let text = edit(CASES[0].0, "data:X3v+", "data:X3v/");
+        let text = edit(&cases()[0].0, "data:X3v+", "data:X3v/");
         match decrypt_text(&text, &test_ids()) {
             Err(SopsError::Tampered { path }) => assert_eq!(path, "example_array:"),
             other => panic!("expected Tampered, got {other:?}"),
         }
         // Moving a value to another key breaks its authentication too.
-        let text = edit(CASES[1].0, "b_encrypted:", "c_encrypted:");
+        let text = edit(&cases()[1].0, "b_encrypted:", "c_encrypted:");
         assert!(matches!(
             decrypt_text(&text, &test_ids()),
             Err(SopsError::Tampered { path }) if path == "c_encrypted:"
@@ -1378,7 +1381,7 @@ mod tests {
     #[test]
     fn tampered_mac_or_lastmodified_fails() {
         let text = edit(
-            CASES[0].0,
+            &cases()[0].0,
             "mac: ENC[AES256_GCM,data:71P4",
             "mac: ENC[AES256_GCM,data:81P4",
         );
@@ -1386,14 +1389,18 @@ mod tests {
             decrypt_text(&text, &test_ids()),
             Err(SopsError::Tampered { path }) if path == "sops.mac"
         ));
-        let text = edit(CASES[0].0, "2023-12-25T10:31:01Z", "2023-12-25T10:31:02Z");
+        let text = edit(
+            &cases()[0].0,
+            "2023-12-25T10:31:01Z",
+            "2023-12-25T10:31:02Z",
+        );
         assert!(matches!(
             decrypt_text(&text, &test_ids()),
             Err(SopsError::Tampered { .. })
         ));
         // Re-formatting the timestamp the way sops does (quoting, a +00:00 offset) is harmless.
         let text = edit(
-            CASES[0].0,
+            &cases()[0].0,
             "lastmodified: 2023-12-25T10:31:01Z",
             "lastmodified: '2023-12-25T10:31:01+00:00'",
         );
@@ -1402,18 +1409,18 @@ mod tests {
 
     #[test]
     fn mac_covers_unencrypted_values() {
-        let text = edit(CASES[2].0, "    a: aaa", "    a: aab");
+        let text = edit(&cases()[2].0, "    a: aaa", "    a: aab");
         assert!(matches!(
             decrypt_text(&text, &test_ids()),
             Err(SopsError::MacMismatch)
         ));
-        let text = edit(CASES[2].0, "- 123", "- 124");
+        let text = edit(&cases()[2].0, "- 123", "- 124");
         assert!(matches!(
             decrypt_text(&text, &test_ids()),
             Err(SopsError::MacMismatch)
         ));
         // A dropped sequence item (order and presence are covered too).
-        let text = edit(CASES[2].0, "    - 456\n", "");
+        let text = edit(&cases()[2].0, "    - 456\n", "");
         assert!(matches!(
             decrypt_text(&text, &test_ids()),
             Err(SopsError::MacMismatch)
@@ -1422,18 +1429,18 @@ mod tests {
 
     #[test]
     fn wrong_key_is_not_a_recipient() {
-        let err = decrypt_text(CASES[0].0, &boxed(age::x25519::Identity::generate()))
+        let err = decrypt_text(&cases()[0].0, &boxed(age::x25519::Identity::generate()))
             .expect_err("wrong key");
         assert!(err.is_not_recipient(), "{err:?}");
         assert!(!err.is_unsupported());
         assert!(err.to_string().contains(TEST_RECIPIENT), "{err}");
-        let err = decrypt_text(CASES[0].0, &Vec::new()).expect_err("no key");
+        let err = decrypt_text(&cases()[0].0, &Vec::new()).expect_err("no key");
         assert!(err.is_not_recipient());
     }
 
     #[test]
     fn truncated_or_corrupt_armor_is_a_data_key_error() {
-        let text = CASES[0].0;
+        let text = &cases()[0].0;
         let start = text.find("-----BEGIN").expect("begin");
         let end = text
             .find("-----END AGE ENCRYPTED FILE-----\n")
@@ -1466,12 +1473,12 @@ mod tests {
     #[test]
     fn unsupported_files_are_refused() {
         let key_groups = "a: ENC[AES256_GCM,data:AA==,iv:AA==,tag:AA==,type:str]\nsops:\n  key_groups:\n  - age:\n    - recipient: age1x\n      enc: x\n  shamir_threshold: 2\n  lastmodified: '2026-01-01T00:00:00Z'\n  mac: ENC[x]\n";
-        let pq = CASES[0]
+        let pq = cases()[0]
             .0
             .replace(TEST_RECIPIENT, "age1pq1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq");
         let pgp = "a: b\nsops:\n  pgp:\n  - fp: ABCD\n    enc: x\n  age: []\n  lastmodified: '2026-01-01T00:00:00Z'\n  mac: ENC[x]\n";
         let comment_rule = edit(
-            CASES[0].0,
+            &cases()[0].0,
             "  lastmodified:",
             "  encrypted_comment_regex: sops\n  lastmodified:",
         );
@@ -1511,12 +1518,12 @@ mod tests {
 
     #[test]
     fn malformed_metadata_is_refused() {
-        let no_mac = edit(CASES[0].0, "  mac: ENC", "  not_mac: ENC");
+        let no_mac = edit(&cases()[0].0, "  mac: ENC", "  not_mac: ENC");
         assert!(matches!(
             SopsFile::parse(&no_mac),
             Err(SopsError::MissingMetadata { field: "sops.mac" })
         ));
-        let no_lm = edit(CASES[0].0, "  lastmodified:", "  not_lastmodified:");
+        let no_lm = edit(&cases()[0].0, "  lastmodified:", "  not_lastmodified:");
         assert!(matches!(
             SopsFile::parse(&no_lm),
             Err(SopsError::MissingMetadata {
@@ -1524,7 +1531,7 @@ mod tests {
             })
         ));
         let two_rules = edit(
-            CASES[1].0,
+            &cases()[1].0,
             "  encrypted_suffix:",
             "  encrypted_regex: x\n  encrypted_suffix:",
         );
@@ -1537,27 +1544,31 @@ mod tests {
             SopsFile::parse(no_age),
             Err(SopsError::MissingMetadata { field: "sops.age" })
         ));
-        let two_docs = format!("{}---\nb: c\n", CASES[0].0);
+        let two_docs = format!("{}---\nb: c\n", &cases()[0].0);
         assert!(matches!(
             SopsFile::parse(&two_docs),
             Err(SopsError::MultiDocument)
         ));
         // A trailing empty document is harmless.
-        let trailing = format!("{}---\n", CASES[0].0);
+        let trailing = format!("{}---\n", &cases()[0].0);
         assert!(decrypt_text(&trailing, &test_ids()).is_ok());
-        let bad_mac = edit(CASES[0].0, "mac: ENC[AES256_GCM,", "mac: ENC[AES128_GCM,");
+        let bad_mac = edit(
+            &cases()[0].0,
+            "mac: ENC[AES256_GCM,",
+            "mac: ENC[AES128_GCM,",
+        );
         assert!(matches!(
             decrypt_text(&bad_mac, &test_ids()),
             Err(SopsError::MacUnreadable { .. })
         ));
         // A value that is not ENC where the rule says encrypted, and one with a short nonce.
-        let plain_value = edit(CASES[1].0, "2_plain: aaa", "2_encrypted: aaa");
+        let plain_value = edit(&cases()[1].0, "2_plain: aaa", "2_encrypted: aaa");
         assert!(matches!(
             decrypt_text(&plain_value, &test_ids()),
             Err(SopsError::BadValue { path, .. }) if path == "a:2_encrypted:"
         ));
         let short_iv = edit(
-            CASES[0].0,
+            &cases()[0].0,
             "iv:NHLG+AGcXdkoUHqG1bnOr6jy+rCu9Dwnqgm78+69W4M=",
             "iv:AAAA",
         );
@@ -1566,7 +1577,7 @@ mod tests {
             Err(SopsError::BadValue { path, .. }) if path == "example_key:"
         ));
         let number = edit(
-            CASES[1].0,
+            &cases()[1].0,
             "b_encrypted: ENC",
             "b_encrypted: 5\nx_encrypted: ENC",
         );
@@ -1829,7 +1840,7 @@ list_of_maps:
         inputs.push(format!("a: {}", "{b: ".repeat(2_000)));
         inputs.push(format!("{}x", "- ".repeat(2_000)));
         // Every prefix of a real file (truncation at any point).
-        let real = CASES[0].0;
+        let real = &cases()[0].0;
         inputs.extend(
             (0..real.len())
                 .step_by(13)
