@@ -15,12 +15,15 @@ use ontoref_tools::toolset;
 use serde_json::{Map, Value};
 
 /// Adds every catalog tool's command to `root`, creating the group
-/// commands (`qa`, `node`, …) the hand-written part lacks.
-pub fn augment(mut root: Command) -> Command {
+/// commands (`qa`, `node`, …) the hand-written part lacks. Only the tools
+/// whose words appear, in order, among `argv` get their arguments: those
+/// come from the tool's schemas, the costly part of the catalog, and a
+/// listing or a group's help shows only names and summaries.
+pub fn augment(mut root: Command, argv: &[String]) -> Command {
     let mut tools: Vec<&'static CatalogTool> = catalog::catalog().iter().collect();
     tools.sort_by(|a, b| a.words.cmp(&b.words));
     for tool in tools {
-        let leaf = command_for(tool);
+        let leaf = command_for(tool, named(tool, argv));
         root = match tool.words.as_slice() {
             [group, _] => {
                 let group_name = group.to_string();
@@ -37,19 +40,30 @@ pub fn augment(mut root: Command) -> Command {
 
 /// The command of `tool`: its last word, its summary and description as
 /// help, its arguments from the schema.
-fn command_for(tool: &'static CatalogTool) -> Command {
+fn command_for(tool: &'static CatalogTool, with_args: bool) -> Command {
     let name = tool.words.last().copied().unwrap_or_default();
     let mut cmd = Command::new(name)
         .about(short_about(tool.summary()))
         .long_about(format!(
             "{}\n\nMCP tool: {}",
-            tool.tool.description.as_deref().unwrap_or_default(),
+            tool.description(),
             tool.name()
         ));
-    for spec in tool.args() {
-        cmd = cmd.arg(arg_for(&spec));
+    if with_args {
+        for spec in tool.args() {
+            cmd = cmd.arg(arg_for(&spec));
+        }
     }
     cmd
+}
+
+/// Whether the command line names `tool`: its words appear in `argv` in
+/// order (global flags may sit between them).
+fn named(tool: &CatalogTool, argv: &[String]) -> bool {
+    let mut rest = argv.iter();
+    tool.words
+        .iter()
+        .all(|word| rest.by_ref().any(|arg| arg == word))
 }
 
 /// A summary short enough for a command list: cut before its first
@@ -196,7 +210,8 @@ mod tests {
     use serde_json::json;
 
     fn parse(line: &[&str]) -> (&'static CatalogTool, Value) {
-        let root = augment(Command::new("ontoref").subcommand_required(true));
+        let argv: Vec<String> = line.iter().map(|s| s.to_string()).collect();
+        let root = augment(Command::new("ontoref").subcommand_required(true), &argv);
         let matches = root
             .try_get_matches_from(std::iter::once("ontoref").chain(line.iter().copied()))
             .unwrap_or_else(|e| panic!("{line:?}: {e}"));
@@ -264,8 +279,27 @@ mod tests {
     }
 
     #[test]
+    fn only_the_tools_the_command_line_names_get_their_arguments() {
+        let argv: Vec<String> = ["--project", "p", "qa", "-f", "json", "search", "x"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let root = augment(Command::new("ontoref"), &argv);
+        let args_of = |group: &str, leaf: &str| {
+            root.find_subcommand(group)
+                .and_then(|g| g.find_subcommand(leaf))
+                .map(|c| c.get_arguments().count())
+                .unwrap()
+        };
+        assert!(args_of("qa", "search") >= 3, "query, tags, limit");
+        assert_eq!(args_of("qa", "list"), 0, "not named: name and summary only");
+        assert_eq!(args_of("node", "show"), 0);
+    }
+
+    #[test]
     fn help_shows_the_description_range_values_and_default() {
-        let mut root = augment(Command::new("ontoref"));
+        let argv = ["graph".to_owned(), "impact".to_owned(), "--help".to_owned()];
+        let mut root = augment(Command::new("ontoref"), &argv);
         let impact = catalog::by_words(&["graph", "impact"]).unwrap();
         let help = root
             .find_subcommand_mut("graph")

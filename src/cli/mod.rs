@@ -40,8 +40,8 @@ const MAX_CALL_ARGS: u64 = 16 * 1024 * 1024;
 
 /// The whole command line: the hand-written commands, the catalog's, and
 /// `--self-test` on the command of the modes validator.
-fn command() -> clap::Command {
-    let mut root = derived::augment(Cli::command());
+fn command(argv: &[String]) -> clap::Command {
+    let mut root = derived::augment(Cli::command(), argv);
     if let Some(tool) = catalog::find(&ValidateModesTool::name()).ok()
         && let [group, leaf] = tool.words.as_slice()
     {
@@ -64,7 +64,13 @@ fn command() -> clap::Command {
 
 /// Parses the command line and runs it.
 pub fn run() -> Result<(), Failure> {
-    let matches = match command().try_get_matches() {
+    // Not `args()`: a path given to --project may not be UTF-8.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let words: Vec<String> = argv
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let matches = match command(&words).try_get_matches_from(&argv) {
         Ok(m) => m,
         Err(e) => {
             let code = e.exit_code();
@@ -181,7 +187,7 @@ fn tools(args: &SelectionArgs, format: Format) -> Result<(), Failure> {
             json!({
                 "name": t.name(),
                 "toolset": t.toolset,
-                "title": t.tool.title,
+                "title": t.title(),
                 "summary": t.summary(),
                 "read_only": t.read_only(),
                 "command": t.words.join(" "),

@@ -49,6 +49,10 @@ pub struct Ran {
 #[derive(Debug)]
 pub struct ToolEntry {
     toolset: &'static str,
+    name: fn() -> Cow<'static, str>,
+    title: fn() -> Option<String>,
+    description: fn() -> Option<Cow<'static, str>>,
+    annotations: fn() -> Option<rmcp::model::ToolAnnotations>,
     definition: fn() -> Tool,
     invoke: InvokeFn,
     run: RunFn,
@@ -66,6 +70,10 @@ impl ToolEntry {
     {
         ToolEntry {
             toolset,
+            name: T::name,
+            title: T::title,
+            description: T::description,
+            annotations: T::annotations,
             definition: definition::<T>,
             invoke: invoke::<T>,
             run: run::<T>,
@@ -167,13 +175,19 @@ where
     })
 }
 
-/// A tool as the catalog holds it.
-#[derive(Debug, Clone)]
+/// A tool as the catalog holds it. Its MCP definition (with the schemas
+/// schemars generates, the costly part) is built on first use, so a
+/// command line that runs one tool builds one definition.
+#[derive(Debug)]
 pub struct CatalogTool {
     /// The toolset it belongs to.
     pub toolset: &'static str,
-    /// Its MCP definition.
-    pub tool: Tool,
+    name: String,
+    title: Option<String>,
+    description: Cow<'static, str>,
+    read_only: bool,
+    definition: fn() -> Tool,
+    tool: OnceLock<Tool>,
     /// Runs it.
     pub invoke: InvokeFn,
     /// Runs it for the command line.
@@ -187,16 +201,27 @@ pub struct CatalogTool {
 impl CatalogTool {
     /// The tool's name.
     pub fn name(&self) -> &str {
-        &self.tool.name
+        &self.name
+    }
+
+    /// Its title.
+    pub fn title(&self) -> Option<&str> {
+        self.title.as_deref()
+    }
+
+    /// Its description, for a model.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// Its MCP definition (built on first use).
+    pub fn tool(&self) -> &Tool {
+        self.tool.get_or_init(self.definition)
     }
 
     /// Whether the tool is annotated read-only.
     pub fn read_only(&self) -> bool {
-        self.tool
-            .annotations
-            .as_ref()
-            .and_then(|a| a.read_only_hint)
-            .unwrap_or(false)
+        self.read_only
     }
 
     /// Runs the tool with JSON arguments.
@@ -222,12 +247,12 @@ impl CatalogTool {
 
     /// The arguments of its command, derived from its input schema.
     pub fn args(&self) -> Vec<ArgSpec> {
-        arg_specs(&self.tool, self.positional)
+        arg_specs(self.tool(), self.positional)
     }
 
     /// The first sentence of its description.
     pub fn summary(&self) -> &str {
-        let description = self.tool.description.as_deref().unwrap_or("");
+        let description = self.description();
         description
             .find(". ")
             .map_or(description, |end| &description[..=end])
@@ -242,17 +267,24 @@ pub fn catalog() -> &'static [CatalogTool] {
         let mut tools: Vec<CatalogTool> = inventory::iter::<ToolEntry>
             .into_iter()
             .map(|e| {
-                let tool = (e.definition)();
+                let name = (e.name)().into_owned();
                 let words = match e.words {
                     Some(words) => words.split_whitespace().collect(),
-                    None => default_words(&tool.name)
+                    None => default_words(&name)
                         .into_iter()
                         .map(|w| &*Box::leak(w.into_boxed_str()))
                         .collect(),
                 };
                 CatalogTool {
                     toolset: e.toolset,
-                    tool,
+                    read_only: (e.annotations)()
+                        .and_then(|a| a.read_only_hint)
+                        .unwrap_or(false),
+                    title: (e.title)(),
+                    description: (e.description)().unwrap_or_default(),
+                    name,
+                    definition: e.definition,
+                    tool: OnceLock::new(),
                     invoke: e.invoke,
                     run: e.run,
                     words,
@@ -414,21 +446,21 @@ mod tests {
                 t.toolset
             );
             assert!(
-                t.tool.title.as_deref().is_some_and(|s| !s.is_empty()),
+                t.tool().title.as_deref().is_some_and(|s| !s.is_empty()),
                 "{name}: no title"
             );
-            let desc = t.tool.description.as_deref().unwrap_or("");
+            let desc = t.tool().description.as_deref().unwrap_or("");
             assert!(
                 desc.len() >= 80,
                 "{name}: description too thin for a model: {desc:?}"
             );
             assert_eq!(
-                t.tool.input_schema.get("type"),
+                t.tool().input_schema.get("type"),
                 Some(&Value::from("object")),
                 "{name}: input root not an object"
             );
             let out = t
-                .tool
+                .tool()
                 .output_schema
                 .as_ref()
                 .unwrap_or_else(|| panic!("{name}: no outputSchema"));
@@ -438,7 +470,7 @@ mod tests {
                 "{name}: output root not an object"
             );
             let a = t
-                .tool
+                .tool()
                 .annotations
                 .as_ref()
                 .unwrap_or_else(|| panic!("{name}: no annotations"));
@@ -450,7 +482,7 @@ mod tests {
             ] {
                 assert!(v.is_some(), "{name}: {hint} not set explicitly");
             }
-            let text = serde_json::to_string(&t.tool).unwrap_or_default();
+            let text = serde_json::to_string(t.tool()).unwrap_or_default();
             assert!(
                 !text.contains("\"null\""),
                 "{name}: nullable type left in schema"
@@ -461,7 +493,7 @@ mod tests {
     #[test]
     fn descriptions_fit_2048_characters_and_open_with_what_the_tool_is_for() {
         for t in catalog() {
-            let desc = t.tool.description.as_deref().unwrap_or("");
+            let desc = t.tool().description.as_deref().unwrap_or("");
             assert!(
                 desc.chars().count() <= 2048,
                 "{}: description has {} characters",

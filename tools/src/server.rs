@@ -74,7 +74,7 @@ impl OntorefServer {
         let mut router = ToolRouter::new();
         for tool in tools {
             let invoke = tool.invoke;
-            router.add_route(ToolRoute::new_dyn(tool.tool.clone(), move |ctx| {
+            router.add_route(ToolRoute::new_dyn(tool.tool().clone(), move |ctx| {
                 Box::pin(run(invoke, ctx))
             }));
         }
