@@ -21,6 +21,7 @@ use ontoref_tools::model::{LoadError, ModelError};
 use ontoref_tools::nickel::NclError;
 use ontoref_tools::paging::CursorError;
 use ontoref_tools::project::ProjectError;
+use ontoref_tools::registry::cosign::CosignError;
 use ontoref_tools::vault::VaultError;
 
 /// One example error, as the checks see it.
@@ -75,6 +76,7 @@ fn every_error() -> Vec<Example> {
         examples_of::<FramingError>("FramingError"),
         examples_of::<TokenFileError>("TokenFileError"),
         examples_of::<CliError>("CliError"),
+        examples_of::<CosignError>("CosignError"),
     ]
     .into_iter()
     .flatten()

@@ -38,6 +38,7 @@ pub mod paging;
 pub mod private;
 pub mod project;
 pub mod qa;
+pub mod registry;
 pub mod schema;
 pub mod search;
 pub mod server;
