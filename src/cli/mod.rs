@@ -194,9 +194,13 @@ fn tools(args: &SelectionArgs, format: Format) -> Result<(), Failure> {
             })
         })
         .collect();
-    let sets: Vec<Value> = toolset::toolsets()
-        .iter()
+    // The toolsets of the tools shown, in id order.
+    let served: Vec<&toolset::Toolset> = toolset::toolsets()
+        .into_iter()
         .filter(|s| tools.iter().any(|t| t.toolset == s.id))
+        .collect();
+    let sets: Vec<Value> = served
+        .iter()
         .map(|s| {
             json!({
                 "id": s.id,
@@ -224,9 +228,8 @@ fn tools(args: &SelectionArgs, format: Format) -> Result<(), Failure> {
                 .collect();
             out.table(&["tool", "toolset", "read-only", "what it does"], &rows);
             out.blank();
-            let rows: Vec<Vec<String>> = toolset::toolsets()
+            let rows: Vec<Vec<String>> = served
                 .iter()
-                .filter(|s| tools.iter().any(|t| t.toolset == s.id))
                 .map(|s| {
                     vec![
                         format!("`{}`", s.id),

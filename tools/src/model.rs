@@ -522,16 +522,7 @@ mod tests {
 
     #[test]
     fn codes_are_unique_kebab_case() {
-        let kinds = [
-            Kind::Qa,
-            Kind::Node,
-            Kind::Adr,
-            Kind::BacklogItem,
-            Kind::Mode,
-            Kind::Dimension,
-            Kind::Config,
-        ];
-        let mut all: Vec<&str> = kinds.iter().flat_map(|k| k.codes()).collect();
+        let mut all: Vec<&str> = KINDS.iter().flat_map(|k| k.codes()).collect();
         for c in &all {
             assert!(
                 c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '-'),
