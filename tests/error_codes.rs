@@ -22,6 +22,7 @@ use ontoref_tools::nickel::NclError;
 use ontoref_tools::paging::CursorError;
 use ontoref_tools::project::ProjectError;
 use ontoref_tools::registry::cosign::CosignError;
+use ontoref_tools::registry::error::RegistryError;
 use ontoref_tools::vault::VaultError;
 
 /// One example error, as the checks see it.
@@ -72,6 +73,7 @@ fn every_error() -> Vec<Example> {
         examples_of::<ProjectError>("ProjectError"),
         examples_of::<CursorError>("CursorError"),
         examples_of::<VaultError>("VaultError"),
+        examples_of::<RegistryError>("RegistryError"),
         examples_of::<Refusal>("Refusal"),
         examples_of::<FramingError>("FramingError"),
         examples_of::<TokenFileError>("TokenFileError"),

@@ -18,6 +18,7 @@ use crate::nickel::NclError;
 use crate::paging::CursorError;
 use crate::project::ProjectError;
 use crate::suggest::quote_list;
+use crate::registry::RegistryError;
 use crate::vault::VaultError;
 
 /// Any failure a tool can report.
@@ -39,6 +40,9 @@ pub enum ToolError {
     /// The vault refused or failed (a named gate error, a decryption failure).
     #[error(transparent)]
     Vault(#[from] VaultError),
+    /// A registry operation failed (unreachable, unsigned, unsafe, locked).
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
     /// The arguments did not match the tool's input schema.
     #[error("invalid arguments for `{tool}`: {detail}")]
     InvalidParams {
@@ -81,6 +85,7 @@ impl ToolError {
             ToolError::Project(e) => e.code(),
             ToolError::Cursor(e) => e.code(),
             ToolError::Vault(e) => e.code(),
+            ToolError::Registry(e) => e.code(),
             ToolError::InvalidParams { .. } => "invalid-params",
             ToolError::UnknownTool { .. } => "unknown-tool",
             ToolError::Unresolvable { .. } => "mode-unresolvable",
@@ -97,6 +102,7 @@ impl ToolError {
             ToolError::Project(e) => e.hint(),
             ToolError::Cursor(e) => e.hint(),
             ToolError::Vault(e) => e.hint(),
+            ToolError::Registry(e) => e.hint(),
             ToolError::InvalidParams { tool, .. } => {
                 format!(
                     "check the arguments against the inputSchema of `{tool}` (`ontoref tools` lists every tool)"
@@ -145,7 +151,7 @@ impl From<LoadError> for ToolError {
 }
 
 impl ErrorCodes for ToolError {
-    const VARIANTS: usize = 10;
+    const VARIANTS: usize = 11;
 
     fn examples() -> Vec<Self> {
         fn one<E: ErrorCodes>() -> Option<E> {
@@ -157,6 +163,7 @@ impl ErrorCodes for ToolError {
         out.extend(one::<ProjectError>().map(ToolError::Project));
         out.extend(one::<CursorError>().map(ToolError::Cursor));
         out.extend(one::<VaultError>().map(ToolError::Vault));
+        out.extend(one::<RegistryError>().map(ToolError::Registry));
         out.extend(one::<LoadError>().map(|e| ToolError::Skipped(Arc::new(e))));
         out.extend([
             ToolError::InvalidParams {
@@ -189,6 +196,7 @@ impl ErrorCodes for ToolError {
             ToolError::UnknownTool { .. } => variant::<7, N>(),
             ToolError::Unresolvable { .. } => variant::<8, N>(),
             ToolError::Internal(_) => variant::<9, N>(),
+            ToolError::Registry(_) => variant::<10, N>(),
         }
     }
 
@@ -207,6 +215,7 @@ impl ErrorCodes for ToolError {
             | ToolError::Project(_)
             | ToolError::Cursor(_)
             | ToolError::Vault(_)
+            | ToolError::Registry(_)
             | ToolError::Skipped(_) => true,
             ToolError::InvalidParams { .. }
             | ToolError::UnknownTool { .. }

@@ -1,5 +1,8 @@
 //! The OCI registry side of the vault and of integration artifacts:
-//! signatures (`cosign`) first; the registry client, vault sync and
-//! artifact pulls build on it.
+//! signatures (`cosign`), the registry's named errors, and the client the
+//! vault sync and artifact pulls build on.
 
 pub mod cosign;
+pub mod error;
+
+pub use error::RegistryError;
