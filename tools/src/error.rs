@@ -17,8 +17,8 @@ use crate::model::{LoadError, ModelError};
 use crate::nickel::NclError;
 use crate::paging::CursorError;
 use crate::project::ProjectError;
-use crate::suggest::quote_list;
 use crate::registry::RegistryError;
+use crate::suggest::quote_list;
 use crate::vault::VaultError;
 
 /// Any failure a tool can report.

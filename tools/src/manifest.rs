@@ -43,6 +43,10 @@ pub struct Registry {
     /// RW credential file, relative to the vault's `src-vault/`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential_sops_rw: Option<String>,
+    /// The PEM public key this registry's artifacts are signed with,
+    /// relative to the project; else `vault.cosign.pub_path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cosign_pub: Option<String>,
 }
 
 /// The manifest's `registry_provides`.

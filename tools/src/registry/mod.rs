@@ -2,6 +2,7 @@
 //! signatures (`cosign`), the registry's named errors, and the client the
 //! vault sync and artifact pulls build on.
 
+pub mod client;
 pub mod cosign;
 pub mod error;
 

@@ -37,6 +37,9 @@ pub struct SopsSettings {
     /// directory) is encrypted to; the first match wins, as in sops.
     #[serde(default)]
     pub recipient_rules: Vec<RecipientRule>,
+    /// `host[:port]` of the registry holding the vault.
+    #[serde(default)]
+    pub registry_endpoint: Option<String>,
 }
 
 fn yes() -> bool {
@@ -66,6 +69,26 @@ pub struct GlobalVault {
     /// The actor's age identity file.
     #[serde(default)]
     pub master_key_path: Option<String>,
+    /// Signing keys for vault artifacts.
+    #[serde(default)]
+    pub cosign: Option<CosignPaths>,
+    /// Registries reached over plain HTTP (loopback always is).
+    #[serde(default)]
+    pub insecure_registries: Vec<String>,
+    /// How long a registry may take to answer, in seconds (default 30).
+    #[serde(default)]
+    pub registry_timeout_secs: Option<f64>,
+}
+
+/// `config.ncl` → `vault.cosign`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CosignPaths {
+    /// The PEM public key vault artifacts must be signed with.
+    #[serde(default)]
+    pub pub_path: Option<String>,
+    /// The private key pushes are signed with.
+    #[serde(default)]
+    pub key_path: Option<String>,
 }
 
 config_document!(GlobalConfig, "config", "vault");
