@@ -2,7 +2,9 @@
 //! signatures (`cosign`), the registry's named errors, and the client the
 //! vault sync and artifact pulls build on.
 
+pub mod artifact;
 pub mod client;
+pub mod config;
 pub mod cosign;
 pub mod error;
 

@@ -1,6 +1,7 @@
 //! Toolset `vault`: the scope-gated credential vault. Three tools look at it
 //! without decrypting anything (status, describe, audit); one fetches a
-//! registry credential as an isolated, expiring Docker config directory.
+//! registry credential as an isolated, expiring Docker config directory;
+//! two pull or verify a signed domain or mode artifact for the caller.
 //! Each adapts its parameters to [`crate::vault`] and returns its result.
 
 use std::borrow::Cow;
@@ -15,6 +16,7 @@ use crate::command::ToolCommand;
 use crate::engine::Engine;
 use crate::error::ToolError;
 use crate::onto_mcp_tool;
+use crate::registry::artifact::{self, Pulled};
 use crate::text::Text;
 use crate::toolsets::limit;
 use crate::vault::fetch::{Fetched, fetch_for_caller};
@@ -237,6 +239,138 @@ impl AsyncTool<Engine> for CredentialFetchTool {
         };
         fetch_for_caller(engine, &req).await
     }
+}
+
+/// Arguments of `ontoref_artifact_pull` and `ontoref_artifact_verify`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactParams {
+    /// The artifact: `[registry/]path[:tag][@digest]`, e.g.
+    /// `domains/acme/contract:1.0` (tag `latest` when none).
+    pub target: String,
+    /// The manifest's registry entry [default: the one the target's host
+    /// names, else `default`].
+    #[serde(default)]
+    pub registry_id: Option<String>,
+}
+
+fn artifact_annotations(title: &str, writes: bool) -> ToolAnnotations {
+    let mut a = ToolAnnotations::with_title(title);
+    a.read_only_hint = Some(!writes);
+    a.destructive_hint = Some(false);
+    a.idempotent_hint = Some(true);
+    a.open_world_hint = Some(true);
+    a
+}
+
+/// A signature-verified domain or mode artifact, written to the cache.
+#[onto_mcp_tool(toolset = "vault", custom_cli)]
+pub struct ArtifactPullTool;
+
+impl ToolBase for ArtifactPullTool {
+    type Parameter = ArtifactParams;
+    type Output = Pulled;
+    type Error = ToolError;
+
+    fn name() -> Cow<'static, str> {
+        name("ontoref_artifact_pull")
+    }
+
+    fn title() -> Option<String> {
+        Some("Pull a signed artifact".to_owned())
+    }
+
+    fn description() -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(
+            "Pull a domain or mode artifact (e.g. domains/<participant>/<id>:<semver>) from the \
+             project's registry without holding its credential: the caller's role and scope are \
+             checked first (op pull), the tag is resolved to a digest, its cosign signature is \
+             verified with the configured public key, and the layers are written under \
+             .ontoref/cache/oci/sha256-<hex>/. Returns {target, digest, media_type, files: [{path, \
+             size, sha256}], signed_by, cached}; a second pull of the same digest re-checks the \
+             cached files. Refusals are named errors (signature-invalid, target-not-in-scope, …) \
+             with a hint. Audited.",
+        ))
+    }
+
+    fn annotations() -> Option<ToolAnnotations> {
+        Some(artifact_annotations("Pull a signed artifact", true))
+    }
+}
+
+impl AsyncTool<Engine> for ArtifactPullTool {
+    async fn invoke(engine: &Engine, p: ArtifactParams) -> Result<Pulled, ToolError> {
+        artifact::pull(engine, &p.target, p.registry_id.as_deref(), true).await
+    }
+}
+
+/// Checks an artifact as a pull would, writing nothing.
+#[onto_mcp_tool(toolset = "vault", custom_cli)]
+pub struct ArtifactVerifyTool;
+
+impl ToolBase for ArtifactVerifyTool {
+    type Parameter = ArtifactParams;
+    type Output = Pulled;
+    type Error = ToolError;
+
+    fn name() -> Cow<'static, str> {
+        name("ontoref_artifact_verify")
+    }
+
+    fn title() -> Option<String> {
+        Some("Verify a signed artifact".to_owned())
+    }
+
+    fn description() -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(
+            "Check a domain or mode artifact exactly as ontoref_artifact_pull does (scope, digest, \
+             cosign signature, media types, layer hashes) without writing anything. Returns the \
+             same {target, digest, media_type, files, signed_by, cached}; `files` are where a pull \
+             would put them. Audited.",
+        ))
+    }
+
+    fn annotations() -> Option<ToolAnnotations> {
+        Some(artifact_annotations("Verify a signed artifact", false))
+    }
+}
+
+impl AsyncTool<Engine> for ArtifactVerifyTool {
+    async fn invoke(engine: &Engine, p: ArtifactParams) -> Result<Pulled, ToolError> {
+        artifact::pull(engine, &p.target, p.registry_id.as_deref(), false).await
+    }
+}
+
+impl ToolCommand for ArtifactPullTool {
+    fn text(p: &Pulled, out: &mut Text) -> bool {
+        artifact_text(p, out)
+    }
+}
+
+impl ToolCommand for ArtifactVerifyTool {
+    fn text(p: &Pulled, out: &mut Text) -> bool {
+        artifact_text(p, out)
+    }
+}
+
+fn artifact_text(p: &Pulled, out: &mut Text) -> bool {
+    out.line(&format!(
+        "{} {} ({}){}",
+        p.target,
+        p.digest,
+        p.media_type,
+        if p.cached { ", from the cache" } else { "" }
+    ));
+    out.line(&format!("signed by {}", p.signed_by));
+    for f in &p.files {
+        out.line(&format!(
+            "  {:>9}  {}  {}",
+            f.size,
+            &f.sha256[..f.sha256.len().min(12)],
+            f.path
+        ));
+    }
+    true
 }
 
 impl ToolCommand for SecretsAuditTool {

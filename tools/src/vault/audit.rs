@@ -111,6 +111,8 @@ pub const OP_CHARS: usize = 16;
 pub const REGISTRY_CHARS: usize = 64;
 /// See [`TARGET_CHARS`].
 pub const OUTCOME_CHARS: usize = 64;
+/// See [`TARGET_CHARS`] (`sha256:` and 64 hex digits fit).
+pub const DIGEST_CHARS: usize = 80;
 const TS_CHARS: usize = 40;
 const HEAD_MAX: u64 = 64 << 10;
 const TAIL_WINDOW: u64 = 8 << 10;
@@ -140,6 +142,10 @@ pub struct Record {
     pub outcome: String,
     /// Whether the secret values were asked for.
     pub reveal: bool,
+    /// The manifest digest a registry operation (sync, push, lock, artifact
+    /// pull) worked on, once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
     /// The fields cut to their bound.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cut: Vec<String>,
@@ -182,6 +188,9 @@ impl Record {
             bound("registry_id", r, REGISTRY_CHARS);
         }
         bound("outcome", &mut self.outcome, OUTCOME_CHARS);
+        if let Some(d) = self.digest.as_mut() {
+            bound("digest", d, DIGEST_CHARS);
+        }
         self.cut = cut;
         self.mac = None;
         self
@@ -1486,6 +1495,7 @@ mod tests {
             registry_id: None,
             outcome: outcome.into(),
             reveal: false,
+            digest: None,
             cut: Vec::new(),
             prev: String::new(),
             mac: None,
@@ -1975,6 +1985,7 @@ mod tests {
             registry_id: Some(worst(REGISTRY_CHARS)),
             outcome: worst(OUTCOME_CHARS),
             reveal: true,
+            digest: Some(worst(DIGEST_CHARS)),
             cut: vec!["x".repeat(1000)],
             prev: String::new(),
             mac: Some("y".repeat(1000)),

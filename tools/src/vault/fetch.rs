@@ -135,18 +135,71 @@ pub async fn fetch(
 ) -> Result<Fetched, ToolError> {
     let mut known = Known::default();
     let result = grant_and_issue(engine, actor, req, lifetime, &mut known).await;
+    let attempt = Attempt {
+        actor,
+        op: &req.op,
+        target: &req.target,
+        registry_id: req.registry_id.as_deref(),
+        reveal: req.reveal,
+        digest: None,
+    };
+    if let Err(e) = record(engine, &mut known, &attempt, result.as_ref().err()).await {
+        if let Ok(f) = &result {
+            crate::vault::creds::remove(std::path::Path::new(&f.docker_config_dir));
+        }
+        return Err(e);
+    }
+    match &result {
+        Ok(f) => {
+            tracing::info!(role = %f.role, op = %f.op, target = %f.target, "credential directory issued")
+        }
+        Err(e) => {
+            tracing::info!(code = e.code(), op = %crate::error::clip(&req.op), target = %crate::error::clip(&req.target), "credential fetch refused")
+        }
+    }
+    result
+}
+
+/// One vault operation, as its audit record names it.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt<'a> {
+    /// Who asked.
+    pub actor: Option<&'a str>,
+    /// `pull`, `push`, `sync`, `lock`, …
+    pub op: &'a str,
+    /// The target or vault reference.
+    pub target: &'a str,
+    /// The registry id asked for.
+    pub registry_id: Option<&'a str>,
+    /// Whether values were asked for.
+    pub reveal: bool,
+    /// The manifest digest worked on, once known.
+    pub digest: Option<&'a str>,
+}
+
+/// Appends the audit record of `attempt` (outcome `ok` or `error`'s code)
+/// to the log of the vault `known` names (else the config home's), keyed
+/// with the master key when it can be read. Fails when the line cannot be
+/// written: the caller then undoes what it did.
+pub async fn record(
+    engine: &Engine,
+    known: &mut Known,
+    attempt: &Attempt<'_>,
+    error: Option<&ToolError>,
+) -> Result<(), ToolError> {
     let record = Record {
         ts: audit::now(),
-        actor: actor.map(str::to_owned),
+        actor: attempt.actor.map(str::to_owned),
         role: known.role.clone(),
-        op: req.op.clone(),
-        target: req.target.clone(),
-        registry_id: req.registry_id.clone(),
-        outcome: match &result {
-            Ok(_) => "ok".to_owned(),
-            Err(e) => e.code().to_owned(),
+        op: attempt.op.to_owned(),
+        target: attempt.target.to_owned(),
+        registry_id: attempt.registry_id.map(str::to_owned),
+        outcome: match error {
+            None => "ok".to_owned(),
+            Some(e) => e.code().to_owned(),
         },
-        reveal: req.reveal,
+        reveal: attempt.reveal,
+        digest: attempt.digest.map(str::to_owned),
         target_sha256: None,
         cut: Vec::new(),
         prev: String::new(),
@@ -174,25 +227,10 @@ pub async fn fetch(
     };
     // Off the async workers: the append waits for the log's lock and two
     // fsyncs.
-    let appended = tokio::task::spawn_blocking(move || audit::append(&log, record, key.as_ref()))
+    tokio::task::spawn_blocking(move || audit::append(&log, record, key.as_ref()))
         .await
         .map_err(|e| ToolError::Internal(format!("the audit append did not finish: {e}")))
-        .and_then(|r| r.map_err(ToolError::from));
-    if let Err(e) = appended {
-        if let Ok(f) = &result {
-            crate::vault::creds::remove(std::path::Path::new(&f.docker_config_dir));
-        }
-        return Err(e);
-    }
-    match &result {
-        Ok(f) => {
-            tracing::info!(role = %f.role, op = %f.op, target = %f.target, "credential directory issued")
-        }
-        Err(e) => {
-            tracing::info!(code = e.code(), op = %crate::error::clip(&req.op), target = %crate::error::clip(&req.target), "credential fetch refused")
-        }
-    }
-    result
+        .and_then(|r| r.map(|_| ()).map_err(ToolError::from))
 }
 
 async fn grant_and_issue(

@@ -13,6 +13,10 @@ pub struct Target {
     pub host: Option<String>,
     /// The repository path: what namespaces are matched against.
     pub repository: String,
+    /// The tag, when the reference names one.
+    pub tag: Option<String>,
+    /// The digest (`algorithm:hex`), when the reference names one.
+    pub digest: Option<String>,
 }
 
 impl Target {
@@ -95,6 +99,8 @@ impl Target {
         Ok(Target {
             host,
             repository: path.to_owned(),
+            tag: tag.map(str::to_owned),
+            digest: digest.map(str::to_owned),
         })
     }
 }
