@@ -225,6 +225,32 @@ pub enum SecretsCommand {
     },
     /// Write <vault dir>/.sops.yaml with creation_rules from the project's recipient_rules
     GenSopsConfig,
+    /// Get the team's vault from its registry (sops.registry_endpoint), signature-verified; on any
+    /// failure the local vault stays exactly as it was
+    Sync {
+        /// The vault to sync [default: the project's]
+        #[arg(long, value_name = "ID")]
+        vault_id: Option<String>,
+    },
+    /// Take the vault's registry lock (60 min) and sync, to edit it ('RW roles)
+    Open {
+        /// The vault [default: the project's]
+        #[arg(long, value_name = "ID")]
+        vault_id: Option<String>,
+    },
+    /// Show what changed since `open`, then push the vault signed and release the lock (asks on a
+    /// terminal; ONTOREF_SECRETS_YES=1 skips)
+    Close {
+        /// The vault [default: the project's]
+        #[arg(long, value_name = "ID")]
+        vault_id: Option<String>,
+    },
+    /// Break the vault's registry lock, whoever holds it ('RW roles; audited)
+    ForceUnlock {
+        /// The vault [default: the project's]
+        #[arg(long, value_name = "ID")]
+        vault_id: Option<String>,
+    },
     /// Remove a credential directory when it expires (started by `fetch`)
     #[command(hide = true)]
     Reap {

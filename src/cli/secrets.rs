@@ -5,7 +5,8 @@
 //! are for people only and never MCP tools: `exec` runs a command with a
 //! fresh credential directory, `decrypt` prints a sops file's plaintext as
 //! `sops -d` does, `audit-log` reads the keyed, hash-chained log,
-//! `gen-sops-config` writes the vault's `.sops.yaml`.
+//! `gen-sops-config` writes the vault's `.sops.yaml`, `sync` gets the vault
+//! from its registry with a progress bar on a terminal.
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +14,8 @@ use ontoref_tools::catalog::CatalogTool;
 use ontoref_tools::paging::{PageKey, page_rows};
 use ontoref_tools::vault::fetch::{self as vault_fetch, Lifetime, decrypt_file};
 use ontoref_tools::vault::gate::Request;
+use ontoref_tools::vault::lock;
+use ontoref_tools::vault::sync::{self, SyncOptions};
 use ontoref_tools::vault::{VaultError, audit, creds, inspect};
 use ontoref_tools::{Engine, ToolError};
 use serde_json::{Value, json};
@@ -53,9 +56,110 @@ pub fn secrets(global: &Global, cmd: &SecretsCommand, format: Format) -> Result<
             limit,
             cursor,
         } => audit_log(global, *verify, *limit, cursor.clone(), format),
+        SecretsCommand::Sync { vault_id } => {
+            let config = engine_config(global)?;
+            let opts = SyncOptions {
+                vault_id: vault_id.clone(),
+                progress: progress_bar(),
+            };
+            with_engine(config, format, |engine| {
+                Box::pin(async move {
+                    let synced = sync::sync(engine, &opts).await;
+                    finish_progress();
+                    to_value(synced?)
+                })
+            })
+            .map(|_| ())
+        }
+        SecretsCommand::Open { vault_id } => {
+            let config = engine_config(global)?;
+            with_engine(config, format, |engine| {
+                Box::pin(async move { to_value(lock::open(engine, vault_id.as_deref()).await?) })
+            })
+            .map(|_| ())
+        }
+        SecretsCommand::Close { vault_id } => close(global, vault_id.as_deref(), format),
+        SecretsCommand::ForceUnlock { vault_id } => {
+            let config = engine_config(global)?;
+            with_engine(config, format, |engine| {
+                Box::pin(async move {
+                    to_value(lock::force_unlock(engine, vault_id.as_deref()).await?)
+                })
+            })
+            .map(|_| ())
+        }
         SecretsCommand::Reap { dir } => {
             creds::reap_at_expiry(dir).map_err(|e| CliError::Reap(e.to_string()).into())
         }
+    }
+}
+
+fn to_value<T: serde::Serialize>(v: T) -> Result<Value, ToolError> {
+    serde_json::to_value(v).map_err(|e| ToolError::Internal(e.to_string()))
+}
+
+/// `secrets close`: the changes since `open`, a confirmation on a terminal
+/// (`ONTOREF_SECRETS_YES=1` skips it), then the push.
+fn close(global: &Global, vault_id: Option<&str>, format: Format) -> Result<(), Failure> {
+    use std::io::{BufRead as _, IsTerminal as _, Write as _};
+    let config = engine_config(global)?;
+    let skip = std::env::var("ONTOREF_SECRETS_YES").is_ok_and(|v| v == "1");
+    let ask = !skip && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    with_engine(config, format, |engine| {
+        Box::pin(async move {
+            let plan = lock::close_plan(engine, vault_id).await?;
+            if ask {
+                let mut err = std::io::stderr();
+                let _ = writeln!(err, "vault `{}`: {} change(s) since open", plan.vault_id, plan.changes.len());
+                for c in &plan.changes {
+                    let mut line = format!("  {:<13} {}", c.change, c.path);
+                    if !c.recipients_added.is_empty() {
+                        line.push_str(&format!("  +{}", c.recipients_added.join(" +")));
+                    }
+                    if !c.recipients_removed.is_empty() {
+                        line.push_str(&format!("  -{}", c.recipients_removed.join(" -")));
+                    }
+                    let _ = writeln!(err, "{line}");
+                }
+                let _ = write!(err, "push {} and release the lock? [y/N] ", plan.digest);
+                let _ = err.flush();
+                let mut answer = String::new();
+                let _ = std::io::stdin().lock().read_line(&mut answer);
+                if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                    return Err(VaultError::Invalid("close cancelled: nothing was pushed and the lock is still held".into()).into());
+                }
+            }
+            to_value(lock::close(engine, vault_id, plan).await?)
+        })
+    })
+    .map(|_| ())
+}
+
+/// A download progress bar on stderr when it is a terminal.
+fn progress_bar() -> Option<sync::Progress> {
+    use std::io::IsTerminal as _;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    Some(std::sync::Arc::new(|done: u64, total: u64| {
+        let total = total.max(1);
+        let filled = (done.min(total) * 30 / total) as usize;
+        eprint!(
+            "\rdownloading [{}{}] {:>3}% {} / {} KiB",
+            "#".repeat(filled),
+            ".".repeat(30 - filled),
+            done.min(total) * 100 / total,
+            done / 1024,
+            total / 1024
+        );
+    }))
+}
+
+/// Ends the progress bar's line, if one was drawn.
+fn finish_progress() {
+    use std::io::IsTerminal as _;
+    if std::io::stderr().is_terminal() {
+        eprintln!();
     }
 }
 

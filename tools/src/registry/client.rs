@@ -398,6 +398,19 @@ impl Remote {
         descriptor: &OciDescriptor,
         limit: u64,
     ) -> Result<Vec<u8>, RegistryError> {
+        self.blob_with_progress(repository, descriptor, limit, None)
+            .await
+    }
+
+    /// [`Remote::blob`], calling `progress(bytes so far, bytes in all)` as
+    /// the bytes arrive.
+    pub async fn blob_with_progress(
+        &self,
+        repository: &str,
+        descriptor: &OciDescriptor,
+        limit: u64,
+        progress: Option<Progress>,
+    ) -> Result<Vec<u8>, RegistryError> {
         let reference = self.digest_ref(repository, &descriptor.digest);
         let what = || format!("layer {}", descriptor.digest);
         if descriptor.size < 0 || descriptor.size as u64 > limit {
@@ -419,6 +432,8 @@ impl Remote {
             buf: Vec::with_capacity(descriptor.size as usize),
             limit,
             over: false,
+            progress,
+            total: descriptor.size as u64,
         };
         let result = self
             .call(
@@ -543,35 +558,11 @@ impl Remote {
         layers: Vec<Layer>,
         annotations: BTreeMap<String, String>,
     ) -> Result<String, RegistryError> {
-        let mut descriptors = Vec::new();
+        let raw = artifact_manifest(artifact_type, &layers, annotations);
         for layer in layers {
-            let size = layer.data.len() as i64;
-            let digest = self.push_blob(repository, layer.data).await?;
-            descriptors.push(Descriptor {
-                media_type: layer.media_type,
-                digest,
-                size,
-                annotations: layer.annotations,
-            });
+            self.push_blob(repository, layer.data).await?;
         }
-        let config = self.push_blob(repository, b"{}".to_vec()).await?;
-        let manifest = Manifest {
-            schema_version: 2,
-            media_type: OCI_MANIFEST.to_owned(),
-            artifact_type: artifact_type.to_owned(),
-            config: Descriptor {
-                media_type: EMPTY_CONFIG.to_owned(),
-                digest: config,
-                size: 2,
-                annotations: BTreeMap::new(),
-            },
-            layers: descriptors,
-            annotations,
-        };
-        let raw = serde_json::to_vec(&manifest).map_err(|e| RegistryError::Protocol {
-            registry: self.endpoint.clone(),
-            detail: format!("the manifest does not serialize: {e}"),
-        })?;
+        self.push_blob(repository, EMPTY_JSON.to_vec()).await?;
         self.push_manifest(repository, tag, raw).await
     }
 
@@ -630,6 +621,43 @@ pub struct Layer {
     pub media_type: String,
     /// Its annotations (`org.opencontainers.image.title`, …).
     pub annotations: BTreeMap<String, String>,
+}
+
+/// The empty config's bytes.
+const EMPTY_JSON: &[u8] = b"{}";
+
+/// The OCI manifest [`Remote::push_artifact`] writes for `layers`: the
+/// same inputs always give the same bytes (fields in a fixed order, no
+/// timestamps), so the digest of a pushed artifact can be known before the
+/// push.
+pub fn artifact_manifest(
+    artifact_type: &str,
+    layers: &[Layer],
+    annotations: BTreeMap<String, String>,
+) -> Vec<u8> {
+    let manifest = Manifest {
+        schema_version: 2,
+        media_type: OCI_MANIFEST.to_owned(),
+        artifact_type: artifact_type.to_owned(),
+        config: Descriptor {
+            media_type: EMPTY_CONFIG.to_owned(),
+            digest: sha256_digest(EMPTY_JSON),
+            size: EMPTY_JSON.len() as i64,
+            annotations: BTreeMap::new(),
+        },
+        layers: layers
+            .iter()
+            .map(|l| Descriptor {
+                media_type: l.media_type.clone(),
+                digest: sha256_digest(&l.data),
+                size: l.data.len() as i64,
+                annotations: l.annotations.clone(),
+            })
+            .collect(),
+        annotations,
+    };
+    // Serializing these plain structs cannot fail.
+    serde_json::to_vec(&manifest).unwrap_or_default()
 }
 
 /// A descriptor as we write it (field order fixed: the same artifact gives
@@ -719,11 +747,16 @@ fn error_chain(err: &dyn std::error::Error) -> String {
     out
 }
 
+/// Reports download progress: bytes so far, bytes in all.
+pub type Progress = std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>;
+
 /// A sink that refuses to hold more than `limit` bytes.
 struct Bounded {
     buf: Vec<u8>,
     limit: u64,
     over: bool,
+    progress: Option<Progress>,
+    total: u64,
 }
 
 impl tokio::io::AsyncWrite for Bounded {
@@ -737,6 +770,9 @@ impl tokio::io::AsyncWrite for Bounded {
             return Poll::Ready(Err(std::io::Error::other("over the size limit")));
         }
         self.buf.extend_from_slice(data);
+        if let Some(p) = &self.progress {
+            p(self.buf.len() as u64, self.total);
+        }
         Poll::Ready(Ok(data.len()))
     }
 

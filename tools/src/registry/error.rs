@@ -121,6 +121,16 @@ pub enum RegistryError {
         /// What it answered.
         detail: String,
     },
+    /// A setting the operation needs is absent.
+    #[error("{file}: `{setting}` is not set, so {why}")]
+    NotConfigured {
+        /// The file it belongs in.
+        file: String,
+        /// The setting.
+        setting: String,
+        /// What cannot be done without it.
+        why: String,
+    },
     /// A local file could not be read or written.
     #[error("cannot {what} {path}: {reason}")]
     Io {
@@ -159,6 +169,7 @@ impl RegistryError {
             RegistryError::ContractTypecheck { .. } => "contract-typecheck-failed",
             RegistryError::Protocol { .. } => "registry-protocol-error",
             RegistryError::Io { .. } => "registry-io-failed",
+            RegistryError::NotConfigured { .. } => "registry-not-configured",
         }
     }
 
@@ -221,12 +232,15 @@ impl RegistryError {
             RegistryError::Io { .. } => {
                 "check the path's permissions and free space; nothing was half-written".to_owned()
             }
+            RegistryError::NotConfigured { setting, .. } => {
+                format!("set `{setting}` (see the vault section of the README)")
+            }
         }
     }
 }
 
 impl ErrorCodes for RegistryError {
-    const VARIANTS: usize = 13;
+    const VARIANTS: usize = 14;
 
     fn examples() -> Vec<Self> {
         let registry = || "127.0.0.1:5000".to_owned();
@@ -292,6 +306,11 @@ impl ErrorCodes for RegistryError {
                 path: "/tmp/x".into(),
                 reason: "no space left on device".into(),
             },
+            RegistryError::NotConfigured {
+                file: ".ontoref/project.ncl".into(),
+                setting: "sops.registry_endpoint".into(),
+                why: "there is no registry to sync the vault from".into(),
+            },
         ]
     }
 
@@ -311,6 +330,7 @@ impl ErrorCodes for RegistryError {
             RegistryError::ContractTypecheck { .. } => variant::<10, N>(),
             RegistryError::Protocol { .. } => variant::<11, N>(),
             RegistryError::Io { .. } => variant::<12, N>(),
+            RegistryError::NotConfigured { .. } => variant::<13, N>(),
         }
     }
 

@@ -72,6 +72,12 @@ pub struct Status {
     pub credential_files: usize,
     /// Whether `allow_reveal` is set.
     pub allow_reveal: bool,
+    /// `sops.registry_endpoint`: where the vault syncs from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry_endpoint: Option<String>,
+    /// What the last `secrets sync` installed: digest and when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_sync: Option<crate::vault::sync::SyncState>,
     /// The audit log, verified with the master key (as `secrets audit-log
     /// --verify` does): keyed or not, lines, MACs, head, truncation.
     pub audit_log: Verification,
@@ -130,6 +136,8 @@ pub async fn status(engine: &Engine) -> Result<Status, ToolError> {
         scopes: vault.roles().len(),
         credential_files: vault.sops_files().len(),
         allow_reveal: sops.as_ref().is_some_and(|s| s.allow_reveal),
+        registry_endpoint: sops.as_ref().and_then(|s| s.registry_endpoint.clone()),
+        last_sync: crate::vault::sync::read_state(&vault),
         audit_log,
     })
 }

@@ -12,8 +12,10 @@
 //!
 //! Layout: [`settings`] (files and their shapes), [`key`] (the master key),
 //! [`target`] (references and namespace globs), [`gate`], [`fetch`],
-//! [`inspect`] (status, describe, audit checks, `.sops.yaml` generation) and
-//! [`demo`] (a demo vault with generated keys).
+//! [`inspect`] (status, describe, audit checks, `.sops.yaml` generation),
+//! [`sync`] (the vault from its registry, verified), [`lock`] (editing it
+//! under a registry lock and publishing it signed) and [`demo`] (a demo
+//! vault with generated keys).
 //!
 //! The actor a fetch is for is [`crate::Engine::actor`]: the configured one,
 //! or the one a transport bound to the request ([`crate::actor`], which
@@ -27,8 +29,10 @@ pub mod fetch;
 pub mod gate;
 pub mod inspect;
 pub mod key;
+pub mod lock;
 pub mod settings;
 pub mod sops;
+pub mod sync;
 pub mod target;
 
 use std::sync::atomic::{AtomicU64, Ordering};

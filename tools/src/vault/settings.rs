@@ -152,6 +152,16 @@ impl VaultPaths {
         self.dir.join("audit.jsonl")
     }
 
+    /// `access.sops.yaml`: the registry and vault credentials (Layer 1).
+    pub fn access(&self) -> PathBuf {
+        self.dir.join("access.sops.yaml")
+    }
+
+    /// `sync.json`: what the last sync installed.
+    pub fn sync_state(&self) -> PathBuf {
+        self.dir.join("sync.json")
+    }
+
     /// Whether the vault has been synced (src-vault present).
     pub fn synced(&self) -> bool {
         self.src().is_dir()

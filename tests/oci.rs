@@ -1,0 +1,570 @@
+//! The OCI layer through the built binary against a private Debian
+//! `docker-registry` on loopback: `ontoref artifact pull/verify` and
+//! `ontoref secrets sync`, with every artifact and signature made by the
+//! independent writer `tests/support/oci.py` (Python's standard library and
+//! `cryptography`), and every refusal checked to leave local state byte for
+//! byte as it was (and, for gate refusals, to send nothing to the
+//! registry, as its access log shows).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::Value;
+
+use crate::registry::{Registry, ok_json, sha256_digest};
+use crate::util::{json_out, path_str, stderr, stdout};
+use crate::vault::{Demo, PLANTED, error_code, public_key, sops_file};
+
+/// The demo's agent and the namespace its scope grants.
+const AGENT: &str = "agent-bot";
+const DOMAIN_TYPE: &str = "application/vnd.ontoref.domain.v1";
+const VAULT_TYPE: &str = "application/vnd.ontoref.src-vault.v1";
+const VAULT_LAYER: &str = "application/vnd.ontoref.src-vault.v1.tar+gzip";
+const CONTRACT: &str = "{ Endpoint = { host | String, port | Number } }\n";
+const EXAMPLE: &str = "{\"host\": \"zot.acme\", \"port\": 5000}\n";
+
+/// A demo project whose manifest and vault point at a private registry,
+/// with a cosign key pair made by the independent writer.
+struct World {
+    d: Demo,
+    reg: Registry,
+    keys: PathBuf,
+    work: PathBuf,
+}
+
+impl World {
+    /// With `auth`, the registry wants the planted agent credential.
+    fn new(auth: bool) -> World {
+        let d = Demo::new();
+        d.plant();
+        let reg = if auth {
+            Registry::start_with_auth("robot-agent", PLANTED)
+        } else {
+            Registry::start()
+        };
+        let work = d.sb.dir.path().join("work");
+        std::fs::create_dir_all(&work).unwrap();
+        let keys = work.join("keys");
+        ok_json(&reg.oci("keygen", &["--out", path_str(&keys)]));
+        let w = World { d, reg, keys, work };
+        w.point_at(w.reg.endpoint());
+        w.configure(Some(&w.keys.join("cosign.pub")));
+        w
+    }
+
+    /// Points the manifest's registries and the vault's endpoint at `endpoint`.
+    fn point_at(&self, endpoint: &str) {
+        let manifest = self.d.project.join(".ontology/manifest.ncl");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        let replaced = text.replace("registry.acme.internal:5000", endpoint);
+        assert_ne!(text, replaced, "the demo manifest names registry.acme.internal:5000");
+        std::fs::write(&manifest, replaced).unwrap();
+        let project = self.d.project.join(".ontoref/project.ncl");
+        let text = std::fs::read_to_string(&project).unwrap();
+        let text = match text.find("    registry_endpoint = ") {
+            Some(start) => {
+                let end = start + text[start..].find('\n').unwrap();
+                format!("{}    registry_endpoint = \"{endpoint}\",{}", &text[..start], &text[end..])
+            }
+            None => text.replacen(
+                "    enabled = true,\n",
+                &format!("    enabled = true,\n    registry_endpoint = \"{endpoint}\",\n"),
+                1,
+            ),
+        };
+        assert!(text.contains(&format!("registry_endpoint = \"{endpoint}\"")));
+        std::fs::write(&project, text).unwrap();
+    }
+
+    /// Writes config.ncl with `vault.cosign.pub_path` (or without it).
+    fn configure(&self, pub_path: Option<&Path>) {
+        let cosign = match pub_path {
+            Some(p) => format!("cosign = {{ pub_path = \"{}\" }},", p.display()),
+            None => String::new(),
+        };
+        std::fs::write(
+            self.d.home.join("config.ncl"),
+            format!("{{ vault = {{ {cosign} registry_timeout_secs = 5 }} }}\n"),
+        )
+        .unwrap();
+    }
+
+    fn ontoref(&self, actor: Option<&str>, args: &[&str]) -> Output {
+        self.d.run(actor, args)
+    }
+
+    /// Pushes a domain artifact with `files` (name, content, title) and
+    /// returns its digest.
+    fn push(&self, repo: &str, tag: &str, artifact_type: &str, files: &[(&str, &str, &str)]) -> String {
+        let mut args = vec![
+            "--repo".to_owned(),
+            repo.to_owned(),
+            "--tag".to_owned(),
+            tag.to_owned(),
+            "--artifact-type".to_owned(),
+            artifact_type.to_owned(),
+        ];
+        for (name, content, title) in files {
+            let path = self.work.join(name.replace('/', "_"));
+            std::fs::write(&path, content).unwrap();
+            args.push("--layer".to_owned());
+            if title.is_empty() {
+                args.push(format!("{}:text/plain", path.display()));
+            } else {
+                args.push(format!("{}:text/plain:{title}", path.display()));
+            }
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let v = ok_json(&self.reg.oci("push-artifact", &args));
+        v["digest"].as_str().unwrap().to_owned()
+    }
+
+    /// Signs `digest` in `repo` with `key_dir`'s key; `extra` adds flags
+    /// (`--payload-digest D`, `--corrupt`).
+    fn sign_with(&self, key_dir: &Path, repo: &str, digest: &str, extra: &[&str]) {
+        let key = key_dir.join("cosign.key");
+        let mut args = vec!["--repo", repo, "--digest", digest, "--key", path_str(&key)];
+        args.extend_from_slice(extra);
+        let out = self.reg.oci("sign", &args);
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    }
+
+    fn sign(&self, repo: &str, digest: &str) {
+        self.sign_with(&self.keys.clone(), repo, digest, &[]);
+    }
+
+    fn other_keys(&self) -> PathBuf {
+        let dir = self.work.join("other-keys");
+        if !dir.join("cosign.key").exists() {
+            ok_json(&self.reg.oci("keygen", &["--out", path_str(&dir)]));
+        }
+        dir
+    }
+
+    fn cache(&self) -> PathBuf {
+        self.d.project.join(".ontoref/cache/oci")
+    }
+}
+
+/// Every file under `dir` with its bytes (links as their target text).
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let rel = p.strip_prefix(base).unwrap().display().to_string();
+            let kind = e.file_type().unwrap();
+            if kind.is_symlink() {
+                out.insert(format!("{rel} ->"), std::fs::read_link(&p).unwrap().display().to_string().into_bytes());
+            } else if kind.is_dir() {
+                out.insert(format!("{rel}/"), Vec::new());
+                walk(base, &p, out);
+            } else {
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// The vault tree without its audit log (which records every attempt).
+fn vault_tree(w: &World) -> BTreeMap<String, Vec<u8>> {
+    let mut t = tree(&w.d.vault());
+    t.retain(|k, _| !k.starts_with("audit"));
+    t
+}
+
+fn audit_records(w: &World) -> Vec<Value> {
+    let out = w.ontoref(None, &["secrets", "audit-log", "--limit", "500"]);
+    json_out(&out)["records"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn artifact_pull_verifies_writes_caches_and_audits() {
+    let w = World::new(true);
+    let repo = "domains/agent-first/registry-access";
+    let digest = w.push(
+        repo,
+        "0.1.0",
+        DOMAIN_TYPE,
+        &[("contract.ncl", CONTRACT, "contract.ncl"), ("example.json", EXAMPLE, "example.json")],
+    );
+    w.sign(repo, &digest);
+    let target = format!("{repo}:0.1.0");
+
+    // Verify writes nothing.
+    let v = json_out(&w.ontoref(Some(AGENT), &["artifact", "verify", &target]));
+    assert_eq!(v["digest"], digest, "{v}");
+    assert!(!w.cache().exists(), "verify wrote to the cache");
+
+    let out = w.ontoref(Some(AGENT), &["artifact", "pull", &target]);
+    let p = json_out(&out);
+    assert!(out.status.success(), "{p}");
+    assert_eq!(p["digest"], digest);
+    assert_eq!(p["media_type"], DOMAIN_TYPE);
+    assert_eq!(p["cached"], false);
+    assert_eq!(p["signed_by"], v["signed_by"]);
+    assert!(p["signed_by"].as_str().unwrap().starts_with("sha256:"));
+    let files = p["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{p}");
+    let hex = digest.strip_prefix("sha256:").unwrap();
+    for (f, (name, content)) in files.iter().zip([("contract.ncl", CONTRACT), ("example.json", EXAMPLE)]) {
+        let rel = f["path"].as_str().unwrap();
+        assert_eq!(rel, format!(".ontoref/cache/oci/sha256-{hex}/{name}"));
+        let on_disk = std::fs::read(w.d.project.join(rel)).unwrap();
+        assert_eq!(on_disk, content.as_bytes());
+        assert_eq!(f["size"], content.len());
+        assert_eq!(
+            format!("sha256:{}", f["sha256"].as_str().unwrap()),
+            sha256_digest(content.as_bytes())
+        );
+    }
+    // No credential anywhere in what came out.
+    for text in [stdout(&out), stderr(&out)] {
+        assert!(!text.contains("PLANTED-pw"), "{text}");
+        assert!(!text.contains("robot-agent"), "{text}");
+    }
+
+    // A second pull is served from the cache: no blob is fetched.
+    let before = w.reg.requests().len();
+    let again = json_out(&w.ontoref(Some(AGENT), &["artifact", "pull", &target]));
+    assert_eq!(again["cached"], true, "{again}");
+    assert_eq!(again["files"], p["files"]);
+    let fetched_blobs = w.reg.requests()[before..]
+        .iter()
+        .filter(|r| r.contains("/blobs/"))
+        .count();
+    assert_eq!(fetched_blobs, 0, "{:?}", w.reg.requests());
+
+    // A changed cached file is noticed and pulled again.
+    let contract = w.d.project.join(files[0]["path"].as_str().unwrap());
+    std::fs::write(&contract, "tampered").unwrap();
+    let third = json_out(&w.ontoref(Some(AGENT), &["artifact", "pull", &target]));
+    assert_eq!(third["cached"], false, "{third}");
+    assert_eq!(std::fs::read_to_string(&contract).unwrap(), CONTRACT);
+
+    // Every attempt is in the audit log with its digest.
+    let records = audit_records(&w);
+    let pulls: Vec<&Value> = records.iter().filter(|r| r["op"] == "artifact-pull").collect();
+    assert_eq!(pulls.len(), 3, "{records:?}");
+    assert!(pulls.iter().all(|r| r["digest"] == digest && r["outcome"] == "ok"));
+    assert!(records.iter().any(|r| r["op"] == "artifact-verify" && r["digest"] == digest));
+}
+
+#[test]
+fn artifact_refusals_are_named_and_write_nothing() {
+    let w = World::new(true);
+    let repo = "domains/agent-first/c";
+    let files: &[(&str, &str, &str)] = &[("contract.ncl", CONTRACT, "contract.ncl")];
+
+    // Out of scope: refused before any request reaches the registry.
+    let before = w.reg.requests().len();
+    let out = w.ontoref(Some(AGENT), &["artifact", "pull", "domains/other-team/c:1"]);
+    assert_eq!(error_code(&out), "target-not-in-scope", "{}", stdout(&out));
+    assert_eq!(w.reg.requests().len(), before, "{:?}", w.reg.requests());
+
+    // Unsigned.
+    let d1 = w.push(repo, "unsigned", DOMAIN_TYPE, files);
+    let out = w.ontoref(Some(AGENT), &["artifact", "pull", &format!("{repo}:unsigned")]);
+    assert_eq!(error_code(&out), "signature-missing", "{}", stdout(&out));
+    let _ = d1;
+
+    // Signed by another key.
+    let d2 = w.push(repo, "other-key", DOMAIN_TYPE, &[("contract.ncl", "{ a = 2 }", "contract.ncl")]);
+    w.sign_with(&w.other_keys(), repo, &d2, &[]);
+    let out = w.ontoref(Some(AGENT), &["artifact", "pull", &format!("{repo}:other-key")]);
+    assert_eq!(error_code(&out), "signature-invalid", "{}", stdout(&out));
+
+    // A corrupted signature.
+    let d3 = w.push(repo, "corrupt", DOMAIN_TYPE, &[("contract.ncl", "{ a = 3 }", "contract.ncl")]);
+    w.sign_with(&w.keys.clone(), repo, &d3, &["--corrupt"]);
+    let out = w.ontoref(Some(AGENT), &["artifact", "pull", &format!("{repo}:corrupt")]);
+    assert_eq!(error_code(&out), "signature-invalid", "{}", stdout(&out));
+
+    // A valid signature whose payload names another digest.
+    let d4 = w.push(repo, "moved", DOMAIN_TYPE, &[("contract.ncl", "{ a = 4 }", "contract.ncl")]);
+    w.sign_with(&w.keys.clone(), repo, &d4, &["--payload-digest", &d2]);
+    let out = w.ontoref(Some(AGENT), &["artifact", "pull", &format!("{repo}:moved")]);
+    assert_eq!(error_code(&out), "signature-digest-mismatch", "{}", stdout(&out));
+
+    // Another artifact type.
+    let d5 = w.push(repo, "image", "application/vnd.example.other", &[("contract.ncl", "{ a = 5 }", "contract.ncl")]);
+    w.sign(repo, &d5);
+    let out = w.ontoref(Some(AGENT), &["artifact", "pull", &format!("{repo}:image")]);
+    assert_eq!(error_code(&out), "artifact-media-type", "{}", stdout(&out));
+
+    // A title escaping the directory.
+    let d6 = w.push(repo, "escape", DOMAIN_TYPE, &[("evil", "x", "../../evil")]);
+    w.sign(repo, &d6);
+    let out = w.ontoref(Some(AGENT), &["artifact", "pull", &format!("{repo}:escape")]);
+    assert_eq!(error_code(&out), "artifact-unsafe-path", "{}", stdout(&out));
+
+    // No such tag.
+    let out = w.ontoref(Some(AGENT), &["artifact", "pull", &format!("{repo}:9.9.9")]);
+    assert_eq!(error_code(&out), "artifact-not-found", "{}", stdout(&out));
+
+    assert!(!w.cache().exists() || tree(&w.cache()).keys().all(|k| k.starts_with(".staging") || k.is_empty()), "{:?}", tree(&w.cache()).keys());
+    assert!(!w.d.project.join("evil").exists() && !w.d.project.join(".ontoref/evil").exists());
+
+    // No public key configured: refused before any request.
+    w.configure(None);
+    let before = w.reg.requests().len();
+    let out = w.ontoref(Some(AGENT), &["artifact", "pull", &format!("{repo}:unsigned")]);
+    assert_eq!(error_code(&out), "cosign-key-missing", "{}", stdout(&out));
+    assert_eq!(w.reg.requests().len(), before);
+}
+
+#[test]
+fn a_wrong_password_and_a_dead_registry_are_named() {
+    let w = World::new(false);
+    let auth = Registry::start_with_auth("robot-agent", "not-the-planted-one");
+    w.point_at(auth.endpoint());
+    let out = w.ontoref(Some(AGENT), &["artifact", "pull", "domains/agent-first/c:1"]);
+    assert_eq!(error_code(&out), "registry-auth-failed", "{}", stdout(&out));
+    assert!(!stdout(&out).contains("PLANTED-pw"));
+
+    w.point_at(&Registry::down_endpoint());
+    let out = w.ontoref(Some(AGENT), &["artifact", "pull", "domains/agent-first/c:1"]);
+    assert_eq!(error_code(&out), "registry-unreachable", "{}", stdout(&out));
+}
+
+/// A publisher's copy of the demo vault with an `access.sops.yaml` holding
+/// `user`/`password`, packed by the independent writer and pushed and
+/// signed as `src-vault/<id>:latest`. Returns the manifest digest.
+fn publish_vault(w: &World, src: &Path, evil: Option<&str>, sign: bool) -> String {
+    let tar = w.work.join("vault.tar.gz");
+    let mut args = vec!["--src", path_str(src), "--out", path_str(&tar)];
+    if let Some(e) = evil {
+        args.extend(["--evil", e]);
+    }
+    let out = crate::registry::oci("make-vault-tar", &args);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let repo = "src-vault/agent-first";
+    let layer = format!("{}:{VAULT_LAYER}", tar.display());
+    let v = ok_json(&w.reg.oci(
+        "push-artifact",
+        &["--repo", repo, "--tag", "latest", "--artifact-type", VAULT_TYPE, "--layer", &layer],
+    ));
+    let digest = v["digest"].as_str().unwrap().to_owned();
+    if sign {
+        w.sign(repo, &digest);
+    }
+    digest
+}
+
+/// The demo vault as a publisher has it: moved out of the config home
+/// (so this machine starts empty), plus an access file.
+fn publisher_copy(w: &World) -> PathBuf {
+    let src = w.work.join("publisher");
+    std::fs::rename(w.d.vault(), &src).unwrap();
+    let keys = ["admin", "agent"].map(|g| public_key(&w.d.key(g)));
+    std::fs::write(
+        src.join("access.sops.yaml"),
+        sops_file(
+            &[("zot_username", "robot-agent"), ("zot_password", PLANTED), ("vault_key", "vk"), ("cosign_password", "cp")],
+            &keys,
+        ),
+    )
+    .unwrap();
+    src
+}
+
+fn synced_files(w: &World) -> BTreeMap<String, Vec<u8>> {
+    let mut t = tree(&w.d.vault());
+    t.retain(|k, _| k.starts_with("src-vault") || k == "access.sops.yaml");
+    t
+}
+
+fn published_files(src: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut t = tree(src);
+    t.retain(|k, _| k.starts_with("src-vault") || k == "access.sops.yaml");
+    t
+}
+
+#[test]
+fn sync_installs_a_verified_vault_and_updates_it() {
+    let w = World::new(false);
+    let src = publisher_copy(&w);
+    assert!(!w.d.vault().join("src-vault").exists());
+    let digest = publish_vault(&w, &src, None, true);
+
+    // First sync on an empty machine: anonymous (no access file yet).
+    let out = w.ontoref(None, &["secrets", "sync"]);
+    let v = json_out(&out);
+    assert!(out.status.success(), "{v}{}", stderr(&out));
+    assert_eq!(v["state"]["digest"], digest, "{v}");
+    assert_eq!(v["unchanged"], false);
+    assert_eq!(synced_files(&w), published_files(&src));
+    let status = json_out(&w.ontoref(None, &["secrets", "status"]));
+    assert_eq!(status["last_sync"]["digest"], digest, "{status}");
+    assert_eq!(status["synced"], true);
+
+    // The synced vault works: the agent fetches a credential from it.
+    let fetched = w.ontoref(Some(AGENT), &["secrets", "fetch", "domains/agent-first/x:1"]);
+    assert!(fetched.status.success(), "{}", stdout(&fetched));
+
+    // A changed artifact: a new scope file; the second sync installs it.
+    std::fs::write(
+        src.join("src-vault/scopes/auditor.ncl"),
+        "{ access = 'RO, bound_actor = [\"eve\"], namespaces = [\"domains/**\"], ops = [\"pull\"] }\n",
+    )
+    .unwrap();
+    let digest2 = publish_vault(&w, &src, None, true);
+    assert_ne!(digest, digest2);
+    let v = json_out(&w.ontoref(None, &["secrets", "sync"]));
+    assert_eq!(v["state"]["digest"], digest2, "{v}");
+    assert_eq!(v["previous"], digest);
+    assert_eq!(synced_files(&w), published_files(&src));
+
+    let records = audit_records(&w);
+    let syncs: Vec<&Value> = records.iter().filter(|r| r["op"] == "sync").collect();
+    assert_eq!(syncs.len(), 2, "{records:?}");
+    assert!(syncs.iter().any(|r| r["digest"] == digest2 && r["outcome"] == "ok"));
+}
+
+#[test]
+fn every_failed_sync_leaves_the_vault_byte_for_byte() {
+    let w = World::new(false);
+    let src = publisher_copy(&w);
+    publish_vault(&w, &src, None, true);
+    let out = w.ontoref(None, &["secrets", "sync"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let good = vault_tree(&w);
+    assert!(good.contains_key("access.sops.yaml") && good.contains_key("sync.json"));
+
+    let mut failures: Vec<(&str, Box<dyn Fn(&World)>)> = Vec::new();
+    let s = src.clone();
+    failures.push(("signature-missing", Box::new(move |w| {
+        std::fs::write(s.join("src-vault/new.txt"), "x").unwrap();
+        publish_vault(w, &s, None, false);
+    })));
+    let s = src.clone();
+    failures.push(("signature-invalid", Box::new(move |w| {
+        let d = publish_vault(w, &s, None, false);
+        w.sign_with(&w.other_keys(), "src-vault/agent-first", &d, &[]);
+    })));
+    let s = src.clone();
+    failures.push(("signature-digest-mismatch", Box::new(move |w| {
+        let old = publish_vault(w, &s, Some("dotdot"), true);
+        std::fs::write(s.join("src-vault/other.txt"), "y").unwrap();
+        let d = publish_vault(w, &s, None, false);
+        w.sign_with(&w.keys.clone(), "src-vault/agent-first", &d, &["--payload-digest", &old]);
+    })));
+    for evil in ["dotdot", "symlink", "absolute", "hardlink", "device"] {
+        let s = src.clone();
+        failures.push(("artifact-unsafe-path", Box::new(move |w| {
+            publish_vault(w, &s, Some(evil), true);
+        })));
+    }
+    let s = src.clone();
+    failures.push(("artifact-too-large", Box::new(move |w| {
+        // 80 MiB of zeros compress to about 80 KiB: a bomb the unpack limit stops.
+        let f = std::fs::File::create(s.join("src-vault/zeros.bin")).unwrap();
+        f.set_len(80 << 20).unwrap();
+        publish_vault(w, &s, None, true);
+        std::fs::remove_file(s.join("src-vault/zeros.bin")).unwrap();
+    })));
+    let s = src.clone();
+    failures.push(("artifact-invalid", Box::new(move |w| {
+        // A tampered layer: its bytes changed in the registry's storage.
+        publish_vault(w, &s, None, true);
+        let blobs = w.reg.storage().join("docker/registry/v2/blobs/sha256");
+        let mut tampered = false;
+        for (path, bytes) in tree(&blobs) {
+            if bytes.len() > 100 && bytes.starts_with(&[0x1f, 0x8b]) {
+                let p = blobs.join(&path);
+                let mut b = std::fs::read(&p).unwrap();
+                let n = b.len();
+                b[n / 2] ^= 0xff;
+                std::fs::write(&p, b).unwrap();
+                tampered = true;
+            }
+        }
+        assert!(tampered, "no gzip blob found to tamper with");
+    })));
+    let s = src.clone();
+    failures.push(("artifact-invalid", Box::new(move |w| {
+        // A vault without its access file.
+        let bare = w.work.join("bare");
+        let _ = std::fs::remove_dir_all(&bare);
+        std::fs::create_dir_all(&bare).unwrap();
+        copy_dir(&s.join("src-vault"), &bare.join("src-vault"));
+        publish_vault(w, &bare, None, true);
+    })));
+
+    for (code, break_it) in &failures {
+        break_it(&w);
+        let out = w.ontoref(None, &["secrets", "sync"]);
+        assert_eq!(&error_code(&out), code, "{}{}", stdout(&out), stderr(&out));
+        assert_eq!(vault_tree(&w), good, "a failed sync ({code}) changed the vault");
+        assert!(!stdout(&out).contains("PLANTED-pw"));
+        // Nothing left beside the vault either.
+        let stray: Vec<String> = std::fs::read_dir(w.d.vault().parent().unwrap())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("staging"))
+            .collect();
+        assert!(stray.is_empty(), "{stray:?}");
+    }
+
+    // The registry down.
+    w.point_at(&Registry::down_endpoint());
+    let out = w.ontoref(None, &["secrets", "sync"]);
+    assert_eq!(error_code(&out), "registry-unreachable", "{}", stdout(&out));
+    assert_eq!(vault_tree(&w), good);
+}
+
+#[test]
+fn sync_uses_the_access_file_credentials_and_names_a_wrong_password() {
+    let w = World::new(false);
+    let src = publisher_copy(&w);
+    // Publish to an anonymous registry, sync once (no access file yet).
+    publish_vault(&w, &src, None, true);
+    assert!(w.ontoref(None, &["secrets", "sync"]).status.success());
+    let good = vault_tree(&w);
+
+    // Now a registry that wants the access file's credentials.
+    let auth = Registry::start_with_auth("robot-agent", PLANTED);
+    let moved = World {
+        d: Demo::new(),
+        reg: auth,
+        keys: w.keys.clone(),
+        work: w.work.clone(),
+    };
+    // Publish the same vault there, then point this project at it.
+    let digest = publish_vault(&moved, &src, None, true);
+    w.point_at(moved.reg.endpoint());
+    let out = w.ontoref(None, &["secrets", "sync"]);
+    let v = json_out(&out);
+    assert!(out.status.success(), "{v}");
+    assert_eq!(v["state"]["digest"], digest);
+    assert!(moved.reg.access_log().iter().any(|a| a.status == 200 && a.path.contains("/manifests/")));
+    assert!(!stdout(&out).contains("PLANTED-pw") && !stderr(&out).contains("PLANTED-pw"));
+
+    // A registry with another password: named, and the vault unchanged.
+    let after = vault_tree(&w);
+    let other = Registry::start_with_auth("robot-agent", "another-password");
+    w.point_at(other.endpoint());
+    let out = w.ontoref(None, &["secrets", "sync"]);
+    assert_eq!(error_code(&out), "registry-auth-failed", "{}", stdout(&out));
+    assert_eq!(vault_tree(&w), after);
+    let _ = good;
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
