@@ -21,6 +21,10 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v age-keygen >/dev/null || need_apt+=(age)
 command -v strace >/dev/null || need_apt+=(strace)
 command -v npm >/dev/null || need_apt+=(nodejs npm)
+# The OCI tests: a private registry per test, skopeo as an independent reader, htpasswd -B (bcrypt).
+command -v docker-registry >/dev/null || need_apt+=(docker-registry)
+command -v skopeo >/dev/null || need_apt+=(skopeo)
+command -v htpasswd >/dev/null || need_apt+=(apache2-utils)
 if ((${#need_apt[@]})); then
     step "apt-get install ${need_apt[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -10,6 +10,7 @@ mod knowledge;
 mod mcp_stdio;
 mod modes;
 mod readme;
+mod registry;
 mod snapshot;
 mod trust;
 mod util;
