@@ -11,6 +11,9 @@
 //! everything after is fetched by digest). Written here rather than with
 //! the `sigstore` crate, whose `cosign` feature pulls a second oci-client
 //! and a TLS stack for what is ~100 lines over `p256`.
+//!
+//! Signing (private keys, the payload, the signature) is
+//! [`signing`](super::signing); both report [`CosignError`].
 
 use base64::Engine as _;
 use p256::ecdsa::signature::Verifier;
@@ -155,6 +158,15 @@ impl PublicKey {
                 detail: format!("not a PEM public key: {e}"),
             }
         })?;
+        PublicKey::from_verifying_key(key, path)
+    }
+
+    /// The key as given (the public half of a private key); `path` names it
+    /// in errors.
+    pub(crate) fn from_verifying_key(
+        key: VerifyingKey,
+        path: &str,
+    ) -> Result<PublicKey, CosignError> {
         let der = key
             .to_public_key_der()
             .map_err(|e| CosignError::KeyInvalid {
