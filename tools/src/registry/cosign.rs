@@ -11,6 +11,9 @@
 //! everything after is fetched by digest). Written here rather than with
 //! the `sigstore` crate, whose `cosign` feature pulls a second oci-client
 //! and a TLS stack for what is ~100 lines over `p256`.
+//!
+//! Signing (private keys, the payload, the signature) is
+//! [`signing`](super::signing); both report [`CosignError`].
 
 use base64::Engine as _;
 use p256::ecdsa::signature::Verifier;
@@ -30,7 +33,7 @@ pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 /// The payload's `critical.type`.
 const PAYLOAD_TYPE: &str = "cosign container image signature";
 
-/// Why a signature does not vouch for an artifact.
+/// Why a signature does not vouch for an artifact, or a key cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CosignError {
@@ -40,13 +43,28 @@ pub enum CosignError {
         /// Where one was looked for.
         detail: String,
     },
-    /// The public key does not parse.
-    #[error("{path} is not a PEM P-256 public key: {detail}")]
+    /// A public or private key does not parse, is not P-256, or its
+    /// encrypted envelope is malformed or asks too much of scrypt.
+    #[error("{path} is not a usable P-256 key: {detail}")]
     KeyInvalid {
         /// The key file.
         path: String,
-        /// What is wrong.
+        /// What is wrong (never key material).
         detail: String,
+    },
+    /// An encrypted private key does not open with the password given.
+    #[error(
+        "the password for {path} is wrong (the key does not open with it, or the file was altered)"
+    )]
+    PasswordWrong {
+        /// The key file.
+        path: String,
+    },
+    /// An encrypted private key and no password.
+    #[error("{path} is encrypted and no password was given")]
+    PasswordMissing {
+        /// The key file.
+        path: String,
     },
     /// The artifact has no signature.
     #[error("{reference} has no cosign signature")]
@@ -81,6 +99,8 @@ impl CosignError {
         match self {
             CosignError::KeyMissing { .. } => "cosign-key-missing",
             CosignError::KeyInvalid { .. } => "cosign-key-invalid",
+            CosignError::PasswordWrong { .. } => "cosign-password-wrong",
+            CosignError::PasswordMissing { .. } => "cosign-password-missing",
             CosignError::SignatureMissing { .. } => "signature-missing",
             CosignError::SignatureInvalid { .. } => "signature-invalid",
             CosignError::DigestMismatch { .. } => "signature-digest-mismatch",
@@ -95,8 +115,17 @@ impl CosignError {
                  entry) to the PEM public key artifacts are signed with"
             }
             CosignError::KeyInvalid { .. } => {
-                "the file must hold a `-----BEGIN PUBLIC KEY-----` P-256 key, as `cosign \
-                 generate-key-pair` writes cosign.pub"
+                "a public key must be a `-----BEGIN PUBLIC KEY-----` P-256 key (cosign.pub); a \
+                 private key an `ENCRYPTED SIGSTORE PRIVATE KEY` as `cosign generate-key-pair` \
+                 writes cosign.key, or a plain P-256 `PRIVATE KEY` or `EC PRIVATE KEY` PEM"
+            }
+            CosignError::PasswordWrong { .. } => {
+                "check cosign_password in the vault's access.sops.yaml: it must be the password the \
+                 key was generated with (COSIGN_PASSWORD for `cosign generate-key-pair`)"
+            }
+            CosignError::PasswordMissing { .. } => {
+                "set cosign_password in the vault's access.sops.yaml to the private key's password \
+                 (an empty string for a key generated with an empty one)"
             }
             CosignError::SignatureMissing { .. } => {
                 "the publisher must sign the artifact with its cosign key; nothing unsigned is used"
@@ -126,9 +155,18 @@ impl PublicKey {
         let key = VerifyingKey::from_public_key_pem(text.trim()).map_err(|e| {
             CosignError::KeyInvalid {
                 path: path.to_owned(),
-                detail: e.to_string(),
+                detail: format!("not a PEM public key: {e}"),
             }
         })?;
+        PublicKey::from_verifying_key(key, path)
+    }
+
+    /// The key as given (the public half of a private key); `path` names it
+    /// in errors.
+    pub(crate) fn from_verifying_key(
+        key: VerifyingKey,
+        path: &str,
+    ) -> Result<PublicKey, CosignError> {
         let der = key
             .to_public_key_der()
             .map_err(|e| CosignError::KeyInvalid {
@@ -232,7 +270,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 impl ErrorCodes for CosignError {
-    const VARIANTS: usize = 5;
+    const VARIANTS: usize = 7;
 
     fn examples() -> Vec<Self> {
         let reference = || "127.0.0.1:5000/src-vault/acme:latest".to_owned();
@@ -243,6 +281,12 @@ impl ErrorCodes for CosignError {
             CosignError::KeyInvalid {
                 path: "keys/cosign.pub".into(),
                 detail: "unexpected PEM label".into(),
+            },
+            CosignError::PasswordWrong {
+                path: "keys/cosign.key".into(),
+            },
+            CosignError::PasswordMissing {
+                path: "keys/cosign.key".into(),
             },
             CosignError::SignatureMissing {
                 reference: reference(),
@@ -267,6 +311,8 @@ impl ErrorCodes for CosignError {
             CosignError::SignatureMissing { .. } => variant::<2, N>(),
             CosignError::SignatureInvalid { .. } => variant::<3, N>(),
             CosignError::DigestMismatch { .. } => variant::<4, N>(),
+            CosignError::PasswordWrong { .. } => variant::<5, N>(),
+            CosignError::PasswordMissing { .. } => variant::<6, N>(),
         }
     }
 
