@@ -1,7 +1,9 @@
 //! The OCI registry side of the vault and of integration artifacts:
-//! signatures (`cosign`), the registry's named errors, and the client the
-//! vault sync and artifact pulls build on.
+//! signatures (`cosign`), the vault layer's tar+gzip (`archive`), the
+//! registry's named errors, and the client the vault sync and artifact
+//! pulls build on.
 
+pub mod archive;
 pub mod cosign;
 pub mod error;
 
