@@ -58,14 +58,21 @@ impl World {
         let manifest = self.d.project.join(".ontology/manifest.ncl");
         let text = std::fs::read_to_string(&manifest).unwrap();
         let replaced = text.replace("registry.acme.internal:5000", endpoint);
-        assert_ne!(text, replaced, "the demo manifest names registry.acme.internal:5000");
+        assert_ne!(
+            text, replaced,
+            "the demo manifest names registry.acme.internal:5000"
+        );
         std::fs::write(&manifest, replaced).unwrap();
         let project = self.d.project.join(".ontoref/project.ncl");
         let text = std::fs::read_to_string(&project).unwrap();
         let text = match text.find("    registry_endpoint = ") {
             Some(start) => {
                 let end = start + text[start..].find('\n').unwrap();
-                format!("{}    registry_endpoint = \"{endpoint}\",{}", &text[..start], &text[end..])
+                format!(
+                    "{}    registry_endpoint = \"{endpoint}\",{}",
+                    &text[..start],
+                    &text[end..]
+                )
             }
             None => text.replacen(
                 "    enabled = true,\n",
@@ -96,7 +103,13 @@ impl World {
 
     /// Pushes a domain artifact with `files` (name, content, title) and
     /// returns its digest.
-    fn push(&self, repo: &str, tag: &str, artifact_type: &str, files: &[(&str, &str, &str)]) -> String {
+    fn push(
+        &self,
+        repo: &str,
+        tag: &str,
+        artifact_type: &str,
+        files: &[(&str, &str, &str)],
+    ) -> String {
         let mut args = vec![
             "--repo".to_owned(),
             repo.to_owned(),
@@ -159,7 +172,14 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             let rel = p.strip_prefix(base).unwrap().display().to_string();
             let kind = e.file_type().unwrap();
             if kind.is_symlink() {
-                out.insert(format!("{rel} ->"), std::fs::read_link(&p).unwrap().display().to_string().into_bytes());
+                out.insert(
+                    format!("{rel} ->"),
+                    std::fs::read_link(&p)
+                        .unwrap()
+                        .display()
+                        .to_string()
+                        .into_bytes(),
+                );
             } else if kind.is_dir() {
                 out.insert(format!("{rel}/"), Vec::new());
                 walk(base, &p, out);
@@ -181,7 +201,10 @@ fn vault_tree(w: &World) -> BTreeMap<String, Vec<u8>> {
 
 fn audit_records(w: &World) -> Vec<Value> {
     let out = w.ontoref(None, &["secrets", "audit-log", "--limit", "500"]);
-    json_out(&out)["records"].as_array().cloned().unwrap_or_default()
+    json_out(&out)["records"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[test]
@@ -192,7 +215,10 @@ fn artifact_pull_verifies_writes_caches_and_audits() {
         repo,
         "0.1.0",
         DOMAIN_TYPE,
-        &[("contract.ncl", CONTRACT, "contract.ncl"), ("example.json", EXAMPLE, "example.json")],
+        &[
+            ("contract.ncl", CONTRACT, "contract.ncl"),
+            ("example.json", EXAMPLE, "example.json"),
+        ],
     );
     w.sign(repo, &digest);
     let target = format!("{repo}:0.1.0");
@@ -213,7 +239,10 @@ fn artifact_pull_verifies_writes_caches_and_audits() {
     let files = p["files"].as_array().unwrap();
     assert_eq!(files.len(), 2, "{p}");
     let hex = digest.strip_prefix("sha256:").unwrap();
-    for (f, (name, content)) in files.iter().zip([("contract.ncl", CONTRACT), ("example.json", EXAMPLE)]) {
+    for (f, (name, content)) in files
+        .iter()
+        .zip([("contract.ncl", CONTRACT), ("example.json", EXAMPLE)])
+    {
         let rel = f["path"].as_str().unwrap();
         assert_eq!(rel, format!(".ontoref/cache/oci/sha256-{hex}/{name}"));
         let on_disk = std::fs::read(w.d.project.join(rel)).unwrap();
@@ -250,10 +279,21 @@ fn artifact_pull_verifies_writes_caches_and_audits() {
 
     // Every attempt is in the audit log with its digest.
     let records = audit_records(&w);
-    let pulls: Vec<&Value> = records.iter().filter(|r| r["op"] == "artifact-pull").collect();
+    let pulls: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["op"] == "artifact-pull")
+        .collect();
     assert_eq!(pulls.len(), 3, "{records:?}");
-    assert!(pulls.iter().all(|r| r["digest"] == digest && r["outcome"] == "ok"));
-    assert!(records.iter().any(|r| r["op"] == "artifact-verify" && r["digest"] == digest));
+    assert!(
+        pulls
+            .iter()
+            .all(|r| r["digest"] == digest && r["outcome"] == "ok")
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| r["op"] == "artifact-verify" && r["digest"] == digest)
+    );
 }
 
 #[test]
@@ -270,30 +310,64 @@ fn artifact_refusals_are_named_and_write_nothing() {
 
     // Unsigned.
     let d1 = w.push(repo, "unsigned", DOMAIN_TYPE, files);
-    let out = w.ontoref(Some(AGENT), &["artifact", "pull", &format!("{repo}:unsigned")]);
+    let out = w.ontoref(
+        Some(AGENT),
+        &["artifact", "pull", &format!("{repo}:unsigned")],
+    );
     assert_eq!(error_code(&out), "signature-missing", "{}", stdout(&out));
     let _ = d1;
 
     // Signed by another key.
-    let d2 = w.push(repo, "other-key", DOMAIN_TYPE, &[("contract.ncl", "{ a = 2 }", "contract.ncl")]);
+    let d2 = w.push(
+        repo,
+        "other-key",
+        DOMAIN_TYPE,
+        &[("contract.ncl", "{ a = 2 }", "contract.ncl")],
+    );
     w.sign_with(&w.other_keys(), repo, &d2, &[]);
-    let out = w.ontoref(Some(AGENT), &["artifact", "pull", &format!("{repo}:other-key")]);
+    let out = w.ontoref(
+        Some(AGENT),
+        &["artifact", "pull", &format!("{repo}:other-key")],
+    );
     assert_eq!(error_code(&out), "signature-invalid", "{}", stdout(&out));
 
     // A corrupted signature.
-    let d3 = w.push(repo, "corrupt", DOMAIN_TYPE, &[("contract.ncl", "{ a = 3 }", "contract.ncl")]);
+    let d3 = w.push(
+        repo,
+        "corrupt",
+        DOMAIN_TYPE,
+        &[("contract.ncl", "{ a = 3 }", "contract.ncl")],
+    );
     w.sign_with(&w.keys.clone(), repo, &d3, &["--corrupt"]);
-    let out = w.ontoref(Some(AGENT), &["artifact", "pull", &format!("{repo}:corrupt")]);
+    let out = w.ontoref(
+        Some(AGENT),
+        &["artifact", "pull", &format!("{repo}:corrupt")],
+    );
     assert_eq!(error_code(&out), "signature-invalid", "{}", stdout(&out));
 
     // A valid signature whose payload names another digest.
-    let d4 = w.push(repo, "moved", DOMAIN_TYPE, &[("contract.ncl", "{ a = 4 }", "contract.ncl")]);
+    let d4 = w.push(
+        repo,
+        "moved",
+        DOMAIN_TYPE,
+        &[("contract.ncl", "{ a = 4 }", "contract.ncl")],
+    );
     w.sign_with(&w.keys.clone(), repo, &d4, &["--payload-digest", &d2]);
     let out = w.ontoref(Some(AGENT), &["artifact", "pull", &format!("{repo}:moved")]);
-    assert_eq!(error_code(&out), "signature-digest-mismatch", "{}", stdout(&out));
+    assert_eq!(
+        error_code(&out),
+        "signature-digest-mismatch",
+        "{}",
+        stdout(&out)
+    );
 
     // Another artifact type.
-    let d5 = w.push(repo, "image", "application/vnd.example.other", &[("contract.ncl", "{ a = 5 }", "contract.ncl")]);
+    let d5 = w.push(
+        repo,
+        "image",
+        "application/vnd.example.other",
+        &[("contract.ncl", "{ a = 5 }", "contract.ncl")],
+    );
     w.sign(repo, &d5);
     let out = w.ontoref(Some(AGENT), &["artifact", "pull", &format!("{repo}:image")]);
     assert_eq!(error_code(&out), "artifact-media-type", "{}", stdout(&out));
@@ -301,20 +375,33 @@ fn artifact_refusals_are_named_and_write_nothing() {
     // A title escaping the directory.
     let d6 = w.push(repo, "escape", DOMAIN_TYPE, &[("evil", "x", "../../evil")]);
     w.sign(repo, &d6);
-    let out = w.ontoref(Some(AGENT), &["artifact", "pull", &format!("{repo}:escape")]);
+    let out = w.ontoref(
+        Some(AGENT),
+        &["artifact", "pull", &format!("{repo}:escape")],
+    );
     assert_eq!(error_code(&out), "artifact-unsafe-path", "{}", stdout(&out));
 
     // No such tag.
     let out = w.ontoref(Some(AGENT), &["artifact", "pull", &format!("{repo}:9.9.9")]);
     assert_eq!(error_code(&out), "artifact-not-found", "{}", stdout(&out));
 
-    assert!(!w.cache().exists() || tree(&w.cache()).keys().all(|k| k.starts_with(".staging") || k.is_empty()), "{:?}", tree(&w.cache()).keys());
+    assert!(
+        !w.cache().exists()
+            || tree(&w.cache())
+                .keys()
+                .all(|k| k.starts_with(".staging") || k.is_empty()),
+        "{:?}",
+        tree(&w.cache()).keys()
+    );
     assert!(!w.d.project.join("evil").exists() && !w.d.project.join(".ontoref/evil").exists());
 
     // No public key configured: refused before any request.
     w.configure(None);
     let before = w.reg.requests().len();
-    let out = w.ontoref(Some(AGENT), &["artifact", "pull", &format!("{repo}:unsigned")]);
+    let out = w.ontoref(
+        Some(AGENT),
+        &["artifact", "pull", &format!("{repo}:unsigned")],
+    );
     assert_eq!(error_code(&out), "cosign-key-missing", "{}", stdout(&out));
     assert_eq!(w.reg.requests().len(), before);
 }
@@ -324,12 +411,18 @@ fn a_wrong_password_and_a_dead_registry_are_named() {
     let w = World::new(false);
     let auth = Registry::start_with_auth("robot-agent", "not-the-planted-one");
     w.point_at(auth.endpoint());
-    let out = w.ontoref(Some(AGENT), &["artifact", "pull", "domains/agent-first/c:1"]);
+    let out = w.ontoref(
+        Some(AGENT),
+        &["artifact", "pull", "domains/agent-first/c:1"],
+    );
     assert_eq!(error_code(&out), "registry-auth-failed", "{}", stdout(&out));
     assert!(!stdout(&out).contains("PLANTED-pw"));
 
     w.point_at(&Registry::down_endpoint());
-    let out = w.ontoref(Some(AGENT), &["artifact", "pull", "domains/agent-first/c:1"]);
+    let out = w.ontoref(
+        Some(AGENT),
+        &["artifact", "pull", "domains/agent-first/c:1"],
+    );
     assert_eq!(error_code(&out), "registry-unreachable", "{}", stdout(&out));
 }
 
@@ -348,7 +441,16 @@ fn publish_vault(w: &World, src: &Path, evil: Option<&str>, sign: bool) -> Strin
     let layer = format!("{}:{VAULT_LAYER}", tar.display());
     let v = ok_json(&w.reg.oci(
         "push-artifact",
-        &["--repo", repo, "--tag", "latest", "--artifact-type", VAULT_TYPE, "--layer", &layer],
+        &[
+            "--repo",
+            repo,
+            "--tag",
+            "latest",
+            "--artifact-type",
+            VAULT_TYPE,
+            "--layer",
+            &layer,
+        ],
     ));
     let digest = v["digest"].as_str().unwrap().to_owned();
     if sign {
@@ -366,7 +468,12 @@ fn publisher_copy(w: &World) -> PathBuf {
     std::fs::write(
         src.join("access.sops.yaml"),
         sops_file(
-            &[("zot_username", "robot-agent"), ("zot_password", PLANTED), ("vault_key", "vk"), ("cosign_password", "cp")],
+            &[
+                ("zot_username", "robot-agent"),
+                ("zot_password", PLANTED),
+                ("vault_key", "vk"),
+                ("cosign_password", "cp"),
+            ],
             &keys,
         ),
     )
@@ -405,7 +512,10 @@ fn sync_installs_a_verified_vault_and_updates_it() {
     assert_eq!(status["synced"], true);
 
     // The synced vault works: the agent fetches a credential from it.
-    let fetched = w.ontoref(Some(AGENT), &["secrets", "fetch", "domains/agent-first/x:1"]);
+    let fetched = w.ontoref(
+        Some(AGENT),
+        &["secrets", "fetch", "domains/agent-first/x:1"],
+    );
     assert!(fetched.status.success(), "{}", stdout(&fetched));
 
     // A changed artifact: a new scope file; the second sync installs it.
@@ -424,7 +534,11 @@ fn sync_installs_a_verified_vault_and_updates_it() {
     let records = audit_records(&w);
     let syncs: Vec<&Value> = records.iter().filter(|r| r["op"] == "sync").collect();
     assert_eq!(syncs.len(), 2, "{records:?}");
-    assert!(syncs.iter().any(|r| r["digest"] == digest2 && r["outcome"] == "ok"));
+    assert!(
+        syncs
+            .iter()
+            .any(|r| r["digest"] == digest2 && r["outcome"] == "ok")
+    );
 }
 
 #[test]
@@ -439,69 +553,99 @@ fn every_failed_sync_leaves_the_vault_byte_for_byte() {
 
     let mut failures: Vec<(&str, Box<dyn Fn(&World)>)> = Vec::new();
     let s = src.clone();
-    failures.push(("signature-missing", Box::new(move |w| {
-        std::fs::write(s.join("src-vault/new.txt"), "x").unwrap();
-        publish_vault(w, &s, None, false);
-    })));
+    failures.push((
+        "signature-missing",
+        Box::new(move |w| {
+            std::fs::write(s.join("src-vault/new.txt"), "x").unwrap();
+            publish_vault(w, &s, None, false);
+        }),
+    ));
     let s = src.clone();
-    failures.push(("signature-invalid", Box::new(move |w| {
-        let d = publish_vault(w, &s, None, false);
-        w.sign_with(&w.other_keys(), "src-vault/agent-first", &d, &[]);
-    })));
+    failures.push((
+        "signature-invalid",
+        Box::new(move |w| {
+            let d = publish_vault(w, &s, None, false);
+            w.sign_with(&w.other_keys(), "src-vault/agent-first", &d, &[]);
+        }),
+    ));
     let s = src.clone();
-    failures.push(("signature-digest-mismatch", Box::new(move |w| {
-        let old = publish_vault(w, &s, Some("dotdot"), true);
-        std::fs::write(s.join("src-vault/other.txt"), "y").unwrap();
-        let d = publish_vault(w, &s, None, false);
-        w.sign_with(&w.keys.clone(), "src-vault/agent-first", &d, &["--payload-digest", &old]);
-    })));
+    failures.push((
+        "signature-digest-mismatch",
+        Box::new(move |w| {
+            let old = publish_vault(w, &s, Some("dotdot"), true);
+            std::fs::write(s.join("src-vault/other.txt"), "y").unwrap();
+            let d = publish_vault(w, &s, None, false);
+            w.sign_with(
+                &w.keys.clone(),
+                "src-vault/agent-first",
+                &d,
+                &["--payload-digest", &old],
+            );
+        }),
+    ));
     for evil in ["dotdot", "symlink", "absolute", "hardlink", "device"] {
         let s = src.clone();
-        failures.push(("artifact-unsafe-path", Box::new(move |w| {
-            publish_vault(w, &s, Some(evil), true);
-        })));
+        failures.push((
+            "artifact-unsafe-path",
+            Box::new(move |w| {
+                publish_vault(w, &s, Some(evil), true);
+            }),
+        ));
     }
     let s = src.clone();
-    failures.push(("artifact-too-large", Box::new(move |w| {
-        // 80 MiB of zeros compress to about 80 KiB: a bomb the unpack limit stops.
-        let f = std::fs::File::create(s.join("src-vault/zeros.bin")).unwrap();
-        f.set_len(80 << 20).unwrap();
-        publish_vault(w, &s, None, true);
-        std::fs::remove_file(s.join("src-vault/zeros.bin")).unwrap();
-    })));
+    failures.push((
+        "artifact-too-large",
+        Box::new(move |w| {
+            // 80 MiB of zeros compress to about 80 KiB: a bomb the unpack limit stops.
+            let f = std::fs::File::create(s.join("src-vault/zeros.bin")).unwrap();
+            f.set_len(80 << 20).unwrap();
+            publish_vault(w, &s, None, true);
+            std::fs::remove_file(s.join("src-vault/zeros.bin")).unwrap();
+        }),
+    ));
     let s = src.clone();
-    failures.push(("artifact-invalid", Box::new(move |w| {
-        // A tampered layer: its bytes changed in the registry's storage.
-        publish_vault(w, &s, None, true);
-        let blobs = w.reg.storage().join("docker/registry/v2/blobs/sha256");
-        let mut tampered = false;
-        for (path, bytes) in tree(&blobs) {
-            if bytes.len() > 100 && bytes.starts_with(&[0x1f, 0x8b]) {
-                let p = blobs.join(&path);
-                let mut b = std::fs::read(&p).unwrap();
-                let n = b.len();
-                b[n / 2] ^= 0xff;
-                std::fs::write(&p, b).unwrap();
-                tampered = true;
+    failures.push((
+        "artifact-invalid",
+        Box::new(move |w| {
+            // A tampered layer: its bytes changed in the registry's storage.
+            publish_vault(w, &s, None, true);
+            let blobs = w.reg.storage().join("docker/registry/v2/blobs/sha256");
+            let mut tampered = false;
+            for (path, bytes) in tree(&blobs) {
+                if bytes.len() > 100 && bytes.starts_with(&[0x1f, 0x8b]) {
+                    let p = blobs.join(&path);
+                    let mut b = std::fs::read(&p).unwrap();
+                    let n = b.len();
+                    b[n / 2] ^= 0xff;
+                    std::fs::write(&p, b).unwrap();
+                    tampered = true;
+                }
             }
-        }
-        assert!(tampered, "no gzip blob found to tamper with");
-    })));
+            assert!(tampered, "no gzip blob found to tamper with");
+        }),
+    ));
     let s = src.clone();
-    failures.push(("artifact-invalid", Box::new(move |w| {
-        // A vault without its access file.
-        let bare = w.work.join("bare");
-        let _ = std::fs::remove_dir_all(&bare);
-        std::fs::create_dir_all(&bare).unwrap();
-        copy_dir(&s.join("src-vault"), &bare.join("src-vault"));
-        publish_vault(w, &bare, None, true);
-    })));
+    failures.push((
+        "artifact-invalid",
+        Box::new(move |w| {
+            // A vault without its access file.
+            let bare = w.work.join("bare");
+            let _ = std::fs::remove_dir_all(&bare);
+            std::fs::create_dir_all(&bare).unwrap();
+            copy_dir(&s.join("src-vault"), &bare.join("src-vault"));
+            publish_vault(w, &bare, None, true);
+        }),
+    ));
 
     for (code, break_it) in &failures {
         break_it(&w);
         let out = w.ontoref(None, &["secrets", "sync"]);
         assert_eq!(&error_code(&out), code, "{}{}", stdout(&out), stderr(&out));
-        assert_eq!(vault_tree(&w), good, "a failed sync ({code}) changed the vault");
+        assert_eq!(
+            vault_tree(&w),
+            good,
+            "a failed sync ({code}) changed the vault"
+        );
         assert!(!stdout(&out).contains("PLANTED-pw"));
         // Nothing left beside the vault either.
         let stray: Vec<String> = std::fs::read_dir(w.d.vault().parent().unwrap())
@@ -544,7 +688,13 @@ fn sync_uses_the_access_file_credentials_and_names_a_wrong_password() {
     let v = json_out(&out);
     assert!(out.status.success(), "{v}");
     assert_eq!(v["state"]["digest"], digest);
-    assert!(moved.reg.access_log().iter().any(|a| a.status == 200 && a.path.contains("/manifests/")));
+    assert!(
+        moved
+            .reg
+            .access_log()
+            .iter()
+            .any(|a| a.status == 200 && a.path.contains("/manifests/"))
+    );
     assert!(!stdout(&out).contains("PLANTED-pw") && !stderr(&out).contains("PLANTED-pw"));
 
     // A registry with another password: named, and the vault unchanged.

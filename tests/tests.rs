@@ -9,6 +9,7 @@ mod http;
 mod knowledge;
 mod mcp_stdio;
 mod modes;
+mod oci;
 mod readme;
 mod registry;
 mod snapshot;

@@ -82,9 +82,9 @@ pub fn secrets(global: &Global, cmd: &SecretsCommand, format: Format) -> Result<
         SecretsCommand::ForceUnlock { vault_id } => {
             let config = engine_config(global)?;
             with_engine(config, format, |engine| {
-                Box::pin(async move {
-                    to_value(lock::force_unlock(engine, vault_id.as_deref()).await?)
-                })
+                Box::pin(
+                    async move { to_value(lock::force_unlock(engine, vault_id.as_deref()).await?) },
+                )
             })
             .map(|_| ())
         }
@@ -110,7 +110,12 @@ fn close(global: &Global, vault_id: Option<&str>, format: Format) -> Result<(), 
             let plan = lock::close_plan(engine, vault_id).await?;
             if ask {
                 let mut err = std::io::stderr();
-                let _ = writeln!(err, "vault `{}`: {} change(s) since open", plan.vault_id, plan.changes.len());
+                let _ = writeln!(
+                    err,
+                    "vault `{}`: {} change(s) since open",
+                    plan.vault_id,
+                    plan.changes.len()
+                );
                 for c in &plan.changes {
                     let mut line = format!("  {:<13} {}", c.change, c.path);
                     if !c.recipients_added.is_empty() {
@@ -126,7 +131,10 @@ fn close(global: &Global, vault_id: Option<&str>, format: Format) -> Result<(), 
                 let mut answer = String::new();
                 let _ = std::io::stdin().lock().read_line(&mut answer);
                 if !matches!(answer.trim(), "y" | "Y" | "yes") {
-                    return Err(VaultError::Invalid("close cancelled: nothing was pushed and the lock is still held".into()).into());
+                    return Err(VaultError::Invalid(
+                        "close cancelled: nothing was pushed and the lock is still held".into(),
+                    )
+                    .into());
                 }
             }
             to_value(lock::close(engine, vault_id, plan).await?)

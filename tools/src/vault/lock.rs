@@ -187,7 +187,9 @@ fn nonce() -> String {
 async fn rw_actor(engine: &Engine, src: &Source, known: &mut Known) -> Result<String, ToolError> {
     let file = ".ontoref/project.ncl".to_owned();
     let sops = src.sops.as_ref();
-    let bindings = sops.and_then(|s| s.actor_key_bindings.clone()).unwrap_or_default();
+    let bindings = sops
+        .and_then(|s| s.actor_key_bindings.clone())
+        .unwrap_or_default();
     let actor = engine.actor().filter(|a| !a.is_empty());
     let Some((actor, role)) = actor.and_then(|a| bindings.get(&a).cloned().map(|r| (a, r))) else {
         return Err(VaultError::ActorNotBound {
@@ -208,7 +210,10 @@ async fn rw_actor(engine: &Engine, src: &Source, known: &mut Known) -> Result<St
             path: scope_path.display().to_string(),
             vault_id: src.vault.id.clone(),
         })?;
-    if scope.access != Access::Rw || !scope.ops.iter().any(|o| o == "push") || !scope.bound_actor.contains(&actor) {
+    if scope.access != Access::Rw
+        || !scope.ops.iter().any(|o| o == "push")
+        || !scope.bound_actor.contains(&actor)
+    {
         return Err(VaultError::OpNotInScope {
             op: "push".into(),
             role,
@@ -221,7 +226,10 @@ async fn rw_actor(engine: &Engine, src: &Source, known: &mut Known) -> Result<St
 }
 
 /// The current lock record and its digest, if the tag exists.
-async fn current_lock(remote: &Remote, repo: &str) -> Result<Option<(String, LockRecord)>, RegistryError> {
+async fn current_lock(
+    remote: &Remote,
+    repo: &str,
+) -> Result<Option<(String, LockRecord)>, RegistryError> {
     let digest = match remote.resolve(repo, "lock").await {
         Ok(d) => d,
         Err(RegistryError::NotFound { .. }) => return Ok(None),
@@ -229,7 +237,12 @@ async fn current_lock(remote: &Remote, repo: &str) -> Result<Option<(String, Loc
     };
     let pinned = remote.manifest(repo, &digest).await?;
     let shown = format!("{}/{repo}:lock", remote.endpoint());
-    let Some(layer) = pinned.manifest.layers.iter().find(|l| l.media_type == LOCK_MEDIA_TYPE) else {
+    let Some(layer) = pinned
+        .manifest
+        .layers
+        .iter()
+        .find(|l| l.media_type == LOCK_MEDIA_TYPE)
+    else {
         return Err(RegistryError::Invalid {
             reference: shown,
             detail: "the lock artifact has no lock record layer".into(),
@@ -273,7 +286,12 @@ fn locked(vault_id: &str, rec: &LockRecord) -> RegistryError {
 }
 
 /// Runs `op` and audits it with its outcome and digest.
-async fn audited<T, F>(engine: &Engine, op: &str, vault_id: Option<&str>, f: F) -> Result<T, ToolError>
+async fn audited<T, F>(
+    engine: &Engine,
+    op: &str,
+    vault_id: Option<&str>,
+    f: F,
+) -> Result<T, ToolError>
 where
     F: AsyncFnOnce(&mut Known, &mut Option<String>, &mut String) -> Result<T, ToolError>,
 {
@@ -365,7 +383,9 @@ fn snapshot(vault: &VaultPaths) -> BTreeMap<String, FileState> {
     collect(&vault.dir, &vault.dir.join("src-vault"), &mut files);
     files.push(vault.access());
     for path in files {
-        let Ok(bytes) = std::fs::read(&path) else { continue };
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
         let rel = path
             .strip_prefix(&vault.dir)
             .map(|p| p.to_string_lossy().into_owned())
@@ -395,7 +415,9 @@ fn snapshot(vault: &VaultPaths) -> BTreeMap<String, FileState> {
 }
 
 fn collect(base: &Path, dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let Ok(kind) = e.file_type() else { continue };
         if kind.is_dir() {
@@ -425,8 +447,18 @@ fn diff(base: &BTreeMap<String, FileState>, now: &BTreeMap<String, FileState>) -
                     "changed".into()
                 },
                 recipients: state.recipients.clone(),
-                recipients_added: state.recipients.iter().filter(|r| !old.recipients.contains(r)).cloned().collect(),
-                recipients_removed: old.recipients.iter().filter(|r| !state.recipients.contains(r)).cloned().collect(),
+                recipients_added: state
+                    .recipients
+                    .iter()
+                    .filter(|r| !old.recipients.contains(r))
+                    .cloned()
+                    .collect(),
+                recipients_removed: old
+                    .recipients
+                    .iter()
+                    .filter(|r| !state.recipients.contains(r))
+                    .cloned()
+                    .collect(),
             }),
             Some(_) => {}
         }
@@ -451,9 +483,15 @@ fn read_held(vault: &VaultPaths) -> Result<Held, RegistryError> {
         vault_id: vault.id.clone(),
         detail,
     };
-    let text = crate::fsread::read_text(&path, 4 << 20, crate::fsread::Links::Refuse)
-        .map_err(|_| not_held("this machine did not open it (no lock.json); run `ontoref secrets open` first".into()))?;
-    serde_json::from_str(&text).map_err(|e| not_held(format!("{} does not parse: {e}", path.display())))
+    let text =
+        crate::fsread::read_text(&path, 4 << 20, crate::fsread::Links::Refuse).map_err(|_| {
+            not_held(
+                "this machine did not open it (no lock.json); run `ontoref secrets open` first"
+                    .into(),
+            )
+        })?;
+    serde_json::from_str(&text)
+        .map_err(|e| not_held(format!("{} does not parse: {e}", path.display())))
 }
 
 /// What `close` would publish: the changes since `open` and the packed
@@ -463,7 +501,11 @@ pub async fn close_plan(engine: &Engine, vault_id: Option<&str>) -> Result<Close
     let held = read_held(&src.vault)?;
     let changes = diff(&held.base, &snapshot(&src.vault));
     let reference = src.reference("latest");
-    let (packed, _) = archive::pack(&src.vault.dir, &["access.sops.yaml", "src-vault"], &reference)?;
+    let (packed, _) = archive::pack(
+        &src.vault.dir,
+        &["access.sops.yaml", "src-vault"],
+        &reference,
+    )?;
     let digest = sha256_digest(&artifact_manifest(
         VAULT_ARTIFACT_TYPE,
         &[vault_layer(packed.clone())],
@@ -488,7 +530,11 @@ fn vault_layer(packed: Vec<u8>) -> Layer {
 /// Publishes the vault of `plan`: re-checks the lock, pushes the packed
 /// vault at `:latest`, signs it with `vault.cosign.key_path`, releases the
 /// lock.
-pub async fn close(engine: &Engine, vault_id: Option<&str>, plan: ClosePlan) -> Result<Closed, ToolError> {
+pub async fn close(
+    engine: &Engine,
+    vault_id: Option<&str>,
+    plan: ClosePlan,
+) -> Result<Closed, ToolError> {
     audited(engine, "close", vault_id, async |known, digest, target| {
         let src = sync::source(engine, vault_id).await?;
         known.vault = Some(src.vault.clone());
@@ -553,7 +599,8 @@ pub async fn close(engine: &Engine, vault_id: Option<&str>, plan: ClosePlan) -> 
 async fn signing_key(engine: &Engine, src: &Source) -> Result<SigningKey, ToolError> {
     let Some(path) = src.cfg.cosign_key.as_deref() else {
         return Err(RegistryError::from(CosignError::KeyMissing {
-            detail: "vault.cosign.key_path in config.ncl is not set (pushes are signed with it)".into(),
+            detail: "vault.cosign.key_path in config.ncl is not set (pushes are signed with it)"
+                .into(),
         })
         .into());
     };
@@ -574,36 +621,50 @@ async fn signing_key(engine: &Engine, src: &Source) -> Result<SigningKey, ToolEr
     } else {
         None
     };
-    Ok(SigningKey::from_pem(&text, &shown, password.as_ref().map(|p| p.as_bytes())).map_err(RegistryError::from)?)
+    Ok(
+        SigningKey::from_pem(&text, &shown, password.as_ref().map(|p| p.as_bytes()))
+            .map_err(RegistryError::from)?,
+    )
 }
 
 /// Breaks the vault's lock ('RW roles only); audited.
 pub async fn force_unlock(engine: &Engine, vault_id: Option<&str>) -> Result<Unlocked, ToolError> {
-    audited(engine, "force-unlock", vault_id, async |known, digest, target| {
-        let src = sync::source(engine, vault_id).await?;
-        known.vault = Some(src.vault.clone());
-        *target = src.reference("lock");
-        let actor = rw_actor(engine, &src, known).await?;
-        let auth = sync::registry_auth(engine, &src).await?;
-        let remote = Remote::new(&src.endpoint, auth, &src.cfg.settings);
-        let repo = sync::repository(&src.vault.id);
-        let current = current_lock(&remote, &repo).await?.map(|(_, r)| r);
-        let now = crate::vault::audit::now();
-        let released = LockRecord {
-            holder: current.as_ref().map(|r| r.holder.clone()).unwrap_or_default(),
-            host: current.as_ref().map(|r| r.host.clone()).unwrap_or_default(),
-            taken_at: current.as_ref().map(|r| r.taken_at.clone()).unwrap_or_else(|| now.clone()),
-            expires_at: now,
-            nonce: nonce(),
-            released: Some(format!("force-unlock by {actor} on {}", host())),
-        };
-        let pushed = push_lock(&remote, &repo, &released).await?;
-        *digest = Some(pushed.clone());
-        Ok(Unlocked {
-            broken: current.filter(|r| r.released.is_none()),
-            lock_digest: pushed,
-        })
-    })
+    audited(
+        engine,
+        "force-unlock",
+        vault_id,
+        async |known, digest, target| {
+            let src = sync::source(engine, vault_id).await?;
+            known.vault = Some(src.vault.clone());
+            *target = src.reference("lock");
+            let actor = rw_actor(engine, &src, known).await?;
+            let auth = sync::registry_auth(engine, &src).await?;
+            let remote = Remote::new(&src.endpoint, auth, &src.cfg.settings);
+            let repo = sync::repository(&src.vault.id);
+            let current = current_lock(&remote, &repo).await?.map(|(_, r)| r);
+            let now = crate::vault::audit::now();
+            let released = LockRecord {
+                holder: current
+                    .as_ref()
+                    .map(|r| r.holder.clone())
+                    .unwrap_or_default(),
+                host: current.as_ref().map(|r| r.host.clone()).unwrap_or_default(),
+                taken_at: current
+                    .as_ref()
+                    .map(|r| r.taken_at.clone())
+                    .unwrap_or_else(|| now.clone()),
+                expires_at: now,
+                nonce: nonce(),
+                released: Some(format!("force-unlock by {actor} on {}", host())),
+            };
+            let pushed = push_lock(&remote, &repo, &released).await?;
+            *digest = Some(pushed.clone());
+            Ok(Unlocked {
+                broken: current.filter(|r| r.released.is_none()),
+                lock_digest: pushed,
+            })
+        },
+    )
     .await
 }
 
@@ -614,8 +675,11 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), RegistryError>
         path: path.display().to_string(),
         reason: e.to_string(),
     })?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| RegistryError::io("create", dir, &e))?;
-    std::io::Write::write_all(&mut tmp, &bytes).map_err(|e| RegistryError::io("write", path, &e))?;
-    tmp.persist(path).map_err(|e| RegistryError::io("rename", path, &e.error))?;
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| RegistryError::io("create", dir, &e))?;
+    std::io::Write::write_all(&mut tmp, &bytes)
+        .map_err(|e| RegistryError::io("write", path, &e))?;
+    tmp.persist(path)
+        .map_err(|e| RegistryError::io("rename", path, &e.error))?;
     Ok(())
 }

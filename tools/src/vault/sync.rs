@@ -154,8 +154,16 @@ pub(crate) async fn registry_auth(engine: &Engine, src: &Source) -> Result<Auth,
     engine.vault().count_decryption();
     let shown = access.display().to_string();
     let plain = decrypt_file(&access, &shown, &identities)?;
-    let field = |names: [&str; 2]| names.iter().find_map(|n| plain.get_str(n)).filter(|v| !v.is_empty());
-    match (field(["zot_username", "username"]), field(["zot_password", "password"])) {
+    let field = |names: [&str; 2]| {
+        names
+            .iter()
+            .find_map(|n| plain.get_str(n))
+            .filter(|v| !v.is_empty())
+    };
+    match (
+        field(["zot_username", "username"]),
+        field(["zot_password", "password"]),
+    ) {
         (Some(username), Some(password)) => Ok(Auth::Basic {
             username,
             password,
@@ -271,7 +279,9 @@ pub(crate) async fn fetch_verified(
         });
     }
     let limit = Limits::default().max_bytes;
-    let data = remote.blob_with_progress(repo, layer, limit, progress).await?;
+    let data = remote
+        .blob_with_progress(repo, layer, limit, progress)
+        .await?;
     Ok(Fetched {
         layer: data,
         signed_by: verified.signed_by,
@@ -280,7 +290,9 @@ pub(crate) async fn fetch_verified(
 
 /// The last sync's state, if one was recorded.
 pub fn read_state(vault: &VaultPaths) -> Option<SyncState> {
-    let text = crate::fsread::read_text(&vault.sync_state(), 64 << 10, crate::fsread::Links::Refuse).ok()?;
+    let text =
+        crate::fsread::read_text(&vault.sync_state(), 64 << 10, crate::fsread::Links::Refuse)
+            .ok()?;
     serde_json::from_str(&text).ok()
 }
 
@@ -294,7 +306,10 @@ pub(crate) async fn install(
     state: &SyncState,
 ) -> Result<Vec<String>, ToolError> {
     let parent = vault.dir.parent().map(Path::to_path_buf).ok_or_else(|| {
-        ToolError::Internal(format!("vault directory {} has no parent", vault.dir.display()))
+        ToolError::Internal(format!(
+            "vault directory {} has no parent",
+            vault.dir.display()
+        ))
     })?;
     crate::vault::audit::create_private_dir(&parent).map_err(|e| RegistryError::Io {
         what: "create",
@@ -332,8 +347,12 @@ async fn check_staged(engine: &Engine, staged: &Path, reference: &str) -> Result
     };
     for rel in paths.sops_files() {
         let path = staged.join(&rel);
-        let text = crate::fsread::read_text(&path, crate::vault::fetch::MAX_SOPS_FILE, crate::fsread::Links::Refuse)
-            .map_err(|e| invalid(format!("{rel} cannot be read: {e}")))?;
+        let text = crate::fsread::read_text(
+            &path,
+            crate::vault::fetch::MAX_SOPS_FILE,
+            crate::fsread::Links::Refuse,
+        )
+        .map_err(|e| invalid(format!("{rel} cannot be read: {e}")))?;
         SopsFile::parse(&text).map_err(|e| invalid(format!("{rel} is not a SOPS file: {e}")))?;
     }
     let scopes = staged.join("src-vault").join("scopes");
@@ -352,13 +371,17 @@ async fn check_staged(engine: &Engine, staged: &Path, reference: &str) -> Result
             }
             let rel = format!(
                 "src-vault/scopes/{}",
-                path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+                path.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default()
             );
             match engine.loader().load_in::<Scope>(&path, &sandbox).await {
                 Ok(Some(_)) => {}
                 Ok(None) => return Err(invalid(format!("{rel} did not load")).into()),
                 Err(e) => {
-                    return Err(invalid(format!("{rel} does not pass the Scope contract: {e}")).into());
+                    return Err(
+                        invalid(format!("{rel} does not pass the Scope contract: {e}")).into(),
+                    );
                 }
             }
         }
@@ -399,19 +422,32 @@ fn swap_in(staged: &Path, vault: &VaultPaths) -> Result<(), RegistryError> {
 fn exchange(a: &Path, b: &Path) -> Result<(), RegistryError> {
     use std::os::unix::ffi::OsStrExt;
     let c = |p: &Path| {
-        std::ffi::CString::new(p.as_os_str().as_bytes())
-            .map_err(|e| RegistryError::Io { what: "rename", path: p.display().to_string(), reason: e.to_string() })
+        std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(|e| RegistryError::Io {
+            what: "rename",
+            path: p.display().to_string(),
+            reason: e.to_string(),
+        })
     };
     let (ca, cb) = (c(a)?, c(b)?);
     // SAFETY: both are valid NUL-terminated paths; AT_FDCWD resolves them
     // relative to the working directory (they are absolute here).
     let rc = unsafe {
-        libc::renameat2(libc::AT_FDCWD, ca.as_ptr(), libc::AT_FDCWD, cb.as_ptr(), libc::RENAME_EXCHANGE)
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
     };
     if rc == 0 {
         Ok(())
     } else {
-        Err(RegistryError::io("exchange", b, &std::io::Error::last_os_error()))
+        Err(RegistryError::io(
+            "exchange",
+            b,
+            &std::io::Error::last_os_error(),
+        ))
     }
 }
 
@@ -431,8 +467,11 @@ fn write_state(vault: &VaultPaths, state: &SyncState) -> Result<(), RegistryErro
         path: path.display().to_string(),
         reason: e.to_string(),
     })?;
-    let mut tmp = tempfile::NamedTempFile::new_in(&vault.dir).map_err(|e| RegistryError::io("create", &vault.dir, &e))?;
-    std::io::Write::write_all(&mut tmp, &bytes).map_err(|e| RegistryError::io("write", &path, &e))?;
-    tmp.persist(&path).map_err(|e| RegistryError::io("rename", &path, &e.error))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(&vault.dir)
+        .map_err(|e| RegistryError::io("create", &vault.dir, &e))?;
+    std::io::Write::write_all(&mut tmp, &bytes)
+        .map_err(|e| RegistryError::io("write", &path, &e))?;
+    tmp.persist(&path)
+        .map_err(|e| RegistryError::io("rename", &path, &e.error))?;
     Ok(())
 }
