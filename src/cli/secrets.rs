@@ -73,6 +73,7 @@ pub fn secrets(global: &Global, cmd: &SecretsCommand, format: Format) -> Result<
         }
         SecretsCommand::Open { vault_id } => {
             let config = engine_config(global)?;
+            let vault_id = vault_id.clone();
             with_engine(config, format, |engine| {
                 Box::pin(async move { to_value(lock::open(engine, vault_id.as_deref()).await?) })
             })
@@ -81,6 +82,7 @@ pub fn secrets(global: &Global, cmd: &SecretsCommand, format: Format) -> Result<
         SecretsCommand::Close { vault_id } => close(global, vault_id.as_deref(), format),
         SecretsCommand::ForceUnlock { vault_id } => {
             let config = engine_config(global)?;
+            let vault_id = vault_id.clone();
             with_engine(config, format, |engine| {
                 Box::pin(
                     async move { to_value(lock::force_unlock(engine, vault_id.as_deref()).await?) },
@@ -105,8 +107,10 @@ fn close(global: &Global, vault_id: Option<&str>, format: Format) -> Result<(), 
     let config = engine_config(global)?;
     let skip = std::env::var("ONTOREF_SECRETS_YES").is_ok_and(|v| v == "1");
     let ask = !skip && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let vault_id = vault_id.map(str::to_owned);
     with_engine(config, format, |engine| {
         Box::pin(async move {
+            let vault_id = vault_id.as_deref();
             let plan = lock::close_plan(engine, vault_id).await?;
             if ask {
                 let mut err = std::io::stderr();
