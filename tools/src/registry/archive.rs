@@ -73,8 +73,9 @@ impl Default for Limits {
 
 impl Limits {
     /// The most decompressed bytes an unpack reads: the content limit plus
-    /// [`ENTRY_OVERHEAD`] per entry and [`STREAM_SLACK`]. It also bounds the
-    /// memory the tar reader uses for pax and long-name records.
+    /// 4 KiB per entry (its header, padding and a pax or long-name record)
+    /// and 64 KiB for the end of the archive. It also bounds the memory the
+    /// tar reader uses for pax and long-name records.
     pub fn stream_bytes(&self) -> u64 {
         let entries = u64::try_from(self.max_entries).unwrap_or(u64::MAX);
         self.max_bytes
