@@ -73,8 +73,9 @@ impl Default for Limits {
 
 impl Limits {
     /// The most decompressed bytes an unpack reads: the content limit plus
-    /// [`ENTRY_OVERHEAD`] per entry and [`STREAM_SLACK`]. It also bounds the
-    /// memory the tar reader uses for pax and long-name records.
+    /// 4 KiB per entry (its header, padding and a pax or long-name record)
+    /// and 64 KiB for the end of the archive. It also bounds the memory the
+    /// tar reader uses for pax and long-name records.
     pub fn stream_bytes(&self) -> u64 {
         let entries = u64::try_from(self.max_entries).unwrap_or(u64::MAX);
         self.max_bytes
@@ -421,7 +422,7 @@ impl Unpacker<'_> {
         let claimed = entry.size();
         let too_large = |size: u64| RegistryError::TooLarge {
             reference: self.reference.to_owned(),
-            what: "the unpacked files".to_owned(),
+            what: "the content of the unpacked files".to_owned(),
             size: Some(size),
             limit: self.limits.max_bytes,
         };
@@ -660,7 +661,7 @@ impl Walk<'_> {
             ),
             ReadError::TooLarge { size, .. } => RegistryError::TooLarge {
                 reference: self.reference.to_owned(),
-                what: "the files to pack".to_owned(),
+                what: "the content of the files to pack".to_owned(),
                 size: Some(self.bytes.saturating_add(size)),
                 limit: self.limits.max_bytes,
             },
@@ -785,7 +786,8 @@ mod tests {
 
     /// Builds a vault tree under `argv[1]/<format>` and archives it with
     /// Python's `tarfile` (`add`, so with the real modes, owners and times)
-    /// as `argv[2]/<format>.tar.gz`, in the pax and the GNU formats; prints
+    /// as `argv[2]/<format>.tar.gz`, in the pax (with a global header) and
+    /// the GNU formats (long names as `././@LongLink`); prints
     /// `{path: [size, sha256]}` of its files.
     const PY_NORMAL: &str = r#"
 import hashlib, json, os, sys, tarfile
@@ -809,7 +811,9 @@ for fmt, format in [("pax", tarfile.PAX_FORMAT), ("gnu", tarfile.GNU_FORMAT)]:
             f.write(data)
     os.chmod(os.path.join(src, "src-vault", "scope.ncl"), 0o4755)
     os.chmod(os.path.join(src, "src-vault", "registry"), 0o777)
-    with tarfile.open(os.path.join(outs, fmt + ".tar.gz"), "w:gz", format=format) as t:
+    # The pax one starts with a global header, as `git archive` writes.
+    extra = {"pax_headers": {"comment": "a commit id"}} if fmt == "pax" else {}
+    with tarfile.open(os.path.join(outs, fmt + ".tar.gz"), "w:gz", format=format, **extra) as t:
         t.add(os.path.join(src, "access.sops.yaml"), arcname="access.sops.yaml")
         t.add(os.path.join(src, "src-vault"), arcname="src-vault")
 print(json.dumps({n: [len(d), hashlib.sha256(d).hexdigest()] for n, d in files.items()}))
@@ -940,6 +944,13 @@ for case, add in cases.items():
             let err = unpack(&layer, &dest, REF, &Limits::default()).expect_err(case);
 
             assert_eq!(err.code(), code, "{case}: {err}");
+            let shown = match case {
+                "dotdot" => "`../escaped`",
+                "nul" => "`a\\u{0}b`",
+                "symlink" => "`link`",
+                _ => "",
+            };
+            assert!(err.to_string().contains(shown), "{case}: {err}");
             assert!(
                 err.to_string().starts_with(REF),
                 "{case}: names the artifact: {err}"
@@ -1009,8 +1020,16 @@ with tarfile.open(out("pax-record"), "w:gz", compresslevel=9, format=tarfile.PAX
         let layers = tempfile::tempdir().expect("tempdir");
         python(PY_BOMB, &[s(layers.path())]);
         for (case, what, limit) in [
-            ("one-file", "the unpacked files", limits.max_bytes),
-            ("many-files", "the unpacked files", limits.max_bytes),
+            (
+                "one-file",
+                "the content of the unpacked files",
+                limits.max_bytes,
+            ),
+            (
+                "many-files",
+                "the content of the unpacked files",
+                limits.max_bytes,
+            ),
             (
                 "pax-record",
                 "the decompressed layer",
