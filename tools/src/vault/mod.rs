@@ -12,8 +12,9 @@
 //!
 //! Layout: [`settings`] (files and their shapes), [`key`] (the master key),
 //! [`target`] (references and namespace globs), [`gate`], [`fetch`],
-//! [`inspect`] (status, describe, audit checks, `.sops.yaml` generation) and
-//! [`demo`] (a demo vault with generated keys).
+//! [`inspect`] (status, describe, audit checks, `.sops.yaml` generation),
+//! [`rekey`] (every file rewrapped for the recipients its rule names, as
+//! `sops updatekeys` does) and [`demo`] (a demo vault with generated keys).
 //!
 //! The actor a fetch is for is [`crate::Engine::actor`]: the configured one,
 //! or the one a transport bound to the request ([`crate::actor`], which
@@ -27,6 +28,7 @@ pub mod fetch;
 pub mod gate;
 pub mod inspect;
 pub mod key;
+pub mod rekey;
 pub mod settings;
 pub mod sops;
 pub mod target;
