@@ -225,6 +225,10 @@ pub enum SecretsCommand {
     },
     /// Write <vault dir>/.sops.yaml with creation_rules from the project's recipient_rules
     GenSopsConfig,
+    /// Rewrap every credential file's data key for exactly the recipients its recipient_rules
+    /// entry names (as `sops updatekeys` does; values and MAC unchanged), with the master key,
+    /// which must be a current recipient of each file that changes; then regenerate .sops.yaml
+    Rekey,
     /// Remove a credential directory when it expires (started by `fetch`)
     #[command(hide = true)]
     Reap {
