@@ -10,6 +10,7 @@ mod knowledge;
 mod mcp_stdio;
 mod modes;
 mod readme;
+mod rekey;
 mod snapshot;
 mod trust;
 mod util;

@@ -76,7 +76,7 @@ impl Demo {
         PathBuf::from(self.report["vault_dir"].as_str().unwrap())
     }
 
-    fn key(&self, group: &str) -> PathBuf {
+    pub(crate) fn key(&self, group: &str) -> PathBuf {
         PathBuf::from(self.report["keys"][group].as_str().unwrap())
     }
 
@@ -93,7 +93,7 @@ impl Demo {
 }
 
 /// The `age1…` public key an age-keygen style identity file announces.
-fn public_key(key_file: &Path) -> String {
+pub(crate) fn public_key(key_file: &Path) -> String {
     std::fs::read_to_string(key_file)
         .unwrap()
         .lines()
@@ -102,7 +102,7 @@ fn public_key(key_file: &Path) -> String {
 }
 
 /// A sops file holding `fields`, encrypted to `keys` by ontoref's encryptor.
-fn sops_file(fields: &[(&str, &str)], keys: &[String]) -> String {
+pub(crate) fn sops_file(fields: &[(&str, &str)], keys: &[String]) -> String {
     let recipients: Vec<age::x25519::Recipient> = keys.iter().map(|k| k.parse().unwrap()).collect();
     let mut m = serde_yaml::Mapping::new();
     for (k, v) in fields {
@@ -120,7 +120,7 @@ fn sops_file(fields: &[(&str, &str)], keys: &[String]) -> String {
     .unwrap()
 }
 
-fn error_code(out: &Output) -> String {
+pub(crate) fn error_code(out: &Output) -> String {
     json_out(out)["error"]["code"]
         .as_str()
         .unwrap_or("")
