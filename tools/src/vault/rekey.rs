@@ -146,7 +146,7 @@ pub async fn rekey(engine: &Engine) -> Result<RekeyReport, ToolError> {
     .map_err(ToolError::from)
 }
 
-/// [`rekey_vault`], then `record` appended to the vault's audit log with
+/// The rekey (see the module documentation), then `record` appended to the vault's audit log with
 /// its outcome. A rekey that cannot be recorded is undone (no unaudited
 /// rekey); a refusal that cannot be recorded is still the refusal.
 pub fn rekey_and_record(
@@ -186,18 +186,6 @@ pub fn rekey_and_record(
             Err(e)
         }
     }
-}
-
-/// Rekeys the vault without recording it: plan, then write (see the module
-/// documentation).
-pub fn rekey_vault(
-    sops: &SopsSettings,
-    vault: &VaultPaths,
-    identities: &Identities,
-) -> Result<RekeyReport, VaultError> {
-    plan(sops, vault, identities)?
-        .commit(sops, vault)
-        .map(Committed::finish)
 }
 
 /// One file to rewrite.
@@ -500,6 +488,100 @@ fn sync_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vault::key::{KeySource, generate};
+    use crate::vault::sops::{EncryptOptions, Rule, encrypt};
+
+    /// A vault in `dir` with two credential files encrypted to `a` and `b`,
+    /// routed by one rule to groups `a` and `c`; the master key is `a`'s.
+    fn vault(dir: &Path) -> (SopsSettings, VaultPaths, Identities, Vec<PathBuf>) {
+        let keys: Vec<(String, zeroize::Zeroizing<String>)> =
+            (0..3).map(|_| generate("2026-11-21T10:00:00Z")).collect();
+        let key_file = dir.join("a.key");
+        std::fs::write(&key_file, keys[0].1.as_bytes()).expect("key");
+        let ids = Identities::read(&key_file, KeySource::None).expect("read key");
+        let vault = VaultPaths::new(dir, "v");
+        let reg = vault.src().join("registry");
+        std::fs::create_dir_all(&reg).expect("dir");
+        let recipients: Vec<age::x25519::Recipient> = keys[..2]
+            .iter()
+            .map(|(p, _)| p.parse().expect("recipient"))
+            .collect();
+        let opts = EncryptOptions {
+            rule: Rule::default(),
+            mac_only_encrypted: false,
+            lastmodified: "2026-11-21T10:00:00Z".to_owned(),
+        };
+        let files: Vec<PathBuf> = ["one", "two"]
+            .iter()
+            .map(|n| {
+                let mut plain = serde_yaml::Mapping::new();
+                plain.insert("password".into(), format!("pw-{n}").into());
+                let text = encrypt(&serde_yaml::Value::Mapping(plain), &recipients, &opts)
+                    .expect("encrypt");
+                let path = reg.join(format!("{n}.sops.yaml"));
+                std::fs::write(&path, text).expect("write");
+                path
+            })
+            .collect();
+        let mut sops = SopsSettings::default();
+        for (name, (public, _)) in ["a", "b", "c"].iter().zip(&keys) {
+            sops.recipient_groups
+                .insert((*name).to_owned(), vec![public.clone()]);
+        }
+        sops.recipient_rules.push(RecipientRule {
+            path: "registry/".to_owned(),
+            groups: vec!["a".to_owned(), "c".to_owned()],
+        });
+        (sops, vault, ids, files)
+    }
+
+    #[test]
+    fn a_committed_rekey_can_be_undone_byte_for_byte() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (sops, vault, ids, files) = vault(dir.path());
+        let before: Vec<Vec<u8>> = files
+            .iter()
+            .map(|f| std::fs::read(f).expect("read"))
+            .collect();
+        let done = plan(&sops, &vault, &ids)
+            .and_then(|p| p.commit(&sops, &vault))
+            .expect("rekey");
+        assert_eq!(done.report.changed, 2);
+        for (f, old) in files.iter().zip(&before) {
+            assert_ne!(&std::fs::read(f).expect("read"), old);
+        }
+        let config = vault.dir.join(".sops.yaml");
+        assert!(config.is_file());
+        done.undo();
+        for (f, old) in files.iter().zip(&before) {
+            assert_eq!(&std::fs::read(f).expect("read"), old);
+        }
+        assert!(!config.exists(), "there was no .sops.yaml before");
+        // Only the credential files and the key: no temporary file is left.
+        let names: Vec<String> = std::fs::read_dir(vault.src().join("registry"))
+            .expect("list")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    #[test]
+    fn a_file_changed_after_it_was_read_is_not_overwritten() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (sops, vault, ids, files) = vault(dir.path());
+        let planned = plan(&sops, &vault, &ids).expect("plan");
+        std::fs::write(&files[1], "edited meanwhile").expect("edit");
+        let first = std::fs::read(&files[0]).expect("read");
+        let err = planned.commit(&sops, &vault).err().expect("refused");
+        assert_eq!(err.code(), "vault-invalid-input");
+        assert!(err.to_string().contains("two.sops.yaml"), "{err}");
+        assert_eq!(std::fs::read(&files[0]).expect("read"), first);
+        assert_eq!(
+            std::fs::read_to_string(&files[1]).expect("read"),
+            "edited meanwhile"
+        );
+    }
 
     #[test]
     fn difference_keeps_order_and_drops_duplicates() {
