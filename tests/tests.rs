@@ -12,6 +12,7 @@ mod modes;
 mod oci;
 mod readme;
 mod registry;
+mod rekey;
 mod snapshot;
 mod trust;
 mod util;

@@ -251,6 +251,10 @@ pub enum SecretsCommand {
         #[arg(long, value_name = "ID")]
         vault_id: Option<String>,
     },
+    /// Rewrap every credential file's data key for exactly the recipients its recipient_rules
+    /// entry names (as `sops updatekeys` does; values and MAC unchanged), with the master key,
+    /// which must be a current recipient of each file that changes; then regenerate .sops.yaml
+    Rekey,
     /// Remove a credential directory when it expires (started by `fetch`)
     #[command(hide = true)]
     Reap {

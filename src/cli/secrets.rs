@@ -5,25 +5,29 @@
 //! are for people only and never MCP tools: `exec` runs a command with a
 //! fresh credential directory, `decrypt` prints a sops file's plaintext as
 //! `sops -d` does, `audit-log` reads the keyed, hash-chained log,
-//! `gen-sops-config` writes the vault's `.sops.yaml`, `sync` gets the vault
-//! from its registry with a progress bar on a terminal.
+//! `gen-sops-config` writes the vault's `.sops.yaml`, `rekey` rewraps every
+//! credential file for the recipients its rule names, `sync` gets the vault
+//! from its registry with a progress bar on a terminal, `open`/`close`/
+//! `force-unlock` edit it under the registry lock.
 
 use std::path::{Path, PathBuf};
 
 use ontoref_tools::catalog::CatalogTool;
 use ontoref_tools::paging::{PageKey, page_rows};
+use ontoref_tools::text::Text;
 use ontoref_tools::vault::fetch::{self as vault_fetch, Lifetime, decrypt_file};
 use ontoref_tools::vault::gate::Request;
 use ontoref_tools::vault::lock;
+use ontoref_tools::vault::rekey::RekeyReport;
 use ontoref_tools::vault::sync::{self, SyncOptions};
-use ontoref_tools::vault::{VaultError, audit, creds, inspect};
+use ontoref_tools::vault::{VaultError, audit, creds, inspect, rekey};
 use ontoref_tools::{Engine, ToolError};
 use serde_json::{Value, json};
 
 use ontoref::failure::CliError;
 
 use crate::cli::args::{Failure, GateArgs, Global, SecretsCommand, SetupCommand};
-use crate::cli::run::{engine_config, run_tool, runtime, with_engine};
+use crate::cli::run::{engine_config, on_engine, run_tool, runtime, with_engine};
 use crate::output::{self, Format};
 
 /// Runs `ontoref secrets …`.
@@ -51,6 +55,7 @@ pub fn secrets(global: &Global, cmd: &SecretsCommand, format: Format) -> Result<
             })
             .map(|_| ())
         }
+        SecretsCommand::Rekey => rekey(global, format),
         SecretsCommand::AuditLog {
             verify,
             limit,
@@ -366,6 +371,59 @@ fn audit_log(
         return Err(Failure::Reported);
     }
     Ok(())
+}
+
+/// `secrets rekey`: the report as JSON, or a table of the files and the
+/// recipients each gained (+) and lost (-) for a person.
+fn rekey(global: &Global, format: Format) -> Result<(), Failure> {
+    let config = engine_config(global)?;
+    let report = on_engine(config, format, |engine| Box::pin(rekey::rekey(engine)))?;
+    let value = serde_json::to_value(&report).unwrap_or_default();
+    let text = output::style(format).map(|style| {
+        let mut out = Text::new(style);
+        rekey_text(&report, &mut out);
+        out.finish()
+    });
+    output::print(&value, text.as_deref(), format);
+    Ok(())
+}
+
+/// The rekey report for a person: one row per file, keys shortened.
+fn rekey_text(report: &RekeyReport, out: &mut Text) {
+    let short = |sign: char, keys: &[String]| {
+        keys.iter()
+            .map(|k| match k.char_indices().nth(16) {
+                Some((i, _)) => format!("{sign}{}…", &k[..i]),
+                None => format!("{sign}{k}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let rows: Vec<Vec<String>> = report
+        .files
+        .iter()
+        .map(|f| {
+            let what = match (&f.rule, f.changed) {
+                (None, _) => "no rule: unchanged",
+                (Some(_), true) => "rewrapped",
+                (Some(_), false) => "unchanged",
+            };
+            vec![
+                f.path.clone(),
+                what.to_owned(),
+                short('+', &f.added),
+                short('-', &f.removed),
+            ]
+        })
+        .collect();
+    out.table(&["file", "status", "added", "removed"], &rows);
+    out.blank();
+    out.line(&format!(
+        "{} of {} file(s) rewrapped; {} regenerated",
+        report.changed,
+        report.files.len(),
+        report.sops_config
+    ));
 }
 
 /// Runs `ontoref setup …`.

@@ -1,7 +1,7 @@
 //! The vault's named errors: the protocol's fifteen gate errors, in gate
 //! order, plus the few failures that can only happen after the gate (a
 //! credential file without `username`, a temporary directory that cannot be
-//! written). No variant carries a secret: they hold paths, names, public keys
+//! written), and those of the maintenance commands (`secrets rekey`). No variant carries a secret: they hold paths, names, public keys
 //! and the values a caller passed in.
 
 use crate::codes::{ErrorCodes, variant};
@@ -205,6 +205,17 @@ pub enum VaultError {
     /// A file or argument given to a vault command is wrong.
     #[error("{0}")]
     Invalid(String),
+    /// `secrets rekey`: the master key cannot open a file's data key, so it
+    /// cannot be rewrapped.
+    #[error("{file}: the master key ({}) is not a recipient of this file (its recipients: {}), so rekey cannot open its data key", list_or_none(.master), list_or_none(.recipients))]
+    RekeyNotRecipient {
+        /// The file.
+        file: String,
+        /// The file's current age recipients.
+        recipients: Vec<String>,
+        /// The master key's public keys.
+        master: Vec<String>,
+    },
 }
 
 fn actor_not_bound(actor: Option<&str>, file: &str) -> String {
@@ -248,6 +259,7 @@ impl VaultError {
             VaultError::AuditLogUnusable { .. } => "audit-log-unusable",
             VaultError::Io { .. } => "vault-io-failed",
             VaultError::Invalid(_) => "vault-invalid-input",
+            VaultError::RekeyNotRecipient { .. } => "rekey-not-recipient",
         }
     }
 
@@ -331,12 +343,15 @@ impl VaultError {
                 "check the permissions and free space of that directory".to_owned()
             }
             VaultError::Invalid(_) => "check the command's arguments (--help)".to_owned(),
+            VaultError::RekeyNotRecipient { .. } => {
+                "rekey rewraps the data key the master key opens: run it with a master key that is a current recipient of every file it must change (an admin's: `sops.master_key_path` in .ontoref/project.ncl or `vault.master_key_path` in config.ncl), or re-encrypt that file from its plaintext; nothing was changed".to_owned()
+            }
         }
     }
 }
 
 impl ErrorCodes for VaultError {
-    const VARIANTS: usize = 22;
+    const VARIANTS: usize = 23;
 
     fn examples() -> Vec<Self> {
         let file = || ".ontoref/project.ncl".to_owned();
@@ -428,6 +443,11 @@ impl ErrorCodes for VaultError {
                 reason: "permission denied".into(),
             },
             VaultError::Invalid("--ttl must be positive".into()),
+            VaultError::RekeyNotRecipient {
+                file: "vaults/main/src-vault/registry/zot.sops.yaml".into(),
+                recipients: vec!["age1admin".into(), "age1developer".into()],
+                master: vec!["age1agent".into()],
+            },
         ]
     }
 
@@ -456,6 +476,7 @@ impl ErrorCodes for VaultError {
             VaultError::AuditLogUnusable { .. } => variant::<19, N>(),
             VaultError::Io { .. } => variant::<20, N>(),
             VaultError::Invalid(_) => variant::<21, N>(),
+            VaultError::RekeyNotRecipient { .. } => variant::<22, N>(),
         }
     }
 

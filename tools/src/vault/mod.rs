@@ -13,9 +13,10 @@
 //! Layout: [`settings`] (files and their shapes), [`key`] (the master key),
 //! [`target`] (references and namespace globs), [`gate`], [`fetch`],
 //! [`inspect`] (status, describe, audit checks, `.sops.yaml` generation),
-//! [`sync`] (the vault from its registry, verified), [`lock`] (editing it
-//! under a registry lock and publishing it signed) and [`demo`] (a demo
-//! vault with generated keys).
+//! [`rekey`] (every file rewrapped for the recipients its rule names, as
+//! `sops updatekeys` does), [`sync`] (the vault from its registry,
+//! verified), [`lock`] (editing it under a registry lock and publishing it
+//! signed) and [`demo`] (a demo vault with generated keys).
 //!
 //! The actor a fetch is for is [`crate::Engine::actor`]: the configured one,
 //! or the one a transport bound to the request ([`crate::actor`], which
@@ -30,6 +31,7 @@ pub mod gate;
 pub mod inspect;
 pub mod key;
 pub mod lock;
+pub mod rekey;
 pub mod settings;
 pub mod sops;
 pub mod sync;

@@ -1,5 +1,6 @@
-//! SOPS YAML files whose data key is wrapped with age (X25519): parsing, decryption and,
-//! for demos and tests, encryption.
+//! SOPS YAML files whose data key is wrapped with age (X25519): parsing, decryption,
+//! rewrapping the data key for a new set of recipients (`sops updatekeys`, for
+//! `ontoref secrets rekey`) and, for demos and tests, encryption.
 //!
 //! This module owns the SOPS format as the `sops` tool writes it for YAML: the tree of
 //! `ENC[AES256_GCM,…]` values (AES-256-GCM with a 32-byte nonce and the key path as
@@ -288,6 +289,9 @@ pub struct SopsFile {
     mac: String,
     matcher: Matcher,
     mac_only_encrypted: bool,
+    /// The `sops` mapping as read, in file order: [`SopsFile::rewrap`] writes it back with
+    /// only `age` replaced.
+    meta: Mapping,
 }
 
 impl fmt::Debug for SopsFile {
@@ -370,6 +374,7 @@ impl SopsFile {
             mac,
             matcher,
             mac_only_encrypted,
+            meta,
         })
     }
 
@@ -393,7 +398,12 @@ impl SopsFile {
         identities: &[Box<dyn age::Identity + Send + Sync>],
     ) -> Result<Plaintext, SopsError> {
         let key = self.unwrap_data_key(identities)?;
-        let cipher = new_cipher(&key)?;
+        self.open_with(&key)
+    }
+
+    /// Decrypts every value with `key` and checks the MAC (see [`SopsFile::decrypt`]).
+    fn open_with(&self, key: &[u8; 32]) -> Result<Plaintext, SopsError> {
+        let cipher = new_cipher(key)?;
         let mut walk = Walk::new(&cipher, &self.matcher, self.mac_only_encrypted);
         let tree = Plaintext {
             tree: walk.open_mapping(&self.data, &mut Vec::new())?,
@@ -404,6 +414,90 @@ impl SopsFile {
             return Err(SopsError::MacMismatch);
         }
         Ok(tree)
+    }
+
+    /// Wraps this file's data key for exactly `recipients` (in that order, duplicates
+    /// dropped), as `sops updatekeys` does, and returns the file's new text.
+    ///
+    /// The data key is unwrapped with `identities` ([`SopsError::NotARecipient`] when none of
+    /// them is a current recipient) and the whole file is decrypted and its MAC checked before
+    /// anything is wrapped, so a corrupt or altered file is refused, never re-issued. Every
+    /// stanza is wrapped afresh (a stanza already in the file is not trusted for a recipient
+    /// whose key this process cannot check). Only `sops.age` changes: the values (every
+    /// `ENC[…]` string), `mac`, `lastmodified`, the rule and every other metadata field are
+    /// written back as they were, the `sops` mapping last, as sops writes it; the new text is
+    /// read back and checked to be the same file (same values, same MAC under the same key)
+    /// before it is returned. Comments and non-canonical YAML spellings of the original are not
+    /// kept (the text is re-emitted, as sops does). Files that also carry keys of another
+    /// backend (pgp, kms, …) are refused as unsupported: those keys would keep opening the file.
+    pub fn rewrap(
+        &self,
+        identities: &[Box<dyn age::Identity + Send + Sync>],
+        recipients: &[age::x25519::Recipient],
+    ) -> Result<String, SopsError> {
+        let others: Vec<&str> = OTHER_BACKENDS
+            .into_iter()
+            .filter(|k| match self.meta.get(*k) {
+                None | Some(Value::Null) => false,
+                Some(Value::Sequence(s)) => !s.is_empty(),
+                Some(_) => true,
+            })
+            .collect();
+        if !others.is_empty() {
+            return Err(SopsError::Unsupported {
+                what: format!(
+                    "{} keys beside age (rewrapping for age recipients would leave them able to open the file)",
+                    others.join(", ")
+                ),
+            });
+        }
+        let mut wanted: Vec<String> = Vec::with_capacity(recipients.len());
+        let mut unique = Vec::with_capacity(recipients.len());
+        for r in recipients {
+            let name = r.to_string();
+            if !wanted.contains(&name) {
+                wanted.push(name);
+                unique.push(r);
+            }
+        }
+        if unique.is_empty() {
+            return Err(SopsError::Encrypt {
+                reason: "no recipients".to_owned(),
+            });
+        }
+        let key = self.unwrap_data_key(identities)?;
+        drop(self.open_with(&key)?);
+        let mut age = Vec::with_capacity(unique.len());
+        for (r, name) in unique.into_iter().zip(&wanted) {
+            let armored = age::encrypt_and_armor(r, &key[..]).map_err(|e| SopsError::Encrypt {
+                reason: format!("age: {}", e.to_string().to_lowercase()),
+            })?;
+            let mut entry = Mapping::new();
+            entry.insert("recipient".into(), name.as_str().into());
+            // Rendered as a `|` block scalar, like sops does.
+            entry.insert("enc".into(), armored.into());
+            age.push(Value::Mapping(entry));
+        }
+        let mut meta = self.meta.clone();
+        // An existing key keeps its place in the mapping.
+        meta.insert("age".into(), Value::Sequence(age));
+        let mut root = self.data.clone();
+        root.insert("sops".into(), Value::Mapping(meta));
+        let text = serde_yaml::to_string(&Value::Mapping(root)).map_err(yaml_error)?;
+        let back = SopsFile::parse(&text)?;
+        if back.data != self.data
+            || back.mac != self.mac
+            || back.lastmodified != self.lastmodified
+            || back.mac_only_encrypted != self.mac_only_encrypted
+            || back.recipients() != wanted
+        {
+            return Err(SopsError::Encrypt {
+                reason: "internal: the rewrapped file does not read back as the same file"
+                    .to_owned(),
+            });
+        }
+        drop(back.open_with(&key)?);
+        Ok(text)
     }
 
     /// Opens the data key with the first entry any identity unwraps.
@@ -1892,5 +1986,139 @@ list_of_maps:
         assert!(ct_eq_hex(b"ABCDEF", b"abcdef"));
         assert!(!ct_eq_hex(b"ABCDEF", b"ABCDEE"));
         assert!(!ct_eq_hex(b"ABCDEF", b"ABCDE"));
+    }
+
+    /// The lines holding an encrypted value (`ENC[…]`, the MAC's included), in file order.
+    fn enc_lines(text: &str) -> Vec<&str> {
+        text.lines().filter(|l| l.contains("ENC[")).collect()
+    }
+
+    #[test]
+    fn rewrap_changes_only_the_recipients() {
+        let (a, b, c) = (
+            age::x25519::Identity::generate(),
+            age::x25519::Identity::generate(),
+            age::x25519::Identity::generate(),
+        );
+        let plain = sample();
+        for mac_only in [false, true] {
+            let text = encrypt(
+                &plain,
+                &[a.to_public(), b.to_public()],
+                &opts(Rule::default(), mac_only),
+            )
+            .expect("encrypt");
+            let file = SopsFile::parse(&text).expect("parse");
+            let new = file
+                .rewrap(
+                    &boxed(a.clone()),
+                    &[a.to_public(), c.to_public(), c.to_public()],
+                )
+                .expect("rewrap");
+            let rewrapped = SopsFile::parse(&new).expect("parse rewrapped");
+            assert_eq!(
+                rewrapped.recipients(),
+                vec![a.to_public().to_string(), c.to_public().to_string()]
+            );
+            // Values, MAC, lastmodified and the rest of the metadata are as they were.
+            assert_eq!(enc_lines(&new), enc_lines(&text));
+            assert!(!enc_lines(&text).is_empty());
+            assert_eq!(rewrapped.lastmodified(), file.lastmodified());
+            let (old_doc, new_doc) = (yaml(&text), yaml(&new));
+            for key in ["mac", "lastmodified", "unencrypted_suffix", "version"] {
+                assert_eq!(old_doc["sops"][key], new_doc["sops"][key], "{key}");
+            }
+            assert_eq!(
+                old_doc["sops"]["mac_only_encrypted"],
+                new_doc["sops"]["mac_only_encrypted"]
+            );
+            // Everything but the age stanzas is byte-identical (both are serde_yaml's text).
+            let before_age = |t: &str| t[..t.find("  age:").expect("age")].to_owned();
+            let after_age = |t: &str| t[t.find("  lastmodified:").expect("lm")..].to_owned();
+            assert_eq!(before_age(&new), before_age(&text));
+            assert_eq!(after_age(&new), after_age(&text));
+            // The new recipient opens it, the removed one no longer does.
+            for id in [a.clone(), c.clone()] {
+                assert_eq!(
+                    rewrapped.decrypt(&boxed(id)).expect("decrypt").tree(),
+                    &plain
+                );
+            }
+            let err = rewrapped.decrypt(&boxed(b.clone())).expect_err("removed");
+            assert!(err.is_not_recipient(), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn rewrap_keeps_the_data_key_and_reads_real_sops_files() {
+        let new = age::x25519::Identity::generate();
+        for (encrypted, plaintext) in cases() {
+            let file = SopsFile::parse(encrypted).expect("parse");
+            let key = file.unwrap_data_key(&test_ids()).expect("key");
+            let text = file
+                .rewrap(&test_ids(), &[new.to_public()])
+                .expect("rewrap");
+            let rewrapped = SopsFile::parse(&text).expect("parse rewrapped");
+            assert_eq!(rewrapped.recipients(), vec![new.to_public().to_string()]);
+            let ids = boxed(new.clone());
+            assert_eq!(*rewrapped.unwrap_data_key(&ids).expect("new key"), *key);
+            let plain = rewrapped.decrypt(&ids).expect("decrypt");
+            assert_eq!(plain.tree(), &yaml(plaintext));
+            assert!(
+                rewrapped
+                    .decrypt(&test_ids())
+                    .expect_err("gone")
+                    .is_not_recipient()
+            );
+            // sops re-emits the file too; the values themselves are untouched.
+            let values = |t: &str| {
+                let mut doc = yaml(t);
+                let mac = doc["sops"]["mac"].clone();
+                if let Value::Mapping(m) = &mut doc {
+                    m.shift_remove("sops");
+                }
+                (doc, mac)
+            };
+            assert_eq!(values(&text), values(encrypted));
+        }
+    }
+
+    #[test]
+    fn rewrap_refuses_a_non_recipient_an_altered_file_and_other_backends() {
+        let (a, b) = (
+            age::x25519::Identity::generate(),
+            age::x25519::Identity::generate(),
+        );
+        let text =
+            encrypt(&sample(), &[a.to_public()], &opts(Rule::default(), false)).expect("encrypt");
+        let file = SopsFile::parse(&text).expect("parse");
+        let err = file
+            .rewrap(&boxed(b.clone()), &[b.to_public()])
+            .expect_err("not a recipient");
+        assert!(err.is_not_recipient(), "{err:?}");
+        assert!(
+            file.rewrap(&boxed(a.clone()), &[])
+                .is_err_and(|e| matches!(e, SopsError::Encrypt { .. }))
+        );
+        // An altered value: the MAC fails before anything is wrapped.
+        let altered = edit(&text, "visible", "changed");
+        let err = SopsFile::parse(&altered)
+            .expect("parse")
+            .rewrap(&boxed(a.clone()), &[b.to_public()])
+            .expect_err("altered");
+        assert!(matches!(err, SopsError::MacMismatch), "{err:?}");
+        let pgp = edit(
+            &text,
+            "  lastmodified:",
+            "  pgp:\n  - fp: ABCD\n    enc: x\n  lastmodified:",
+        );
+        let err = SopsFile::parse(&pgp)
+            .expect("parse")
+            .rewrap(&boxed(a), &[b.to_public()])
+            .expect_err("pgp");
+        assert!(err.is_unsupported(), "{err:?}");
+        for shown in [err.to_string(), format!("{err:?}")] {
+            assert!(!shown.contains(PASSWORD), "{shown}");
+        }
     }
 }
