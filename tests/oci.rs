@@ -31,6 +31,8 @@ struct World {
     reg: Registry,
     keys: PathBuf,
     work: PathBuf,
+    /// The endpoint the project's files name now.
+    at: std::cell::RefCell<String>,
 }
 
 impl World {
@@ -46,8 +48,14 @@ impl World {
         let work = d.sb.dir.path().join("work");
         std::fs::create_dir_all(&work).unwrap();
         let keys = work.join("keys");
-        ok_json(&reg.oci("keygen", &["--out", path_str(&keys)]));
-        let w = World { d, reg, keys, work };
+        ok_json(&crate::registry::oci("keygen", &["--out", path_str(&keys)]));
+        let w = World {
+            d,
+            reg,
+            keys,
+            work,
+            at: std::cell::RefCell::new("registry.acme.internal:5000".to_owned()),
+        };
         w.point_at(w.reg.endpoint());
         w.configure(Some(&w.keys.join("cosign.pub")));
         w
@@ -57,11 +65,9 @@ impl World {
     fn point_at(&self, endpoint: &str) {
         let manifest = self.d.project.join(".ontology/manifest.ncl");
         let text = std::fs::read_to_string(&manifest).unwrap();
-        let replaced = text.replace("registry.acme.internal:5000", endpoint);
-        assert_ne!(
-            text, replaced,
-            "the demo manifest names registry.acme.internal:5000"
-        );
+        let current = self.at.replace(endpoint.to_owned());
+        assert!(text.contains(&current), "the demo manifest names {current}");
+        let replaced = text.replace(&current, endpoint);
         std::fs::write(&manifest, replaced).unwrap();
         let project = self.d.project.join(".ontoref/project.ncl");
         let text = std::fs::read_to_string(&project).unwrap();
@@ -150,7 +156,7 @@ impl World {
     fn other_keys(&self) -> PathBuf {
         let dir = self.work.join("other-keys");
         if !dir.join("cosign.key").exists() {
-            ok_json(&self.reg.oci("keygen", &["--out", path_str(&dir)]));
+            ok_json(&crate::registry::oci("keygen", &["--out", path_str(&dir)]));
         }
         dir
     }
@@ -680,6 +686,7 @@ fn sync_uses_the_access_file_credentials_and_names_a_wrong_password() {
         reg: auth,
         keys: w.keys.clone(),
         work: w.work.clone(),
+        at: std::cell::RefCell::new(String::new()),
     };
     // Publish the same vault there, then point this project at it.
     let digest = publish_vault(&moved, &src, None, true);
