@@ -298,14 +298,16 @@ fn the_tools_listing_reflects_the_catalog_and_filters() {
     for name in ["ontoref_qa_list", "ontoref_qa_search", "ontoref_qa_show"] {
         assert!(keys.contains(&("qa", name)), "{name}");
     }
-    // Every tool reads, except the one that writes a credential directory.
+    // Every tool reads, except the ones that write a credential directory
+    // or an artifact into the project's cache.
+    let writers = ["ontoref_credential_fetch", "ontoref_artifact_pull"];
     for t in tools {
-        let writes = t["name"] == "ontoref_credential_fetch";
+        let writes = writers.iter().any(|w| t["name"] == *w);
         assert_eq!(t["read_only"], !writes, "{t}");
         assert!(t["title"].is_string() && t["summary"].is_string(), "{t}");
     }
     let ro = json_out(&s.run(&["tools", "--read-only"]));
-    assert_eq!(ro["total"], tools.len() - 1);
+    assert_eq!(ro["total"], tools.len() - writers.len());
     assert_eq!(v["total"], tools.len());
     let v = json_out(&s.run(&[
         "tools",
