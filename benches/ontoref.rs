@@ -709,6 +709,7 @@ fn vault_bench(report: &mut Report, tmp: &Path, fetches: usize, rt: &tokio::runt
         registry_id: None,
         outcome: "ok".into(),
         reveal: false,
+        digest: None,
         cut: Vec::new(),
         prev: String::new(),
         mac: None,

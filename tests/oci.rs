@@ -32,7 +32,7 @@ struct World {
     keys: PathBuf,
     work: PathBuf,
     /// The endpoint the project's files name now.
-    at: std::cell::RefCell<String>,
+    at: std::sync::Mutex<String>,
 }
 
 impl World {
@@ -54,7 +54,7 @@ impl World {
             reg,
             keys,
             work,
-            at: std::cell::RefCell::new("registry.acme.internal:5000".to_owned()),
+            at: std::sync::Mutex::new("registry.acme.internal:5000".to_owned()),
         };
         w.point_at(w.reg.endpoint());
         w.configure(Some(&w.keys.join("cosign.pub")));
@@ -65,7 +65,7 @@ impl World {
     fn point_at(&self, endpoint: &str) {
         let manifest = self.d.project.join(".ontology/manifest.ncl");
         let text = std::fs::read_to_string(&manifest).unwrap();
-        let current = self.at.replace(endpoint.to_owned());
+        let current = std::mem::replace(&mut *self.at.lock().unwrap(), endpoint.to_owned());
         assert!(text.contains(&current), "the demo manifest names {current}");
         let replaced = text.replace(&current, endpoint);
         std::fs::write(&manifest, replaced).unwrap();
@@ -557,7 +557,8 @@ fn every_failed_sync_leaves_the_vault_byte_for_byte() {
     let good = vault_tree(&w);
     assert!(good.contains_key("access.sops.yaml") && good.contains_key("sync.json"));
 
-    let mut failures: Vec<(&str, Box<dyn Fn(&World)>)> = Vec::new();
+    type Breaker = Box<dyn Fn(&World)>;
+    let mut failures: Vec<(&str, Breaker)> = Vec::new();
     let s = src.clone();
     failures.push((
         "signature-missing",
@@ -686,7 +687,7 @@ fn sync_uses_the_access_file_credentials_and_names_a_wrong_password() {
         reg: auth,
         keys: w.keys.clone(),
         work: w.work.clone(),
-        at: std::cell::RefCell::new(String::new()),
+        at: std::sync::Mutex::new(String::new()),
     };
     // Publish the same vault there, then point this project at it.
     let digest = publish_vault(&moved, &src, None, true);
@@ -724,4 +725,341 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(&p, to.join(e.file_name())).unwrap();
         }
     }
+}
+
+/// A published and synced vault whose admin role binds two admins, with
+/// the signing key configured: the starting point of the lock tests.
+fn editable(w: &World) -> PathBuf {
+    let src = publisher_copy(w);
+    let admin = src.join("src-vault/scopes/admin.ncl");
+    let text = std::fs::read_to_string(&admin).unwrap();
+    std::fs::write(
+        &admin,
+        text.replace("[\"admin-root\"]", "[\"admin-root\", \"admin-bob\"]"),
+    )
+    .unwrap();
+    let project = w.d.project.join(".ontoref/project.ncl");
+    let text = std::fs::read_to_string(&project).unwrap();
+    let bound = text.replacen(
+        "\"admin-root\" = \"admin\",",
+        "\"admin-root\" = \"admin\",\n      \"admin-bob\" = \"admin\",",
+        1,
+    );
+    assert_ne!(text, bound);
+    std::fs::write(&project, bound).unwrap();
+    std::fs::write(
+        w.d.home.join("config.ncl"),
+        format!(
+            "{{ vault = {{ cosign = {{ pub_path = \"{}\", key_path = \"{}\" }}, registry_timeout_secs = 5 }} }}\n",
+            w.keys.join("cosign.pub").display(),
+            w.keys.join("cosign.key").display()
+        ),
+    )
+    .unwrap();
+    publish_vault(w, &src, None, true);
+    let out = w.ontoref(None, &["secrets", "sync"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    src
+}
+
+/// `ontoref` as `actor` with another config home (another machine).
+fn elsewhere(w: &World, home: &Path, actor: &str, args: &[&str]) -> Output {
+    let mut c = w.d.cmd();
+    c.env("ONTOREF_CONFIG_HOME", home)
+        .env("ONTOREF_ACTOR", actor)
+        .arg("--project")
+        .arg(&w.d.project)
+        .args(args);
+    c.output().unwrap()
+}
+
+fn copy_home(w: &World, name: &str) -> PathBuf {
+    let home = w.work.join(name);
+    copy_dir(&w.d.home, &home);
+    home
+}
+
+#[test]
+fn open_edit_close_publishes_a_signed_reproducible_vault() {
+    let w = World::new(false);
+    editable(&w);
+    let vault = w.d.vault();
+
+    // An 'RO role may not open.
+    let out = w.ontoref(Some(AGENT), &["secrets", "open"]);
+    assert_eq!(error_code(&out), "op-not-in-scope", "{}", stdout(&out));
+    // A developer ('RW, but not on src-vault/) may not either.
+    let out = w.ontoref(Some("dev-alice"), &["secrets", "open"]);
+    assert_eq!(error_code(&out), "target-not-in-scope", "{}", stdout(&out));
+    // Close without the lock is refused.
+    let out = w.ontoref(Some("admin-root"), &["secrets", "close"]);
+    assert_eq!(error_code(&out), "vault-lock-not-held", "{}", stdout(&out));
+
+    let out = w.ontoref(Some("admin-root"), &["secrets", "open"]);
+    let opened = json_out(&out);
+    assert!(out.status.success(), "{opened}");
+    assert_eq!(opened["lock"]["holder"], "admin-root");
+    let lock = ok_json(&w.reg.oci(
+        "pull-artifact",
+        &[
+            "--repo",
+            "src-vault/agent-first",
+            "--ref",
+            "lock",
+            "--out",
+            path_str(&w.work.join("lock")),
+        ],
+    ));
+    assert_eq!(lock["digest"], opened["lock_digest"], "{lock}");
+
+    // Edit: add a credential file, remove one.
+    let keys = ["admin", "agent"].map(|g| public_key(&w.d.key(g)));
+    std::fs::write(
+        vault.join("src-vault/registry/new.sops.yaml"),
+        sops_file(&[("username", "u"), ("password", "p")], &keys),
+    )
+    .unwrap();
+    std::fs::remove_file(vault.join("src-vault/registry/team-ro.sops.yaml")).unwrap();
+
+    let out =
+        w.d.cmd()
+            .env("ONTOREF_ACTOR", "admin-root")
+            .env("ONTOREF_SECRETS_YES", "1")
+            .arg("--project")
+            .arg(&w.d.project)
+            .args(["secrets", "close"])
+            .output()
+            .unwrap();
+    let closed = json_out(&out);
+    assert!(out.status.success(), "{closed}{}", stderr(&out));
+    let changes: Vec<(String, String)> = closed["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["path"].as_str().unwrap().to_owned(),
+                c["change"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        changes.contains(&("src-vault/registry/new.sops.yaml".into(), "added".into())),
+        "{changes:?}"
+    );
+    assert!(
+        changes.contains(&(
+            "src-vault/registry/team-ro.sops.yaml".into(),
+            "removed".into()
+        )),
+        "{changes:?}"
+    );
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    assert!(!stdout(&out).contains("\"p\"") && !stdout(&out).contains("PLANTED-pw"));
+    let digest = closed["digest"].as_str().unwrap().to_owned();
+
+    // The independent side reads our push back and verifies our signature.
+    let v = ok_json(&w.reg.oci(
+        "verify",
+        &[
+            "--repo",
+            "src-vault/agent-first",
+            "--ref",
+            "latest",
+            "--pub",
+            path_str(&w.keys.join("cosign.pub")),
+        ],
+    ));
+    assert_eq!(v["digest"], digest, "{v}");
+    let pulled = w.work.join("pulled");
+    let p = ok_json(&w.reg.oci(
+        "pull-artifact",
+        &[
+            "--repo",
+            "src-vault/agent-first",
+            "--ref",
+            "latest",
+            "--out",
+            path_str(&pulled),
+        ],
+    ));
+    assert_eq!(p["artifactType"], VAULT_TYPE);
+    // The lock is released: another admin may open now, and a re-close of
+    // the same vault pushes the same digest.
+    let out = w.ontoref(Some("admin-bob"), &["secrets", "open"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let again = json_out(&w.ontoref(Some("admin-bob"), &["secrets", "close"]));
+    assert_eq!(
+        again["digest"], digest,
+        "the same vault packs to the same digest: {again}"
+    );
+    assert_eq!(again["changes"].as_array().unwrap().len(), 0, "{again}");
+
+    // Another machine syncs what was published.
+    let other = copy_home(&w, "home-b");
+    std::fs::remove_dir_all(other.join("vaults")).unwrap();
+    let out = elsewhere(&w, &other, "admin-root", &["secrets", "sync"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(
+        other
+            .join("vaults/agent-first/src-vault/registry/new.sops.yaml")
+            .is_file()
+    );
+    assert!(
+        !other
+            .join("vaults/agent-first/src-vault/registry/team-ro.sops.yaml")
+            .exists()
+    );
+
+    let records = audit_records(&w);
+    for op in ["open", "close"] {
+        assert!(
+            records
+                .iter()
+                .any(|r| r["op"] == op && r["outcome"] == "ok" && r["digest"].is_string()),
+            "{op}: {records:?}"
+        );
+    }
+}
+
+#[test]
+fn the_lock_is_exclusive_expires_and_can_be_broken() {
+    let w = World::new(false);
+    editable(&w);
+    let b_home = copy_home(&w, "home-b");
+
+    let out = w.ontoref(Some("admin-root"), &["secrets", "open"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    // Another admin on another machine is refused, told who holds it.
+    let out = elsewhere(&w, &b_home, "admin-bob", &["secrets", "open"]);
+    assert_eq!(error_code(&out), "vault-locked", "{}", stdout(&out));
+    let message = json_out(&out)["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("admin-root") && message.contains("until"),
+        "{message}"
+    );
+    // And may not close it.
+    let out = elsewhere(&w, &b_home, "admin-bob", &["secrets", "close"]);
+    assert_eq!(error_code(&out), "vault-lock-not-held", "{}", stdout(&out));
+
+    // force-unlock: not for an 'RO role; an admin may, and it is audited.
+    let out = w.ontoref(Some(AGENT), &["secrets", "force-unlock"]);
+    assert_eq!(error_code(&out), "op-not-in-scope", "{}", stdout(&out));
+    let out = elsewhere(&w, &b_home, "admin-bob", &["secrets", "force-unlock"]);
+    let v = json_out(&out);
+    assert!(out.status.success(), "{v}");
+    assert_eq!(v["broken"]["holder"], "admin-root");
+    // The broken holder can no longer close.
+    let out = w.ontoref(Some("admin-root"), &["secrets", "close"]);
+    assert_eq!(error_code(&out), "vault-lock-not-held", "{}", stdout(&out));
+
+    // An expired lock (pushed by the independent writer) is taken over.
+    let expired = w.work.join("expired.json");
+    std::fs::write(
+        &expired,
+        r#"{"holder":"someone","host":"gone","taken_at":"2026-01-01T00:00:00Z","expires_at":"2026-01-01T01:00:00Z","nonce":"00"}"#,
+    )
+    .unwrap();
+    ok_json(&w.reg.oci(
+        "push-artifact",
+        &[
+            "--repo",
+            "src-vault/agent-first",
+            "--tag",
+            "lock",
+            "--artifact-type",
+            "application/vnd.ontoref.src-vault.lock.v1",
+            "--layer",
+            &format!(
+                "{}:application/vnd.ontoref.src-vault.lock.v1+json",
+                expired.display()
+            ),
+        ],
+    ));
+    let out = elsewhere(&w, &b_home, "admin-bob", &["secrets", "open"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+
+    let b_log = elsewhere(
+        &w,
+        &b_home,
+        "admin-bob",
+        &["secrets", "audit-log", "--limit", "500"],
+    );
+    let records = json_out(&b_log)["records"].as_array().cloned().unwrap();
+    assert!(
+        records.iter().any(|r| r["op"] == "force-unlock"
+            && r["outcome"] == "ok"
+            && r["actor"] == "admin-bob"),
+        "{records:?}"
+    );
+}
+
+#[test]
+fn two_openers_racing_publish_at_most_once() {
+    let w = World::new(false);
+    editable(&w);
+    let homes = [copy_home(&w, "home-a"), copy_home(&w, "home-b")];
+    let actors = ["admin-root", "admin-bob"];
+    let opens: Vec<Output> = std::thread::scope(|s| {
+        let handles: Vec<_> = homes
+            .iter()
+            .zip(actors)
+            .map(|(h, a)| s.spawn(|| elsewhere(&w, h, a, &["secrets", "open"])))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let won: Vec<bool> = opens.iter().map(|o| o.status.success()).collect();
+    assert!(won.iter().any(|w| *w), "neither open succeeded");
+    for (o, ok) in opens.iter().zip(&won) {
+        if !ok {
+            assert_eq!(error_code(o), "vault-locked", "{}", stdout(o));
+        }
+    }
+    // Whoever believes they hold it tries to publish: at most one push lands.
+    let closes: Vec<Output> = homes
+        .iter()
+        .zip(actors)
+        .map(|(h, a)| elsewhere(&w, h, a, &["secrets", "close"]))
+        .collect();
+    let published = closes.iter().filter(|o| o.status.success()).count();
+    assert_eq!(
+        published,
+        1,
+        "{:?}",
+        closes.iter().map(stdout).collect::<Vec<_>>()
+    );
+    for o in closes.iter().filter(|o| !o.status.success()) {
+        assert_eq!(error_code(o), "vault-lock-not-held", "{}", stdout(o));
+    }
+}
+
+#[test]
+fn recover_restores_the_access_file_alone() {
+    let w = World::new(false);
+    editable(&w);
+    let vault = w.d.vault();
+    let access = std::fs::read(vault.join("access.sops.yaml")).unwrap();
+    std::fs::remove_file(vault.join("access.sops.yaml")).unwrap();
+    let before = vault_tree(&w);
+    let out = w.ontoref(None, &["secrets", "recover", "--from-registry"]);
+    let v = json_out(&out);
+    assert!(out.status.success(), "{v}");
+    assert_eq!(
+        std::fs::read(vault.join("access.sops.yaml")).unwrap(),
+        access
+    );
+    let mut after = vault_tree(&w);
+    after.remove("access.sops.yaml");
+    assert_eq!(after, before, "recover changed more than access.sops.yaml");
+    // Unsigned: refused, nothing restored.
+    std::fs::remove_file(vault.join("access.sops.yaml")).unwrap();
+    let src = w.work.join("publisher");
+    std::fs::write(src.join("src-vault/x.txt"), "x").unwrap();
+    publish_vault(&w, &src, None, false);
+    let out = w.ontoref(None, &["secrets", "recover", "--from-registry"]);
+    assert_eq!(error_code(&out), "signature-missing", "{}", stdout(&out));
+    assert!(!vault.join("access.sops.yaml").exists());
 }

@@ -232,6 +232,15 @@ pub enum SecretsCommand {
         #[arg(long, value_name = "ID")]
         vault_id: Option<String>,
     },
+    /// Restore access.sops.yaml alone from the signature-verified vault artifact (when it is lost)
+    Recover {
+        /// Take it from the registry (sops.registry_endpoint); the only source there is
+        #[arg(long, required = true)]
+        from_registry: bool,
+        /// The vault [default: the project's]
+        #[arg(long, value_name = "ID")]
+        vault_id: Option<String>,
+    },
     /// Take the vault's registry lock (60 min) and sync, to edit it ('RW roles)
     Open {
         /// The vault [default: the project's]

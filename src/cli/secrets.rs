@@ -84,6 +84,14 @@ pub fn secrets(global: &Global, cmd: &SecretsCommand, format: Format) -> Result<
             })
             .map(|_| ())
         }
+        SecretsCommand::Recover { vault_id, .. } => {
+            let config = engine_config(global)?;
+            let vault_id = vault_id.clone();
+            with_engine(config, format, |engine| {
+                Box::pin(async move { to_value(sync::recover(engine, vault_id.as_deref()).await?) })
+            })
+            .map(|_| ())
+        }
         SecretsCommand::Close { vault_id } => close(global, vault_id.as_deref(), format),
         SecretsCommand::ForceUnlock { vault_id } => {
             let config = engine_config(global)?;

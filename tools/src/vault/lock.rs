@@ -39,6 +39,7 @@ use crate::vault::gate::{self, Known};
 use crate::vault::settings::{Access, Scope, VaultPaths};
 use crate::vault::sops::SopsFile;
 use crate::vault::sync::{self, Source, SyncOptions, SyncState, Synced, VAULT_ARTIFACT_TYPE};
+use crate::vault::target::namespace_matches;
 
 /// The lock artifact's `artifactType`.
 pub const LOCK_ARTIFACT_TYPE: &str = "application/vnd.ontoref.src-vault.lock.v1";
@@ -183,7 +184,8 @@ fn nonce() -> String {
     hex(&b)
 }
 
-/// The actor, checked to hold an 'RW role whose scope allows `push`.
+/// The actor, checked to hold an 'RW role whose scope allows `push` to
+/// the vault's own repository (`src-vault/<id>`).
 async fn rw_actor(engine: &Engine, src: &Source, known: &mut Known) -> Result<String, ToolError> {
     let file = ".ontoref/project.ncl".to_owned();
     let sops = src.sops.as_ref();
@@ -210,15 +212,37 @@ async fn rw_actor(engine: &Engine, src: &Source, known: &mut Known) -> Result<St
             path: scope_path.display().to_string(),
             vault_id: src.vault.id.clone(),
         })?;
-    if scope.access != Access::Rw
-        || !scope.ops.iter().any(|o| o == "push")
-        || !scope.bound_actor.contains(&actor)
-    {
+    let shown = scope_path.display().to_string();
+    if !scope.bound_actor.contains(&actor) {
+        return Err(VaultError::ActorNotInBoundActor {
+            actor,
+            role,
+            file: shown,
+            bound: scope.bound_actor.clone(),
+        }
+        .into());
+    }
+    if scope.access != Access::Rw || !scope.ops.iter().any(|o| o == "push") {
         return Err(VaultError::OpNotInScope {
             op: "push".into(),
             role,
-            file: scope_path.display().to_string(),
+            file: shown,
             ops: scope.ops.clone(),
+        }
+        .into());
+    }
+    let repo = sync::repository(&src.vault.id);
+    if !scope
+        .namespaces
+        .iter()
+        .any(|ns| namespace_matches(ns, &repo))
+    {
+        return Err(VaultError::TargetNotInScope {
+            target: repo.clone(),
+            reason: format!("(repository `{repo}`) matches none of the scope's namespaces"),
+            role,
+            file: shown,
+            namespaces: scope.namespaces.clone(),
         }
         .into());
     }
@@ -380,7 +404,7 @@ pub async fn open(engine: &Engine, vault_id: Option<&str>) -> Result<Opened, Too
 fn snapshot(vault: &VaultPaths) -> BTreeMap<String, FileState> {
     let mut out = BTreeMap::new();
     let mut files = Vec::new();
-    collect(&vault.dir, &vault.dir.join("src-vault"), &mut files);
+    collect(&vault.dir.join("src-vault"), &mut files);
     files.push(vault.access());
     for path in files {
         let Ok(bytes) = std::fs::read(&path) else {
@@ -414,14 +438,14 @@ fn snapshot(vault: &VaultPaths) -> BTreeMap<String, FileState> {
     out
 }
 
-fn collect(base: &Path, dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+fn collect(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for e in entries.flatten() {
         let Ok(kind) = e.file_type() else { continue };
         if kind.is_dir() {
-            collect(base, &e.path(), out);
+            collect(&e.path(), out);
         } else if kind.is_file() {
             out.push(e.path());
         }
@@ -541,6 +565,16 @@ pub async fn close(
         *target = src.reference("latest");
         let actor = rw_actor(engine, &src, known).await?;
         let held = read_held(&src.vault)?;
+        if held.record.holder != actor {
+            return Err(RegistryError::LockNotHeld {
+                vault_id: src.vault.id.clone(),
+                detail: format!(
+                    "it was opened here by {}, not by {actor}",
+                    held.record.holder
+                ),
+            }
+            .into());
+        }
         let auth = sync::registry_auth(engine, &src).await?;
         let remote = Remote::new(&src.endpoint, auth, &src.cfg.settings);
         let repo = sync::repository(&src.vault.id);

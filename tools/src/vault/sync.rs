@@ -142,18 +142,36 @@ pub(crate) async fn source(engine: &Engine, vault_id: Option<&str>) -> Result<So
     })
 }
 
-/// The registry credentials in `access.sops.yaml` (`zot_username` /
-/// `zot_password`, or `username` / `password`), decrypted in memory with
-/// the master key; anonymous when the file is absent.
+/// The registry credentials for the vault's registry: `access.sops.yaml`'s
+/// `zot_username` / `zot_password` (or `username` / `password`); when that
+/// file is absent (a first sync, or the file lost), the credential file of
+/// the manifest's registry entry with the same endpoint, if the local vault
+/// has it; else anonymous. Decrypted in memory with the master key.
 pub(crate) async fn registry_auth(engine: &Engine, src: &Source) -> Result<Auth, ToolError> {
     let access = src.vault.access();
-    if !access.is_file() {
+    let file = if access.is_file() {
+        Some(access)
+    } else {
+        let manifest = engine.manifest().await.ok().flatten();
+        manifest
+            .as_ref()
+            .and_then(|m| m.registry_provides.as_ref())
+            .and_then(|p| {
+                p.registries
+                    .iter()
+                    .find(|r| r.endpoint.eq_ignore_ascii_case(&src.endpoint))
+            })
+            .and_then(|r| r.credential_sops.as_deref())
+            .and_then(|rel| crate::vault::settings::inside(&src.vault.src(), rel))
+            .filter(|p| p.is_file())
+    };
+    let Some(file) = file else {
         return Ok(Auth::Anonymous);
-    }
+    };
     let identities = gate::master_key(engine, src.sops.as_ref()).await?;
     engine.vault().count_decryption();
-    let shown = access.display().to_string();
-    let plain = decrypt_file(&access, &shown, &identities)?;
+    let shown = file.display().to_string();
+    let plain = decrypt_file(&file, &shown, &identities)?;
     let field = |names: [&str; 2]| {
         names
             .iter()
@@ -285,6 +303,99 @@ pub(crate) async fn fetch_verified(
     Ok(Fetched {
         layer: data,
         signed_by: verified.signed_by,
+    })
+}
+
+/// The result of `secrets recover --from-registry`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Recovered {
+    /// The vault.
+    pub vault_id: String,
+    /// The restored file.
+    pub path: String,
+    /// The verified artifact it came from.
+    pub digest: String,
+    /// The fingerprint of the key its signature verified with.
+    pub signed_by: String,
+}
+
+/// Restores `access.sops.yaml` alone from the verified vault artifact
+/// (disaster recovery: the file lost or damaged); nothing else changes.
+/// Audited.
+pub async fn recover(engine: &Engine, vault_id: Option<&str>) -> Result<Recovered, ToolError> {
+    let actor = engine.actor();
+    let mut known = Known::default();
+    let mut digest = None;
+    let mut shown = String::new();
+    let result = recover_run(engine, vault_id, &mut known, &mut digest, &mut shown).await;
+    let attempt = Attempt {
+        actor: actor.as_deref(),
+        op: "recover",
+        target: &shown,
+        registry_id: None,
+        reveal: false,
+        digest: digest.as_deref(),
+    };
+    record(engine, &mut known, &attempt, result.as_ref().err()).await?;
+    result
+}
+
+async fn recover_run(
+    engine: &Engine,
+    vault_id: Option<&str>,
+    known: &mut Known,
+    digest_out: &mut Option<String>,
+    shown: &mut String,
+) -> Result<Recovered, ToolError> {
+    let src = source(engine, vault_id).await?;
+    known.vault = Some(src.vault.clone());
+    *shown = src.reference("latest");
+    let key = vault_key(&src.cfg)?;
+    let auth = registry_auth(engine, &src).await?;
+    let remote = Remote::new(&src.endpoint, auth, &src.cfg.settings);
+    let repo = repository(&src.vault.id);
+    let digest = remote.resolve(&repo, "latest").await?;
+    *digest_out = Some(digest.clone());
+    let fetched = fetch_verified(&remote, &repo, &digest, &key, None).await?;
+    let parent = src
+        .vault
+        .dir
+        .parent()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| {
+            ToolError::Internal(format!(
+                "vault directory {} has no parent",
+                src.vault.dir.display()
+            ))
+        })?;
+    std::fs::create_dir_all(&src.vault.dir)
+        .map_err(|e| RegistryError::io("create", &src.vault.dir, &e))?;
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".{}.staging-", src.vault.id))
+        .tempdir_in(&parent)
+        .map_err(|e| RegistryError::io("create", &parent, &e))?;
+    archive::unpack(&fetched.layer, staging.path(), shown, &Limits::default())?;
+    let staged = staging.path().join("access.sops.yaml");
+    let text = crate::fsread::read_text(
+        &staged,
+        crate::vault::fetch::MAX_SOPS_FILE,
+        crate::fsread::Links::Refuse,
+    )
+    .map_err(|e| RegistryError::Invalid {
+        reference: shown.clone(),
+        detail: format!("access.sops.yaml cannot be read from the artifact: {e}"),
+    })?;
+    SopsFile::parse(&text).map_err(|e| RegistryError::Invalid {
+        reference: shown.clone(),
+        detail: format!("access.sops.yaml is not a SOPS file: {e}"),
+    })?;
+    let access = src.vault.access();
+    std::fs::rename(&staged, &access).map_err(|e| RegistryError::io("rename", &access, &e))?;
+    Ok(Recovered {
+        vault_id: src.vault.id.clone(),
+        path: access.display().to_string(),
+        digest,
+        signed_by: fetched.signed_by,
     })
 }
 
