@@ -387,6 +387,19 @@ fn artifact_refusals_are_named_and_write_nothing() {
     );
     assert_eq!(error_code(&out), "artifact-unsafe-path", "{}", stdout(&out));
 
+    // A contract that does not typecheck, one importing outside the
+    // artifact, and a domain artifact without contract.ncl.
+    for (tag, contract, title, code) in [
+        ("ill-typed", "{ port : Number = \"5000\" }\n", "contract.ncl", "contract-typecheck-failed"),
+        ("imports", "import \"/etc/hostname\"\n", "contract.ncl", "contract-typecheck-failed"),
+        ("no-contract", "{}\n", "example.json", "artifact-invalid"),
+    ] {
+        let d = w.push(repo, tag, DOMAIN_TYPE, &[(tag, contract, title)]);
+        w.sign(repo, &d);
+        let out = w.ontoref(Some(AGENT), &["artifact", "pull", &format!("{repo}:{tag}")]);
+        assert_eq!(error_code(&out), code, "{tag}: {}", stdout(&out));
+    }
+
     // No such tag.
     let out = w.ontoref(Some(AGENT), &["artifact", "pull", &format!("{repo}:9.9.9")]);
     assert_eq!(error_code(&out), "artifact-not-found", "{}", stdout(&out));

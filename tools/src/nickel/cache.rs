@@ -234,6 +234,39 @@ impl Loader {
         self.load_in::<D>(path, &self.sandbox).await
     }
 
+    /// Parses and typechecks the Nickel file at `path` (as `nickel
+    /// typecheck` does), with the imports `sandbox` admits; evaluates
+    /// nothing and caches nothing (for files from elsewhere, such as a
+    /// pulled domain contract).
+    pub async fn typecheck(&self, path: &Path, sandbox: &Sandbox) -> Result<(), NclError> {
+        let display = self.evaluator.display(path);
+        let real = sandbox
+            .admit(path)
+            .map_err(|reason| NclError::ImportDenied {
+                file: display.clone(),
+                line: None,
+                import: crate::echo::clip(&path.display().to_string()),
+                reason,
+            })?;
+        let text = fsread::read_text(
+            &real,
+            self.evaluator.options().limits.max_file,
+            Links::Refuse,
+        )
+        .map_err(|e| NclError::from_read(display.clone(), e))?;
+        let main = BundleFile {
+            name: path.to_path_buf(),
+            format: Format::Nickel,
+            text,
+            on_disk: true,
+        };
+        let display_fn = |p: &Path| self.evaluator.display(p);
+        let mut bundle =
+            sandbox::gather(main, sandbox, &self.evaluator.options().limits, &display_fn)?;
+        bundle.typecheck_only = true;
+        self.evaluator.eval(bundle).await.map(|_| ())
+    }
+
     /// Loads the document of kind `D` from `path`, admitting only what
     /// `sandbox` admits (the file itself included); `None` when the file
     /// does not exist. Paths under [`sandbox::EMBEDDED_ROOT`] are the

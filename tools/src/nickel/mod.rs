@@ -317,6 +317,16 @@ fn input_format(format: Format) -> InputFormat {
     }
 }
 
+/// A file Nickel read that is not among `names` (the bundle's), if any.
+fn stray_file(vm: &VmContext<CacheHub, CacheImpl>, names: &[PathBuf]) -> Option<PathBuf> {
+    vm.import_resolver
+        .sources
+        .files
+        .filenames()
+        .map(PathBuf::from)
+        .find(|p| p.is_absolute() && !names.contains(p))
+}
+
 /// Evaluates a bundle for export with Nickel, which is given the bundle's
 /// sources in memory and nothing else. Runs in a worker process or on an
 /// in-process evaluation thread.
@@ -331,6 +341,7 @@ pub(crate) fn evaluate(bundle: Bundle) -> Result<serde_json::Value, JobError> {
         main,
         files,
         import_paths,
+        typecheck_only,
     } = bundle;
     let names: Vec<PathBuf> = std::iter::once(main.name.clone())
         .chain(files.iter().map(|f| f.name.clone()))
@@ -356,6 +367,14 @@ pub(crate) fn evaluate(bundle: Bundle) -> Result<serde_json::Value, JobError> {
         Ok(p) => p,
         Err(e) => return Err(JobError::Nickel(render(&vm, e))),
     };
+    if typecheck_only {
+        // Parsed and typechecked (prepare_eval typechecks, as `nickel
+        // typecheck` does); nothing is evaluated.
+        return match stray_file(&vm, &names) {
+            Some(stray) => Err(JobError::Stray(stray)),
+            None => Ok(serde_json::Value::Null),
+        };
+    }
     let evaluated = VirtualMachine::new(&mut vm).eval_full_for_export(prepared);
     let value = match evaluated {
         Ok(v) => v,
@@ -368,14 +387,7 @@ pub(crate) fn evaluate(bundle: Bundle) -> Result<serde_json::Value, JobError> {
     // Defence in depth for in-process evaluation (a worker cannot open
     // files at all): a file Nickel read that the sandbox did not hand it
     // means the import scan missed something; its value is not used.
-    if let Some(stray) = vm
-        .import_resolver
-        .sources
-        .files
-        .filenames()
-        .map(PathBuf::from)
-        .find(|p| p.is_absolute() && !names.contains(p))
-    {
+    if let Some(stray) = stray_file(&vm, &names) {
         return Err(JobError::Stray(stray));
     }
     serde_json::to_value(&value)

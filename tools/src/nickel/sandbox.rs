@@ -111,6 +111,10 @@ pub struct Bundle {
     /// The import path Nickel searches after the importing file's directory
     /// (Nickel resolves imports itself, finding these files in memory).
     pub import_paths: Vec<PathBuf>,
+    /// Only parse and typecheck the main source (as `nickel typecheck`
+    /// does); the result is `null`.
+    #[serde(default)]
+    pub typecheck_only: bool,
 }
 
 impl Bundle {
@@ -427,6 +431,7 @@ pub fn gather(
         main,
         files,
         import_paths: sandbox.import_paths.clone(),
+        typecheck_only: false,
     })
 }
 

@@ -6,7 +6,9 @@
 //! fetched by digest and checked, and the files written under
 //! `<project>/.ontoref/cache/oci/sha256-<hex>/`, named by each layer's
 //! `org.opencontainers.image.title` as oras names them. A second pull of
-//! the same digest re-hashes the cached files instead of downloading.
+//! the same digest re-hashes the cached files instead of downloading. A
+//! domain artifact's `contract.ncl` must typecheck (in process, confined
+//! to the artifact) before anything lands in the cache.
 //! Every attempt is audited like a credential fetch.
 
 use std::path::{Path, PathBuf};
@@ -17,6 +19,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::engine::Engine;
 use crate::error::ToolError;
+use crate::nickel::sandbox::{EMBEDDED_ROOT, Sandbox};
 use crate::registry::RegistryError;
 use crate::registry::client::{Auth, Pinned, Remote, hex};
 use crate::registry::config::{self, RegistryConfig};
@@ -216,10 +219,65 @@ async fn run(
         signed_by: verified.signed_by,
         cached: false,
     };
+    // Staged beside the cache (a pull) or in the system's temporary
+    // directory (a verify, which leaves the project untouched).
+    let parent = if write {
+        std::fs::create_dir_all(&cache).map_err(|e| RegistryError::io("create", &cache, &e))?;
+        cache.clone()
+    } else {
+        std::env::temp_dir()
+    };
+    let staging = tempfile::Builder::new()
+        .prefix(".staging-")
+        .tempdir_in(&parent)
+        .map_err(|e| RegistryError::io("create", &parent, &e))?;
+    stage(staging.path(), &names, &contents)?;
+    if pulled.media_type == DOMAIN_MEDIA_TYPE {
+        typecheck_contract(engine, staging.path(), &names, &shown).await?;
+    }
     if write {
-        store(&cache, &final_dir, &names, &contents, &pulled)?;
+        store(&cache, &final_dir, staging, &pulled)?;
     }
     Ok(pulled)
+}
+
+/// The file of a domain artifact that must typecheck.
+pub const CONTRACT_FILE: &str = "contract.ncl";
+
+/// Typechecks a staged domain artifact's `contract.ncl` in process (as
+/// `nickel typecheck` does), its imports confined to the artifact and the
+/// protocol's schemas.
+async fn typecheck_contract(
+    engine: &Engine,
+    staged: &Path,
+    names: &[String],
+    shown: &str,
+) -> Result<(), ToolError> {
+    if !names.iter().any(|n| n == CONTRACT_FILE) {
+        return Err(RegistryError::Invalid {
+            reference: shown.to_owned(),
+            detail: format!("a domain artifact holds `{CONTRACT_FILE}`; no layer is titled so"),
+        }
+        .into());
+    }
+    let sandbox = Sandbox::new(
+        "the pulled artifact",
+        &[staged.to_path_buf()],
+        &[engine.config_home().join("keys")],
+        vec![PathBuf::from(EMBEDDED_ROOT)],
+    );
+    engine
+        .loader()
+        .typecheck(&staged.join(CONTRACT_FILE), &sandbox)
+        .await
+        .map_err(|e| {
+            RegistryError::ContractTypecheck {
+                reference: shown.to_owned(),
+                file: CONTRACT_FILE.to_owned(),
+                detail: crate::error::clip(&e.to_string()),
+            }
+            .into()
+        })
 }
 
 /// The key the artifact must be signed with: the registry entry's
@@ -357,23 +415,10 @@ fn cached(cache: &Path, digest: &str, signed_by: &str, root: &Path) -> Option<Pu
     })
 }
 
-/// Writes the files into a staging directory, swaps it in for
-/// `final_dir`, then writes the record (last, so a crash leaves an
-/// unrecorded directory that the next pull replaces).
-fn store(
-    cache: &Path,
-    final_dir: &Path,
-    names: &[String],
-    contents: &[Vec<u8>],
-    pulled: &Pulled,
-) -> Result<(), RegistryError> {
-    std::fs::create_dir_all(cache).map_err(|e| RegistryError::io("create", cache, &e))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".staging-")
-        .tempdir_in(cache)
-        .map_err(|e| RegistryError::io("create", cache, &e))?;
+/// Writes each layer under its name in `dir`.
+fn stage(dir: &Path, names: &[String], contents: &[Vec<u8>]) -> Result<(), RegistryError> {
     for (name, data) in names.iter().zip(contents) {
-        let path = staging.path().join(name);
+        let path = dir.join(name);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| RegistryError::io("create", parent, &e))?;
         }
@@ -385,6 +430,18 @@ fn store(
         std::io::Write::write_all(&mut file, data)
             .map_err(|e| RegistryError::io("write", &path, &e))?;
     }
+    Ok(())
+}
+
+/// Swaps the staged directory in for `final_dir`, then writes the record
+/// (last, so a crash leaves an unrecorded directory that the next pull
+/// replaces).
+fn store(
+    cache: &Path,
+    final_dir: &Path,
+    staging: tempfile::TempDir,
+    pulled: &Pulled,
+) -> Result<(), RegistryError> {
     let record_path = cache.join(format!("{}.json", pulled.digest.replace(':', "-")));
     let _ = std::fs::remove_file(&record_path);
     if final_dir.exists() {
