@@ -390,8 +390,18 @@ fn artifact_refusals_are_named_and_write_nothing() {
     // A contract that does not typecheck, one importing outside the
     // artifact, and a domain artifact without contract.ncl.
     for (tag, contract, title, code) in [
-        ("ill-typed", "{ port : Number = \"5000\" }\n", "contract.ncl", "contract-typecheck-failed"),
-        ("imports", "import \"/etc/hostname\"\n", "contract.ncl", "contract-typecheck-failed"),
+        (
+            "ill-typed",
+            "{ port : Number = \"5000\" }\n",
+            "contract.ncl",
+            "contract-typecheck-failed",
+        ),
+        (
+            "imports",
+            "import \"/etc/hostname\"\n",
+            "contract.ncl",
+            "contract-typecheck-failed",
+        ),
         ("no-contract", "{}\n", "example.json", "artifact-invalid"),
     ] {
         let d = w.push(repo, tag, DOMAIN_TYPE, &[(tag, contract, title)]);
@@ -1075,4 +1085,71 @@ fn recover_restores_the_access_file_alone() {
     let out = w.ontoref(None, &["secrets", "recover", "--from-registry"]);
     assert_eq!(error_code(&out), "signature-missing", "{}", stdout(&out));
     assert!(!vault.join("access.sops.yaml").exists());
+}
+
+#[test]
+fn sync_draws_a_progress_bar_on_a_terminal_only() {
+    let w = World::new(false);
+    let src = publisher_copy(&w);
+    publish_vault(&w, &src, None, true);
+    let line = format!(
+        "{} --project {} secrets sync",
+        crate::util::bin(),
+        w.d.project.display()
+    );
+    let home = w.d.home.display().to_string();
+    let run = w.d.run.display().to_string();
+    let text = crate::util::run_in_tty(
+        &w.d.sb,
+        &line,
+        &[
+            ("ONTOREF_CONFIG_HOME", &home),
+            ("ONTOREF_RUNTIME_DIR", &run),
+        ],
+    );
+    assert!(
+        text.contains("downloading [") && text.contains("100%"),
+        "{text}"
+    );
+    // Piped (an agent): JSON only, no bar.
+    let out = w.ontoref(None, &["secrets", "sync"]);
+    assert!(!stderr(&out).contains("downloading"), "{}", stderr(&out));
+    assert!(json_out(&out)["state"]["digest"].is_string());
+}
+
+#[test]
+fn a_registry_that_never_answers_is_cut_off_by_the_configured_timeout() {
+    let w = World::new(false);
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = silent.local_addr().unwrap().to_string();
+    // Accept connections and say nothing.
+    let hold = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in silent.incoming().take(8) {
+            held.push(s);
+        }
+    });
+    w.point_at(&endpoint);
+    std::fs::write(
+        w.d.home.join("config.ncl"),
+        format!(
+            "{{ vault = {{ cosign = {{ pub_path = \"{}\" }}, registry_timeout_secs = 1 }} }}\n",
+            w.keys.join("cosign.pub").display()
+        ),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let out = w.ontoref(
+        Some(AGENT),
+        &["artifact", "pull", "domains/agent-first/c:1"],
+    );
+    let took = started.elapsed();
+    assert_eq!(error_code(&out), "registry-unreachable", "{}", stdout(&out));
+    let message = json_out(&out)["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("1 s"), "{message}");
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+    drop(hold);
 }
