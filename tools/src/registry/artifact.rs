@@ -153,14 +153,18 @@ async fn run(
     };
     let remote = Remote::new(&grant.registry.endpoint, auth, &cfg.settings);
     let repository = &grant.repository;
-    let digest = match &parsed.digest {
-        Some(d) => d.clone(),
+    // The tag is resolved once, by fetching its manifest (one request):
+    // its digest is that of the bytes served, and everything after is
+    // fetched by that digest.
+    let pinned = match &parsed.digest {
+        Some(d) => remote.manifest(repository, d).await?,
         None => {
             remote
-                .resolve(repository, parsed.tag.as_deref().unwrap_or("latest"))
+                .manifest_at_tag(repository, parsed.tag.as_deref().unwrap_or("latest"))
                 .await?
         }
     };
+    let digest = pinned.digest.clone();
     *digest_out = Some(digest.clone());
     let cache = cache_dir(engine.project().root());
     if let Some(hit) = cached(&cache, &digest, key.fingerprint(), engine.project().root()) {
@@ -171,7 +175,6 @@ async fn run(
         });
     }
     let verified = remote.verify(repository, &digest, &key).await?;
-    let pinned = remote.manifest(repository, &digest).await?;
     let shown = format!("{}/{repository}@{digest}", remote.endpoint());
     let media_type = pinned.artifact_type().to_owned();
     if media_type != DOMAIN_MEDIA_TYPE && media_type != MODE_MEDIA_TYPE {
@@ -232,13 +235,39 @@ async fn run(
         .tempdir_in(&parent)
         .map_err(|e| RegistryError::io("create", &parent, &e))?;
     stage(staging.path(), &names, &contents)?;
-    if pulled.media_type == DOMAIN_MEDIA_TYPE {
+    if pulled.media_type == DOMAIN_MEDIA_TYPE && !typechecked::contains(&pulled.digest) {
         typecheck_contract(engine, staging.path(), &names, &shown).await?;
+        typechecked::insert(&pulled.digest);
     }
     if write {
         store(&cache, &final_dir, staging, &pulled)?;
     }
     Ok(pulled)
+}
+
+/// The domain artifacts (by manifest digest, which pins every file) whose
+/// contract this process has typechecked: the check is a pure function of
+/// the content, so it is not repeated for the same digest.
+mod typechecked {
+    use std::collections::HashSet;
+    use std::sync::{LazyLock, Mutex};
+
+    const MAX: usize = 4096;
+    static SEEN: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(|| Mutex::new(HashSet::new()));
+
+    pub(super) fn contains(digest: &str) -> bool {
+        SEEN.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(digest)
+    }
+
+    pub(super) fn insert(digest: &str) {
+        let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() >= MAX {
+            seen.clear();
+        }
+        seen.insert(digest.to_owned());
+    }
 }
 
 /// The file of a domain artifact that must typecheck.

@@ -142,6 +142,81 @@ fn install_crypto() {
     });
 }
 
+/// Built clients, reused for a minute: building one loads the system's
+/// root certificates (several milliseconds), and a reused one keeps its
+/// connections and tokens. A client is shared only by calls with the same
+/// endpoint, timeout and credentials (compared by a keyed hash, never
+/// stored), so no caller's requests ever carry another's credentials; an
+/// idle client is dropped with the credentials it holds.
+mod clients {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    use std::time::{Duration, Instant};
+
+    use oci_client::Client;
+    use sha2::{Digest as _, Sha256};
+
+    use super::Auth;
+
+    const IDLE: Duration = Duration::from_secs(60);
+    const MAX: usize = 32;
+
+    type Key = (String, u128, [u8; 32]);
+
+    static CLIENTS: LazyLock<Mutex<HashMap<Key, (Client, Instant)>>> =
+        LazyLock::new(|| Mutex::new(HashMap::new()));
+    /// A per-process salt, so the hash of a password is useless elsewhere.
+    static SALT: LazyLock<[u8; 16]> = LazyLock::new(|| {
+        use aes_gcm::aead::rand_core::RngCore as _;
+        let mut b = [0u8; 16];
+        aes_gcm::aead::OsRng.fill_bytes(&mut b);
+        b
+    });
+
+    fn identity(auth: &Auth) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(*SALT);
+        if let Auth::Basic {
+            username, password, ..
+        } = auth
+        {
+            h.update(username.as_bytes());
+            h.update([0]);
+            h.update(password.as_bytes());
+        }
+        h.finalize().into()
+    }
+
+    /// The client for this endpoint, timeout and credentials, built by
+    /// `build` when there is none.
+    pub(super) fn get(
+        endpoint: &str,
+        auth: &Auth,
+        timeout: Duration,
+        build: impl FnOnce() -> Client,
+    ) -> Client {
+        let key = (endpoint.to_owned(), timeout.as_nanos(), identity(auth));
+        let now = Instant::now();
+        let mut map = CLIENTS.lock().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, (_, used)| now.duration_since(*used) < IDLE);
+        if let Some((client, used)) = map.get_mut(&key) {
+            *used = now;
+            return client.clone();
+        }
+        let client = build();
+        if map.len() >= MAX
+            && let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone())
+        {
+            map.remove(&oldest);
+        }
+        map.insert(key, (client.clone(), now));
+        client
+    }
+}
+
 /// An artifact's manifest, pinned by digest.
 #[derive(Debug, Clone)]
 pub struct Pinned {
@@ -189,13 +264,15 @@ impl Remote {
         } else {
             ClientProtocol::Https
         };
-        let client = Client::new(ClientConfig {
-            protocol,
-            connect_timeout: Some(settings.timeout),
-            read_timeout: Some(settings.timeout),
-            // Artifacts are a few layers; no platform indexes are followed.
-            platform_resolver: None,
-            ..ClientConfig::default()
+        let client = clients::get(endpoint, &auth, settings.timeout, || {
+            Client::new(ClientConfig {
+                protocol,
+                connect_timeout: Some(settings.timeout),
+                read_timeout: Some(settings.timeout),
+                // Artifacts are a few layers; no platform indexes are followed.
+                platform_resolver: None,
+                ..ClientConfig::default()
+            })
         });
         Remote {
             client,
@@ -354,12 +431,32 @@ impl Remote {
     /// and bounded by [`MAX_MANIFEST`].
     pub async fn manifest(&self, repository: &str, digest: &str) -> Result<Pinned, RegistryError> {
         let reference = self.digest_ref(repository, digest);
+        self.fetch_manifest(&reference, Some(digest)).await
+    }
+
+    /// The manifest at `repository:tag` in one request, pinned by the
+    /// digest of the bytes served (for small records such as signatures
+    /// and locks, whose content is checked on its own).
+    pub async fn manifest_at_tag(
+        &self,
+        repository: &str,
+        tag: &str,
+    ) -> Result<Pinned, RegistryError> {
+        let reference = self.tag_ref(repository, tag);
+        self.fetch_manifest(&reference, None).await
+    }
+
+    async fn fetch_manifest(
+        &self,
+        reference: &Reference,
+        expected: Option<&str>,
+    ) -> Result<Pinned, RegistryError> {
         let auth = self.auth.to_client();
         let (raw, got) = self
             .call(
-                &reference,
+                reference,
                 self.client
-                    .pull_manifest_raw(&reference, &auth, &[OCI_MANIFEST, DOCKER_MANIFEST]),
+                    .pull_manifest_raw(reference, &auth, &[OCI_MANIFEST, DOCKER_MANIFEST]),
             )
             .await?;
         if raw.len() as u64 > MAX_MANIFEST {
@@ -371,10 +468,13 @@ impl Remote {
             });
         }
         let computed = sha256_digest(&raw);
-        if computed != digest || got != digest {
+        if expected.is_some_and(|d| d != computed) || got != computed {
             return Err(RegistryError::Invalid {
                 reference: reference.whole(),
-                detail: format!("the manifest served has digest {computed}, not {digest}"),
+                detail: format!(
+                    "the manifest served has digest {computed}, not {}",
+                    expected.unwrap_or(&got)
+                ),
             });
         }
         let manifest: OciImageManifest =
@@ -383,7 +483,7 @@ impl Remote {
                 detail: format!("the manifest does not parse as an OCI image manifest: {e}"),
             })?;
         Ok(Pinned {
-            digest: digest.to_owned(),
+            digest: computed,
             manifest,
             raw: raw.to_vec(),
         })
@@ -478,14 +578,15 @@ impl Remote {
             reference: shown.clone(),
             detail: "only sha256 digests are supported".into(),
         })?;
-        let sig_digest = match self.resolve(repository, &tag).await {
-            Ok(d) => d,
+        // One request: the signature's own manifest needs no pinning (each
+        // layer is checked against its digest, and the payload is signed).
+        let sig = match self.manifest_at_tag(repository, &tag).await {
+            Ok(m) => m,
             Err(RegistryError::NotFound { .. }) => {
                 return Err(CosignError::SignatureMissing { reference: shown }.into());
             }
             Err(e) => return Err(e),
         };
-        let sig = self.manifest(repository, &sig_digest).await?;
         let mut last: Option<CosignError> = None;
         let layers = sig
             .manifest

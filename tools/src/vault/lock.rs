@@ -254,12 +254,12 @@ async fn current_lock(
     remote: &Remote,
     repo: &str,
 ) -> Result<Option<(String, LockRecord)>, RegistryError> {
-    let digest = match remote.resolve(repo, "lock").await {
-        Ok(d) => d,
+    let pinned = match remote.manifest_at_tag(repo, "lock").await {
+        Ok(p) => p,
         Err(RegistryError::NotFound { .. }) => return Ok(None),
         Err(e) => return Err(e),
     };
-    let pinned = remote.manifest(repo, &digest).await?;
+    let digest = pinned.digest.clone();
     let shown = format!("{}/{repo}:lock", remote.endpoint());
     let Some(layer) = pinned
         .manifest

@@ -28,7 +28,7 @@ use crate::error::ToolError;
 use crate::nickel::sandbox::{EMBEDDED_ROOT, Sandbox};
 use crate::registry::RegistryError;
 use crate::registry::archive::{self, Limits, VAULT_LAYER_MEDIA_TYPE};
-use crate::registry::client::{Auth, Remote};
+use crate::registry::client::{Auth, Pinned, Remote};
 use crate::registry::config::{self, RegistryConfig};
 use crate::registry::cosign::PublicKey;
 use crate::vault::VaultError;
@@ -232,9 +232,10 @@ async fn run(
     let auth = registry_auth(engine, &src).await?;
     let remote = Remote::new(&src.endpoint, auth, &src.cfg.settings);
     let repo = repository(&src.vault.id);
-    let digest = remote.resolve(&repo, "latest").await?;
+    let pinned = remote.manifest_at_tag(&repo, "latest").await?;
+    let digest = pinned.digest.clone();
     *digest_out = Some(digest.clone());
-    let fetched = fetch_verified(&remote, &repo, &digest, &key, opts.progress.clone()).await?;
+    let fetched = fetch_verified(&remote, &repo, &pinned, &key, opts.progress.clone()).await?;
     let previous = read_state(&src.vault).map(|s| s.digest);
     let state = SyncState {
         reference: shown.clone(),
@@ -259,17 +260,18 @@ pub(crate) struct Fetched {
     pub(crate) signed_by: String,
 }
 
-/// Verifies the signature of `digest`, then fetches its manifest and its
-/// one vault layer, checking their media types.
+/// Verifies the signature over the manifest `pinned` (the tag resolved
+/// once, by fetching it), then checks its media types and fetches its one
+/// vault layer by digest.
 pub(crate) async fn fetch_verified(
     remote: &Remote,
     repo: &str,
-    digest: &str,
+    pinned: &Pinned,
     key: &PublicKey,
     progress: Option<Progress>,
 ) -> Result<Fetched, RegistryError> {
+    let digest = pinned.digest.as_str();
     let verified = remote.verify(repo, digest, key).await?;
-    let pinned = remote.manifest(repo, digest).await?;
     let shown = format!("{}/{repo}@{digest}", remote.endpoint());
     if pinned.artifact_type() != VAULT_ARTIFACT_TYPE {
         return Err(RegistryError::MediaType {
@@ -354,9 +356,10 @@ async fn recover_run(
     let auth = registry_auth(engine, &src).await?;
     let remote = Remote::new(&src.endpoint, auth, &src.cfg.settings);
     let repo = repository(&src.vault.id);
-    let digest = remote.resolve(&repo, "latest").await?;
+    let pinned = remote.manifest_at_tag(&repo, "latest").await?;
+    let digest = pinned.digest.clone();
     *digest_out = Some(digest.clone());
-    let fetched = fetch_verified(&remote, &repo, &digest, &key, None).await?;
+    let fetched = fetch_verified(&remote, &repo, &pinned, &key, None).await?;
     let parent = src
         .vault
         .dir
@@ -427,16 +430,76 @@ pub(crate) async fn install(
         path: parent.display().to_string(),
         reason: e.to_string(),
     })?;
-    let staging = tempfile::Builder::new()
-        .prefix(&format!(".{}.staging-", vault.id))
-        .tempdir_in(&parent)
-        .map_err(|e| RegistryError::io("create", &parent, &e))?;
-    let entries = archive::unpack(layer, staging.path(), reference, &Limits::default())?;
-    check_staged(engine, staging.path(), reference).await?;
+    // One sync of a vault at a time (two would race for the swap), in a
+    // staging directory of a fixed name: a vault that did not change is
+    // staged at the same paths, so its scope checks are answered by the
+    // loader's disk cache.
+    let _lock = SyncLock::acquire(&parent.join(format!(".{}.sync.lock", vault.id))).await?;
+    let staging = Staging::create(parent.join(format!(".{}.staging", vault.id)))?;
+    let entries = archive::unpack(layer, &staging.0, reference, &Limits::default())?;
+    check_staged(engine, &staging.0, reference).await?;
     std::fs::create_dir_all(&vault.dir).map_err(|e| RegistryError::io("create", &vault.dir, &e))?;
-    swap_in(staging.path(), vault)?;
+    swap_in(&staging.0, vault)?;
     write_state(vault, state)?;
     Ok(entries.into_iter().map(|e| e.path).collect())
+}
+
+/// A staging directory, removed (with whatever it holds) when dropped.
+struct Staging(PathBuf);
+
+impl Staging {
+    fn create(path: PathBuf) -> Result<Staging, RegistryError> {
+        if path.exists() {
+            // Left by a sync that was killed; the lock says none is running.
+            std::fs::remove_dir_all(&path).map_err(|e| RegistryError::io("remove", &path, &e))?;
+        }
+        crate::vault::audit::create_private_dir(&path).map_err(|e| RegistryError::Io {
+            what: "create",
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(Staging(path))
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// An exclusive `flock` on a vault's sync lock file, released when
+/// dropped (or when the process dies).
+struct SyncLock {
+    _file: std::fs::File,
+}
+
+impl SyncLock {
+    async fn acquire(path: &Path) -> Result<SyncLock, RegistryError> {
+        use std::os::fd::AsRawFd as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| RegistryError::io("open", path, &e))?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            // SAFETY: a valid open descriptor; flock only reads it.
+            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if rc == 0 {
+                return Ok(SyncLock { _file: file });
+            }
+            let err = std::io::Error::last_os_error();
+            if err.kind() != std::io::ErrorKind::WouldBlock || std::time::Instant::now() > deadline
+            {
+                return Err(RegistryError::io("lock", path, &err));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
 }
 
 /// Checks a staged vault: `access.sops.yaml` present, every `*.sops.yaml`
