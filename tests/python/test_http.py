@@ -28,7 +28,13 @@ from test_vault import agent_credential, allow_reveal, build_demo
 
 pytestmark = pytest.mark.anyio
 
-VAULT_TOOLS = {"ontoref_secrets_status", "ontoref_secrets_describe", "ontoref_secrets_audit", "ontoref_credential_fetch"}
+
+
+def vault_tools(ontoref_bin: Path) -> set[str]:
+    """The vault toolset's tools (served over HTTP only with a token file), from the catalog."""
+    tools = catalog(ontoref_bin, "--toolsets", "vault")
+    assert "ontoref_credential_fetch" in tools, tools
+    return tools
 
 
 @pytest.fixture(params=["legacy", "auto"])
@@ -84,7 +90,7 @@ async def test_tools_list_and_calls_over_streamable_http(http_url: str, ontoref_
         listing = await client.list_tools()
         names = {tool.name for tool in listing.tools}
         assert QA_TOOLS <= names
-        assert names == catalog(ontoref_bin) - VAULT_TOOLS, names
+        assert names == catalog(ontoref_bin) - vault_tools(ontoref_bin), names
         assert all(tool.annotations and tool.annotations.read_only_hint for tool in listing.tools)
         entry = await call_ok(client, "ontoref_qa_show", {"id": "deploy-staging"})
         assert entry["entry"]["id"] == "deploy-staging"
@@ -98,7 +104,7 @@ async def test_tools_list_and_calls_over_legacy_sse(http_url: str, ontoref_bin: 
         assert client.protocol_version == EXPECTED_VERSION[mode]
         listing = await client.list_tools()
         names = {tool.name for tool in listing.tools}
-        assert names == catalog(ontoref_bin) - VAULT_TOOLS, names
+        assert names == catalog(ontoref_bin) - vault_tools(ontoref_bin), names
         entry = await call_ok(client, "ontoref_qa_show", {"id": "deploy-staging"})
         assert entry["entry"]["id"] == "deploy-staging"
         hits = await call_ok(client, "ontoref_qa_search", {"query": "roll back"})
@@ -127,13 +133,13 @@ def bearer(actor: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKENS[actor]}"}
 
 
-async def test_token_actor_reaches_the_gate_over_streamable_http(vault_http: str, mode: str) -> None:
+async def test_token_actor_reaches_the_gate_over_streamable_http(vault_http: str, mode: str, ontoref_bin: Path) -> None:
     for actor, allowed in (("agent-bot", True), ("mallory", False)):
         async with httpx2.AsyncClient(headers=bearer(actor), timeout=READ_TIMEOUT_SECONDS) as http:
             async with Client(streamable_http_client(vault_http, http_client=http), mode=mode,
                               read_timeout_seconds=READ_TIMEOUT_SECONDS) as client:
                 names = {tool.name for tool in (await client.list_tools()).tools}
-                assert VAULT_TOOLS <= names, names
+                assert vault_tools(ontoref_bin) <= names, names
                 if allowed:
                     got = await call_ok(client, "ontoref_credential_fetch", {"target": TARGET})
                     assert got["role"] == "agent" and Path(got["docker_config_dir"]).is_dir()

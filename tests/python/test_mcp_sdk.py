@@ -24,12 +24,12 @@ INVALID_PARAMS = -32602
 EXPECTED_VERSION = {"legacy": "2025-11-25", "auto": "2026-07-28"}
 
 QA_TOOLS = {"ontoref_qa_list", "ontoref_qa_search", "ontoref_qa_show"}
-WRITING_TOOLS = {"ontoref_credential_fetch"}
 
 
-def catalog(ontoref_bin: Path) -> set[str]:
-    """Every tool the binary's catalog holds, as `ontoref tools` prints it."""
-    out = subprocess.run([str(ontoref_bin), "tools", "--fmt", "json"], capture_output=True, check=True, text=True)
+def catalog(ontoref_bin: Path, *args: str) -> set[str]:
+    """Every tool the binary's catalog holds (or the ones `args` select), as `ontoref tools` prints it."""
+    out = subprocess.run([str(ontoref_bin), "tools", "--fmt", "json", *args], capture_output=True, check=True,
+                         text=True)
     return {tool["name"] for tool in json.loads(out.stdout)["tools"]}
 
 # File order of reflection/qa.ncl.
@@ -126,6 +126,7 @@ async def test_tools_list(connect, ontoref_bin: Path, mode: str) -> None:
         assert sorted(names) == sorted(catalog(ontoref_bin)), names
         assert QA_TOOLS <= set(names)
         assert len(names) > len(QA_TOOLS)
+        read_only = catalog(ontoref_bin, "--read-only")
         for tool in listing.tools:
             assert tool.title, tool.name
             assert tool.description, tool.name
@@ -133,12 +134,14 @@ async def test_tools_list(connect, ontoref_bin: Path, mode: str) -> None:
             assert tool.output_schema is not None and tool.output_schema.get("type") == "object", tool.name
             ann = tool.annotations
             assert ann is not None, tool.name
-            # Only the credential fetch writes (an expiring credential directory).
-            reads_only = tool.name not in WRITING_TOOLS
+            # The credential fetch writes an expiring credential directory, the artifact pull the
+            # project's cache (idempotently); the artifact tools reach the registry (open world).
+            reads_only = tool.name in read_only
+            artifact = tool.name.startswith("ontoref_artifact_")
             assert ann.read_only_hint is reads_only, tool.name
             assert ann.destructive_hint is False, tool.name
-            assert ann.idempotent_hint is reads_only, tool.name
-            assert ann.open_world_hint is False, tool.name
+            assert ann.idempotent_hint is (reads_only or artifact), tool.name
+            assert ann.open_world_hint is artifact, tool.name
         by_name = {tool.name: tool for tool in listing.tools}
         assert by_name["ontoref_qa_search"].input_schema.get("required") == ["query"]
         assert by_name["ontoref_qa_show"].input_schema.get("required") == ["id"]
@@ -175,7 +178,9 @@ async def test_exclude_tools(connect, mode: str) -> None:
 async def test_read_only_keeps_read_only_tools(connect, ontoref_bin: Path, mode: str) -> None:
     async with connect(mode, "--read-only") as client:
         listing = await client.list_tools()
-        assert sorted(tool.name for tool in listing.tools) == sorted(catalog(ontoref_bin) - WRITING_TOOLS)
+        writing = catalog(ontoref_bin) - catalog(ontoref_bin, "--read-only")
+        assert {"ontoref_credential_fetch", "ontoref_artifact_pull"} <= writing, writing
+        assert sorted(tool.name for tool in listing.tools) == sorted(catalog(ontoref_bin) - writing)
 
 
 async def test_cache_goes_to_ontoref_cache_dir(connect, mode: str, cache_dir: Path) -> None:
