@@ -1153,3 +1153,113 @@ fn a_registry_that_never_answers_is_cut_off_by_the_configured_timeout() {
     assert!(took < std::time::Duration::from_secs(10), "{took:?}");
     drop(hold);
 }
+
+#[test]
+fn a_layer_without_a_title_is_written_under_its_digest() {
+    let w = World::new(true);
+    let repo = "modes/agent-first/release";
+    let digest = w.push(
+        repo,
+        "2.0.0",
+        "application/vnd.ontoref.mode.v1",
+        &[
+            ("provisioning.ncl", "{ steps = [] }\n", "provisioning.ncl"),
+            ("untitled", "raw bytes\n", ""),
+        ],
+    );
+    w.sign(repo, &digest);
+    let p = json_out(&w.ontoref(Some(AGENT), &["artifact", "pull", &format!("{repo}:2.0.0")]));
+    assert_eq!(p["media_type"], "application/vnd.ontoref.mode.v1", "{p}");
+    let paths: Vec<&str> = p["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    let layer = sha256_digest(b"raw bytes\n").replace(':', "-");
+    assert!(paths[0].ends_with("/provisioning.ncl"), "{paths:?}");
+    assert!(paths[1].ends_with(&format!("/{layer}")), "{paths:?}");
+    assert_eq!(
+        std::fs::read(w.d.project.join(paths[1])).unwrap(),
+        b"raw bytes\n"
+    );
+}
+
+#[test]
+fn close_signs_with_an_encrypted_cosign_key_unlocked_by_the_access_file() {
+    let w = World::new(false);
+    editable(&w);
+    // An encrypted cosign key whose password is the access file's cosign_password ("cp").
+    let enc = w.work.join("enc-keys");
+    ok_json(&crate::registry::oci(
+        "keygen",
+        &["--out", path_str(&enc), "--password", "cp"],
+    ));
+    assert!(
+        std::fs::read_to_string(enc.join("cosign.key"))
+            .unwrap()
+            .starts_with("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----")
+    );
+    // Vault artifacts are verified with `pub_dir`'s key and pushed with `key_dir`'s.
+    let config = |pub_dir: &Path, key_dir: &Path| {
+        std::fs::write(
+            w.d.home.join("config.ncl"),
+            format!(
+                "{{ vault = {{ cosign = {{ pub_path = \"{}\", key_path = \"{}\" }} }} }}\n",
+                pub_dir.join("cosign.pub").display(),
+                key_dir.join("cosign.key").display()
+            ),
+        )
+        .unwrap();
+    };
+    let keys = w.keys.clone();
+    config(&keys, &enc);
+    let out = w.ontoref(Some("admin-root"), &["secrets", "open"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let out = w.ontoref(Some("admin-root"), &["secrets", "close"]);
+    let closed = json_out(&out);
+    assert!(out.status.success(), "{closed}");
+    // Signed with the encrypted key: the independent side verifies it with that key's public half.
+    let v = ok_json(&w.reg.oci(
+        "verify",
+        &[
+            "--repo",
+            "src-vault/agent-first",
+            "--ref",
+            "latest",
+            "--pub",
+            path_str(&enc.join("cosign.pub")),
+        ],
+    ));
+    assert_eq!(v["digest"], closed["digest"]);
+    assert!(!stdout(&out).contains("\"cp\""));
+
+    // A key whose password is not the access file's: named, and nothing pushed.
+    let other = w.work.join("other-enc");
+    ok_json(&crate::registry::oci(
+        "keygen",
+        &["--out", path_str(&other), "--password", "not-cp"],
+    ));
+    config(&enc, &other);
+    let out = w.ontoref(Some("admin-root"), &["secrets", "open"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let before = w.reg.oci(
+        "get-tag",
+        &["--repo", "src-vault/agent-first", "--tag", "latest"],
+    );
+    let out = w.ontoref(Some("admin-root"), &["secrets", "close"]);
+    assert_eq!(
+        error_code(&out),
+        "cosign-password-wrong",
+        "{}",
+        stdout(&out)
+    );
+    let after = w.reg.oci(
+        "get-tag",
+        &["--repo", "src-vault/agent-first", "--tag", "latest"],
+    );
+    assert_eq!(
+        before.stdout, after.stdout,
+        "a close that could not sign pushed something"
+    );
+}

@@ -193,11 +193,34 @@ def cmd_keygen(args) -> int:
     key = ec.generate_private_key(ec.SECP256R1())
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "cosign.key").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    if args.password is None:
+        (out / "cosign.key").write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
         )
-    )
+    else:
+        # cosign's encrypted key, as go-securesystemslib writes it: scrypt (cosign's N=32768, r=8,
+        # p=1) over the password, then NaCl secretbox over the PKCS#8 DER, in a JSON envelope.
+        import hashlib
+        import nacl.secret
+
+        der = key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        salt, nonce = os.urandom(32), os.urandom(24)
+        box_key = hashlib.scrypt(args.password.encode(), salt=salt, n=32768, r=8, p=1, maxmem=64 << 20, dklen=32)
+        sealed = nacl.secret.SecretBox(box_key).encrypt(der, nonce).ciphertext
+        envelope = json.dumps({
+            "kdf": {"name": "scrypt", "params": {"N": 32768, "r": 8, "p": 1},
+                    "salt": base64.b64encode(salt).decode()},
+            "cipher": {"name": "nacl/secretbox", "nonce": base64.b64encode(nonce).decode()},
+            "ciphertext": base64.b64encode(sealed).decode(),
+        }, separators=(",", ":")).encode()
+        body = base64.b64encode(envelope).decode()
+        lines = "\n".join(body[i:i + 64] for i in range(0, len(body), 64))
+        label = "ENCRYPTED SIGSTORE PRIVATE KEY"
+        (out / "cosign.key").write_text(f"-----BEGIN {label}-----\n{lines}\n-----END {label}-----\n")
     (out / "cosign.pub").write_bytes(
         key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -489,6 +512,7 @@ def main(argv: list[str]) -> int:
 
     p = sub.add_parser("keygen", help="a P-256 cosign key pair")
     p.add_argument("--out", required=True)
+    p.add_argument("--password", help="write cosign.key as cosign's ENCRYPTED SIGSTORE PRIVATE KEY")
     p.set_defaults(run=cmd_keygen)
 
     p = with_registry("push-artifact", "push blobs and an OCI image manifest")
