@@ -6,7 +6,7 @@
 //! reference and a parsed repository):
 //! - a parsed target has a valid repository (non-empty `/`-separated segments of lower-case
 //!   letters, digits, `.`, `_`, `-`, starting and ending with a letter or digit, never `.` or
-//!   `..`), and re-parses to itself from `host/repository` (or `repository`);
+//!   `..`), and re-parses to itself from `[host/]repository[:tag][@digest]`;
 //! - a repository is glob-free, so it matches itself and `**`, and each of its proper
 //!   segment prefixes `p` matches it as `p/**` (and as `p/*` for the parent only);
 //! - no escape from a namespace: when the pattern is itself a valid repository `p`,
@@ -44,10 +44,18 @@ fuzz_target!(|data: &[u8]| {
     };
     let repo = target.repository.as_str();
     assert!(valid_repository(repo), "{target:?}");
-    let rendered = match &target.host {
+    let mut rendered = match &target.host {
         Some(host) => format!("{host}/{repo}"),
         None => repo.to_owned(),
     };
+    if let Some(tag) = &target.tag {
+        rendered.push(':');
+        rendered.push_str(tag);
+    }
+    if let Some(digest) = &target.digest {
+        rendered.push('@');
+        rendered.push_str(digest);
+    }
     assert_eq!(
         Target::parse(&rendered).as_ref(),
         Ok(&target),
