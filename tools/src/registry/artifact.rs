@@ -488,18 +488,7 @@ fn store(
         signed_by: pulled.signed_by.clone(),
         files: pulled.files.clone(),
     };
-    let bytes = serde_json::to_vec_pretty(&rec).map_err(|e| RegistryError::Io {
-        what: "encode",
-        path: record_path.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    let mut tmp = tempfile::NamedTempFile::new_in(cache)
-        .map_err(|e| RegistryError::io("create", cache, &e))?;
-    std::io::Write::write_all(&mut tmp, &bytes)
-        .map_err(|e| RegistryError::io("write", &record_path, &e))?;
-    tmp.persist(&record_path)
-        .map_err(|e| RegistryError::io("rename", &record_path, &e.error))?;
-    Ok(())
+    crate::registry::write_json(&record_path, &rec)
 }
 
 #[cfg(test)]

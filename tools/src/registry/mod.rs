@@ -13,3 +13,24 @@ pub mod error;
 pub mod signing;
 
 pub use error::RegistryError;
+
+use std::path::Path;
+
+/// Writes `value` as pretty JSON to `path` atomically (a temporary file in
+/// the same directory, then a rename): the OCI layer's local records
+/// (`sync.json`, `lock.json`, a cached artifact's record).
+pub(crate) fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), RegistryError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| RegistryError::Io {
+        what: "encode",
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| RegistryError::io("create", dir, &e))?;
+    std::io::Write::write_all(&mut tmp, &bytes)
+        .map_err(|e| RegistryError::io("write", path, &e))?;
+    tmp.persist(path)
+        .map_err(|e| RegistryError::io("rename", path, &e.error))?;
+    Ok(())
+}

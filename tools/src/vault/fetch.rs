@@ -233,6 +233,33 @@ pub async fn record(
         .and_then(|r| r.map(|_| ()).map_err(ToolError::from))
 }
 
+/// Runs `f` and audits it as `op` on `target` (which `f` may refine as it
+/// learns the reference), with its outcome and the digest `f` records.
+pub(crate) async fn audited<T, F>(
+    engine: &Engine,
+    op: &str,
+    mut target: String,
+    f: F,
+) -> Result<T, ToolError>
+where
+    F: AsyncFnOnce(&mut Known, &mut Option<String>, &mut String) -> Result<T, ToolError>,
+{
+    let actor = engine.actor();
+    let mut known = Known::default();
+    let mut digest = None;
+    let result = f(&mut known, &mut digest, &mut target).await;
+    let attempt = Attempt {
+        actor: actor.as_deref(),
+        op,
+        target: &target,
+        registry_id: None,
+        reveal: false,
+        digest: digest.as_deref(),
+    };
+    record(engine, &mut known, &attempt, result.as_ref().err()).await?;
+    result
+}
+
 async fn grant_and_issue(
     engine: &Engine,
     actor: Option<&str>,

@@ -34,7 +34,7 @@ use crate::registry::client::{Layer, Remote, artifact_manifest, hex, sha256_dige
 use crate::registry::cosign::CosignError;
 use crate::registry::signing::{self, SigningKey};
 use crate::vault::VaultError;
-use crate::vault::fetch::{Attempt, decrypt_file, record};
+use crate::vault::fetch::{audited, decrypt_file};
 use crate::vault::gate::{self, Known};
 use crate::vault::settings::{Access, Scope, VaultPaths};
 use crate::vault::sops::SopsFile;
@@ -309,94 +309,72 @@ fn locked(vault_id: &str, rec: &LockRecord) -> RegistryError {
     }
 }
 
-/// Runs `op` and audits it with its outcome and digest.
-async fn audited<T, F>(
-    engine: &Engine,
-    op: &str,
-    vault_id: Option<&str>,
-    f: F,
-) -> Result<T, ToolError>
-where
-    F: AsyncFnOnce(&mut Known, &mut Option<String>, &mut String) -> Result<T, ToolError>,
-{
-    let actor = engine.actor();
-    let mut known = Known::default();
-    let mut digest = None;
-    let mut target = format!("src-vault/{}", vault_id.unwrap_or(""));
-    let result = f(&mut known, &mut digest, &mut target).await;
-    let attempt = Attempt {
-        actor: actor.as_deref(),
-        op,
-        target: &target,
-        registry_id: None,
-        reveal: false,
-        digest: digest.as_deref(),
-    };
-    record(engine, &mut known, &attempt, result.as_ref().err()).await?;
-    result
-}
-
 /// Takes the vault's registry lock, then syncs.
 pub async fn open(engine: &Engine, vault_id: Option<&str>) -> Result<Opened, ToolError> {
-    audited(engine, "open", vault_id, async |known, digest, target| {
-        let src = sync::source(engine, vault_id).await?;
-        known.vault = Some(src.vault.clone());
-        *target = src.reference("lock");
-        let actor = rw_actor(engine, &src, known).await?;
-        let auth = sync::registry_auth(engine, &src).await?;
-        let remote = Remote::new(&src.endpoint, auth, &src.cfg.settings);
-        let repo = sync::repository(&src.vault.id);
-        let now = chrono::Utc::now();
-        let me = host();
-        if let Some((_, rec)) = current_lock(&remote, &repo).await?
-            && rec.live(now)
-            && !(rec.holder == actor && rec.host == me)
-        {
-            return Err(locked(&src.vault.id, &rec).into());
-        }
-        let rec = LockRecord {
-            holder: actor,
-            host: me,
-            taken_at: crate::vault::audit::now(),
-            expires_at: (now + LOCK_TTL).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            nonce: nonce(),
-            released: None,
-        };
-        let pushed = push_lock(&remote, &repo, &rec).await?;
-        *digest = Some(pushed.clone());
-        // The read-back that detects a racing opener.
-        match current_lock(&remote, &repo).await? {
-            Some((d, _)) if d == pushed => {}
-            Some((_, other)) => return Err(locked(&src.vault.id, &other).into()),
-            None => {
-                return Err(RegistryError::LockNotHeld {
-                    vault_id: src.vault.id.clone(),
-                    detail: "the lock pushed a moment ago is gone from the registry".into(),
-                }
-                .into());
+    audited(
+        engine,
+        "open",
+        format!("src-vault/{}", vault_id.unwrap_or("")),
+        async |known, digest, target| {
+            let src = sync::source(engine, vault_id).await?;
+            known.vault = Some(src.vault.clone());
+            *target = src.reference("lock");
+            let actor = rw_actor(engine, &src, known).await?;
+            let auth = sync::registry_auth(engine, &src).await?;
+            let remote = Remote::new(&src.endpoint, auth, &src.cfg.settings);
+            let repo = sync::repository(&src.vault.id);
+            let now = chrono::Utc::now();
+            let me = host();
+            if let Some((_, rec)) = current_lock(&remote, &repo).await?
+                && rec.live(now)
+                && !(rec.holder == actor && rec.host == me)
+            {
+                return Err(locked(&src.vault.id, &rec).into());
             }
-        }
-        let synced = sync::sync(
-            engine,
-            &SyncOptions {
-                vault_id: Some(src.vault.id.clone()),
-                progress: None,
-            },
-        )
-        .await?;
-        let held = Held {
-            lock_digest: pushed.clone(),
-            record: rec.clone(),
-            base_digest: synced.state.digest.clone(),
-            base: snapshot(&src.vault),
-        };
-        write_json(&src.vault.dir.join("lock.json"), &held)?;
-        Ok(Opened {
-            lock: rec,
-            lock_digest: pushed,
-            synced,
-        })
-    })
+            let rec = LockRecord {
+                holder: actor,
+                host: me,
+                taken_at: crate::vault::audit::now(),
+                expires_at: (now + LOCK_TTL).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                nonce: nonce(),
+                released: None,
+            };
+            let pushed = push_lock(&remote, &repo, &rec).await?;
+            *digest = Some(pushed.clone());
+            // The read-back that detects a racing opener.
+            match current_lock(&remote, &repo).await? {
+                Some((d, _)) if d == pushed => {}
+                Some((_, other)) => return Err(locked(&src.vault.id, &other).into()),
+                None => {
+                    return Err(RegistryError::LockNotHeld {
+                        vault_id: src.vault.id.clone(),
+                        detail: "the lock pushed a moment ago is gone from the registry".into(),
+                    }
+                    .into());
+                }
+            }
+            let synced = sync::sync(
+                engine,
+                &SyncOptions {
+                    vault_id: Some(src.vault.id.clone()),
+                    progress: None,
+                },
+            )
+            .await?;
+            let held = Held {
+                lock_digest: pushed.clone(),
+                record: rec.clone(),
+                base_digest: synced.state.digest.clone(),
+                base: snapshot(&src.vault),
+            };
+            crate::registry::write_json(&src.vault.dir.join("lock.json"), &held)?;
+            Ok(Opened {
+                lock: rec,
+                lock_digest: pushed,
+                synced,
+            })
+        },
+    )
     .await
 }
 
@@ -559,7 +537,7 @@ pub async fn close(
     vault_id: Option<&str>,
     plan: ClosePlan,
 ) -> Result<Closed, ToolError> {
-    audited(engine, "close", vault_id, async |known, digest, target| {
+    audited(engine, "close", format!("src-vault/{}", vault_id.unwrap_or("")), async |known, digest, target| {
         let src = sync::source(engine, vault_id).await?;
         known.vault = Some(src.vault.clone());
         *target = src.reference("latest");
@@ -616,7 +594,7 @@ pub async fn close(
             synced_at: crate::vault::audit::now(),
             signed_by: key.fingerprint().to_owned(),
         };
-        write_json(&src.vault.sync_state(), &state)?;
+        crate::registry::write_json(&src.vault.sync_state(), &state)?;
         let _ = std::fs::remove_file(src.vault.dir.join("lock.json"));
         Ok(Closed {
             vault_id: src.vault.id.clone(),
@@ -666,7 +644,7 @@ pub async fn force_unlock(engine: &Engine, vault_id: Option<&str>) -> Result<Unl
     audited(
         engine,
         "force-unlock",
-        vault_id,
+        format!("src-vault/{}", vault_id.unwrap_or("")),
         async |known, digest, target| {
             let src = sync::source(engine, vault_id).await?;
             known.vault = Some(src.vault.clone());
@@ -700,20 +678,4 @@ pub async fn force_unlock(engine: &Engine, vault_id: Option<&str>) -> Result<Unl
         },
     )
     .await
-}
-
-fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), RegistryError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let bytes = serde_json::to_vec_pretty(value).map_err(|e| RegistryError::Io {
-        what: "encode",
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(dir).map_err(|e| RegistryError::io("create", dir, &e))?;
-    std::io::Write::write_all(&mut tmp, &bytes)
-        .map_err(|e| RegistryError::io("write", path, &e))?;
-    tmp.persist(path)
-        .map_err(|e| RegistryError::io("rename", path, &e.error))?;
-    Ok(())
 }

@@ -32,7 +32,7 @@ use crate::registry::client::{Auth, Pinned, Remote};
 use crate::registry::config::{self, RegistryConfig};
 use crate::registry::cosign::PublicKey;
 use crate::vault::VaultError;
-use crate::vault::fetch::{Attempt, decrypt_file, record};
+use crate::vault::fetch::{audited, decrypt_file};
 use crate::vault::gate::{self, Known};
 use crate::vault::settings::{Scope, SopsSettings, VaultPaths, is_safe_component};
 use crate::vault::sops::SopsFile;
@@ -201,21 +201,13 @@ pub(crate) fn vault_key(cfg: &RegistryConfig) -> Result<PublicKey, RegistryError
 
 /// Syncs the vault and records the attempt in its audit log.
 pub async fn sync(engine: &Engine, opts: &SyncOptions) -> Result<Synced, ToolError> {
-    let actor = engine.actor();
-    let mut known = Known::default();
-    let mut digest = None;
-    let mut shown = String::new();
-    let result = run(engine, opts, &mut known, &mut digest, &mut shown).await;
-    let attempt = Attempt {
-        actor: actor.as_deref(),
-        op: "sync",
-        target: &shown,
-        registry_id: None,
-        reveal: false,
-        digest: digest.as_deref(),
-    };
-    record(engine, &mut known, &attempt, result.as_ref().err()).await?;
-    result
+    audited(
+        engine,
+        "sync",
+        String::new(),
+        async |known, digest, shown| run(engine, opts, known, digest, shown).await,
+    )
+    .await
 }
 
 async fn run(
@@ -325,21 +317,13 @@ pub struct Recovered {
 /// (disaster recovery: the file lost or damaged); nothing else changes.
 /// Audited.
 pub async fn recover(engine: &Engine, vault_id: Option<&str>) -> Result<Recovered, ToolError> {
-    let actor = engine.actor();
-    let mut known = Known::default();
-    let mut digest = None;
-    let mut shown = String::new();
-    let result = recover_run(engine, vault_id, &mut known, &mut digest, &mut shown).await;
-    let attempt = Attempt {
-        actor: actor.as_deref(),
-        op: "recover",
-        target: &shown,
-        registry_id: None,
-        reveal: false,
-        digest: digest.as_deref(),
-    };
-    record(engine, &mut known, &attempt, result.as_ref().err()).await?;
-    result
+    audited(
+        engine,
+        "recover",
+        String::new(),
+        async |known, digest, shown| recover_run(engine, vault_id, known, digest, shown).await,
+    )
+    .await
 }
 
 async fn recover_run(
@@ -440,7 +424,7 @@ pub(crate) async fn install(
     check_staged(engine, &staging.0, reference).await?;
     std::fs::create_dir_all(&vault.dir).map_err(|e| RegistryError::io("create", &vault.dir, &e))?;
     swap_in(&staging.0, vault)?;
-    write_state(vault, state)?;
+    crate::registry::write_json(&vault.sync_state(), state)?;
     Ok(entries.into_iter().map(|e| e.path).collect())
 }
 
@@ -632,20 +616,4 @@ fn exchange(a: &Path, b: &Path) -> Result<(), RegistryError> {
     std::fs::rename(b, &aside).map_err(|e| RegistryError::io("rename", b, &e))?;
     std::fs::rename(a, b).map_err(|e| RegistryError::io("rename", b, &e))?;
     std::fs::rename(&aside, a).map_err(|e| RegistryError::io("rename", a, &e))
-}
-
-fn write_state(vault: &VaultPaths, state: &SyncState) -> Result<(), RegistryError> {
-    let path = vault.sync_state();
-    let bytes = serde_json::to_vec_pretty(state).map_err(|e| RegistryError::Io {
-        what: "encode",
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    let mut tmp = tempfile::NamedTempFile::new_in(&vault.dir)
-        .map_err(|e| RegistryError::io("create", &vault.dir, &e))?;
-    std::io::Write::write_all(&mut tmp, &bytes)
-        .map_err(|e| RegistryError::io("write", &path, &e))?;
-    tmp.persist(&path)
-        .map_err(|e| RegistryError::io("rename", &path, &e.error))?;
-    Ok(())
 }
