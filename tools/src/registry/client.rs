@@ -535,10 +535,11 @@ impl Remote {
             progress,
             total: descriptor.size as u64,
         };
+        let local = registry_only(descriptor);
         let result = self
             .call(
                 &reference,
-                self.client.pull_blob(&reference, descriptor, &mut sink),
+                self.client.pull_blob(&reference, &local, &mut sink),
             )
             .await;
         if sink.over {
@@ -798,6 +799,17 @@ fn reqwest_header(value: &'static str) -> http::HeaderValue {
     http::HeaderValue::from_static(value)
 }
 
+/// `descriptor` without its `urls`: oci-client follows a layer's `urls`
+/// when the registry answers with an error, so a hostile manifest could
+/// send the client to any address (a request forgery); blobs come from the
+/// registry the artifact was asked of, or not at all.
+fn registry_only(descriptor: &OciDescriptor) -> OciDescriptor {
+    OciDescriptor {
+        urls: None,
+        ..descriptor.clone()
+    }
+}
+
 /// `sha256:<hex>` of `data`.
 pub fn sha256_digest(data: &[u8]) -> String {
     format!("sha256:{}", hex(&Sha256::digest(data)))
@@ -976,5 +988,71 @@ mod tests {
         assert!(err.to_string().contains("timeout"), "{err}");
         assert!(started.elapsed() < Duration::from_secs(5));
         hold.abort();
+    }
+
+    /// A registry that answers every request `404 BLOB_UNKNOWN` on one
+    /// connection after another; returns its address and how many
+    /// connections it took.
+    async fn refusing_server() -> (
+        std::net::SocketAddr,
+        std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hits = std::sync::Arc::new(AtomicUsize::new(0));
+        let counted = hits.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 8192];
+                    // One request per read is enough for these small GETs.
+                    while let Ok(n) = s.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                        let body = r#"{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}"#;
+                        let reply = format!(
+                            "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if s.write_all(reply.as_bytes()).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        (addr, hits, task)
+    }
+
+    #[tokio::test]
+    async fn a_layers_urls_are_never_followed() {
+        use std::sync::atomic::Ordering;
+        let (registry, registry_hits, r) = refusing_server().await;
+        let (foreign, foreign_hits, f) = refusing_server().await;
+        let remote = Remote::new(&registry.to_string(), Auth::Anonymous, &Settings::default());
+        let data = b"layer";
+        let descriptor = OciDescriptor {
+            media_type: "application/octet-stream".into(),
+            digest: sha256_digest(data),
+            size: data.len() as i64,
+            urls: Some(vec![format!("http://{foreign}/blob")]),
+            annotations: None,
+            artifact_type: None,
+        };
+        let err = remote.blob("a/b", &descriptor, 1024).await.unwrap_err();
+        assert_eq!(err.code(), "artifact-not-found", "{err}");
+        assert!(registry_hits.load(Ordering::SeqCst) > 0, "the registry was asked");
+        assert_eq!(
+            foreign_hits.load(Ordering::SeqCst),
+            0,
+            "a layer's urls sent the client elsewhere"
+        );
+        r.abort();
+        f.abort();
     }
 }
