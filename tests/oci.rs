@@ -283,13 +283,62 @@ fn artifact_pull_verifies_writes_caches_and_audits() {
     assert_eq!(third["cached"], false, "{third}");
     assert_eq!(std::fs::read_to_string(&contract).unwrap(), CONTRACT);
 
+    // Pinned by digest and cached: served without any request at all.
+    let pinned = format!("{repo}@{digest}");
+    let before = w.reg.requests().len();
+    let fourth = json_out(&w.ontoref(Some(AGENT), &["artifact", "pull", &pinned]));
+    assert_eq!(fourth["cached"], true, "{fourth}");
+    assert_eq!(fourth["files"], p["files"]);
+    assert_eq!(fourth["digest"], digest);
+    assert_eq!(w.reg.requests()[before..], [] as [String; 0]);
+
+    // A record forged in the project's cache (a planted file and a record
+    // that vouches for it, without the vault's seal) is not trusted: the
+    // artifact is pulled again and the planted bytes replaced.
+    let example = w.d.project.join(files[1]["path"].as_str().unwrap());
+    let planted = "{\"planted\": true}\n";
+    std::fs::write(&example, planted).unwrap();
+    let record_path = w.cache().join(format!("sha256-{hex}.json"));
+    let mut sealed: Value = serde_json::from_slice(&std::fs::read(&record_path).unwrap()).unwrap();
+    let mut record: Value = serde_json::from_str(sealed["record"].as_str().unwrap()).unwrap();
+    record["files"][1]["size"] = planted.len().into();
+    record["files"][1]["sha256"] = sha256_digest(planted.as_bytes())
+        .strip_prefix("sha256:")
+        .unwrap()
+        .into();
+    sealed["record"] = record.to_string().into();
+    std::fs::write(&record_path, sealed.to_string()).unwrap();
+    let before = w.reg.requests().len();
+    let fifth = json_out(&w.ontoref(Some(AGENT), &["artifact", "pull", &pinned]));
+    assert_eq!(
+        fifth["cached"], false,
+        "a forged record was trusted: {fifth}"
+    );
+    assert_eq!(std::fs::read_to_string(&example).unwrap(), EXAMPLE);
+    assert!(
+        w.reg.requests()[before..]
+            .iter()
+            .any(|r| r.contains("/blobs/")),
+        "{:?}",
+        w.reg.requests()
+    );
+
+    // A verify always asks the registry, cache or not.
+    let before = w.reg.requests().len();
+    let v2 = json_out(&w.ontoref(Some(AGENT), &["artifact", "verify", &pinned]));
+    assert_eq!(v2["cached"], false, "{v2}");
+    assert!(
+        w.reg.requests().len() > before,
+        "verify answered from the cache"
+    );
+
     // Every attempt is in the audit log with its digest.
     let records = audit_records(&w);
     let pulls: Vec<&Value> = records
         .iter()
         .filter(|r| r["op"] == "artifact-pull")
         .collect();
-    assert_eq!(pulls.len(), 3, "{records:?}");
+    assert_eq!(pulls.len(), 5, "{records:?}");
     assert!(
         pulls
             .iter()

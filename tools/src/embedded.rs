@@ -83,7 +83,7 @@ impl EmbeddedTree {
     /// from it is trusted because of a marker. Concurrent processes are
     /// safe: each builds a private directory and renames it into place.
     pub fn materialize(&self, base: &Path) -> io::Result<PathBuf> {
-        let hex = hex(&self.hash());
+        let hex = crate::hex::encode(&self.hash());
         let target = base.join(format!("{}-{}", self.name, &hex[..16]));
         if self.matches(&target) {
             return Ok(target);
@@ -187,16 +187,6 @@ fn walk(dir: &'static Dir<'static>, out: &mut Vec<(&'static Path, &'static [u8])
             DirEntry::File(f) => out.push((f.path(), f.contents())),
         }
     }
-}
-
-/// Lower-case hex of a byte string.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 #[cfg(test)]

@@ -422,7 +422,7 @@ impl Loader {
         Some(dir.join(format!(
             "{}-{}.bin",
             D::KIND,
-            &crate::embedded::hex(&name)[..32]
+            &crate::hex::encode(&name)[..32]
         )))
     }
 

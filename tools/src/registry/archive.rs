@@ -30,8 +30,8 @@ use flate2::{Compression, GzBuilder};
 use sha2::{Digest, Sha256};
 
 use crate::echo::clip;
-use crate::embedded::hex;
 use crate::fsread::{self, Links, ReadError};
+use crate::hex::encode as hex;
 use crate::registry::RegistryError;
 
 /// The media type of a vault artifact's layer.

@@ -5,23 +5,32 @@
 //! signature verified over that digest, the manifest and its layers
 //! fetched by digest and checked, and the files written under
 //! `<project>/.ontoref/cache/oci/sha256-<hex>/`, named by each layer's
-//! `org.opencontainers.image.title` as oras names them. A second pull of
-//! the same digest re-hashes the cached files instead of downloading. A
+//! `org.opencontainers.image.title` as oras names them. The signature and
+//! the layers are fetched concurrently; nothing is used unless the
+//! signature verifies. A second pull of the same digest re-hashes the
+//! cached files instead of downloading; its record is sealed (HMAC) with a
+//! key derived from the vault's master key, so a record planted in the
+//! project's directory is not trusted, and a target pinned by digest is
+//! then served without the credential or the registry. A verify always
+//! asks the registry. A
 //! domain artifact's `contract.ncl` must typecheck (in process, confined
 //! to the artifact) before anything lands in the cache.
 //! Every attempt is audited like a credential fetch.
 
 use std::path::{Path, PathBuf};
 
+use hmac::{Hmac, KeyInit, Mac};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
+use zeroize::Zeroizing;
 
 use crate::engine::Engine;
 use crate::error::ToolError;
+use crate::hex::encode as hex;
 use crate::nickel::sandbox::{EMBEDDED_ROOT, Sandbox};
 use crate::registry::RegistryError;
-use crate::registry::client::{Auth, Pinned, Remote, hex};
+use crate::registry::client::{Auth, Pinned, Remote};
 use crate::registry::config::{self, RegistryConfig};
 use crate::registry::cosign::PublicKey;
 use crate::vault::fetch::{Attempt, decrypt_credential, record};
@@ -78,6 +87,13 @@ struct CacheRecord {
     media_type: String,
     signed_by: String,
     files: Vec<PulledFile>,
+}
+
+/// A [`CacheRecord`] as written: its JSON and their [`Seal`] tag.
+#[derive(Debug, Serialize, Deserialize)]
+struct SealedRecord {
+    record: String,
+    mac: String,
 }
 
 /// Pulls `target` for the engine's caller, writing its files to the
@@ -145,6 +161,21 @@ async fn run(
             "the gate admitted a target that does not parse: {why}"
         ))
     })?;
+    let root = engine.project().root();
+    let cache = cache_dir(root);
+    let seal = Seal::derive(&grant)?;
+    // A target pinned by digest that is cached (its record sealed by this
+    // vault's key, its files unchanged) needs neither the credential nor
+    // the registry.
+    if let Some(d) = parsed.digest.as_ref().filter(|_| write) {
+        *digest_out = Some(d.clone());
+        if let Some(hit) = cached(&cache, d, key.fingerprint(), root, &seal) {
+            return Ok(Pulled {
+                target: target.to_owned(),
+                ..hit
+            });
+        }
+    }
     let cred = decrypt_credential(engine, &grant)?;
     let auth = Auth::Basic {
         username: cred.username,
@@ -166,44 +197,34 @@ async fn run(
     };
     let digest = pinned.digest.clone();
     *digest_out = Some(digest.clone());
-    let cache = cache_dir(engine.project().root());
-    if let Some(hit) = cached(&cache, &digest, key.fingerprint(), engine.project().root()) {
+    if parsed.digest.is_none()
+        && write
+        && let Some(hit) = cached(&cache, &digest, key.fingerprint(), root, &seal)
+    {
         return Ok(Pulled {
             target: target.to_owned(),
-            cached: true,
             ..hit
         });
     }
-    let verified = remote.verify(repository, &digest, &key).await?;
     let shown = format!("{}/{repository}@{digest}", remote.endpoint());
     let media_type = pinned.artifact_type().to_owned();
-    if media_type != DOMAIN_MEDIA_TYPE && media_type != MODE_MEDIA_TYPE {
-        return Err(RegistryError::MediaType {
-            reference: shown,
-            what: "the manifest's artifactType".into(),
-            found: crate::error::clip(&media_type),
-            expected: format!("`{DOMAIN_MEDIA_TYPE}` or `{MODE_MEDIA_TYPE}`"),
+    let names = match check_shape(&pinned, &media_type, &shown) {
+        Ok(names) => names,
+        Err(e) => {
+            // The signature's verdict comes first, as when all is well.
+            remote.verify(repository, &digest, &key).await?;
+            return Err(e.into());
         }
-        .into());
-    }
-    let names = layer_names(&pinned, &shown)?;
-    let mut contents = Vec::new();
-    let mut total = 0u64;
-    for layer in &pinned.manifest.layers {
-        let data = remote.blob(repository, layer, MAX_LAYER).await?;
-        total += data.len() as u64;
-        if total > MAX_ARTIFACT {
-            return Err(RegistryError::TooLarge {
-                reference: shown,
-                what: "the artifact's layers together".into(),
-                size: None,
-                limit: MAX_ARTIFACT,
-            }
-            .into());
-        }
-        contents.push(data);
-    }
-    let root = engine.project().root();
+    };
+    // The signature and the layers are fetched at once (the registry's
+    // round trips overlap); nothing fetched is used unless the signature
+    // verifies, and its refusal is the one reported.
+    let (verified, contents) = tokio::join!(
+        remote.verify(repository, &digest, &key),
+        fetch_layers(&remote, repository, &pinned, &shown)
+    );
+    let verified = verified?;
+    let contents = contents?;
     let final_dir = cache.join(digest.replace(':', "-"));
     let files: Vec<PulledFile> = names
         .iter()
@@ -240,9 +261,106 @@ async fn run(
         typechecked::insert(&pulled.digest);
     }
     if write {
-        store(&cache, &final_dir, staging, &pulled)?;
+        store(&cache, &final_dir, staging, &pulled, &seal)?;
     }
     Ok(pulled)
+}
+
+/// The artifact's type and its layers' names, checked before anything is
+/// fetched.
+fn check_shape(
+    pinned: &Pinned,
+    media_type: &str,
+    shown: &str,
+) -> Result<Vec<String>, RegistryError> {
+    if media_type != DOMAIN_MEDIA_TYPE && media_type != MODE_MEDIA_TYPE {
+        return Err(RegistryError::MediaType {
+            reference: shown.to_owned(),
+            what: "the manifest's artifactType".into(),
+            found: crate::error::clip(media_type),
+            expected: format!("`{DOMAIN_MEDIA_TYPE}` or `{MODE_MEDIA_TYPE}`"),
+        });
+    }
+    layer_names(pinned, shown)
+}
+
+/// How many layers are fetched at once.
+const PARALLEL_LAYERS: usize = 4;
+
+/// The layers of `pinned`, in order, a few at a time; their declared sizes
+/// together are checked against [`MAX_ARTIFACT`] before any is fetched.
+async fn fetch_layers(
+    remote: &Remote,
+    repository: &str,
+    pinned: &Pinned,
+    shown: &str,
+) -> Result<Vec<Vec<u8>>, RegistryError> {
+    use futures_util::stream::{self, StreamExt as _, TryStreamExt as _};
+    let declared = pinned
+        .manifest
+        .layers
+        .iter()
+        .map(|l| u64::try_from(l.size).unwrap_or(u64::MAX))
+        .fold(0u64, u64::saturating_add);
+    if declared > MAX_ARTIFACT {
+        return Err(RegistryError::TooLarge {
+            reference: shown.to_owned(),
+            what: "the artifact's layers together".into(),
+            size: Some(declared),
+            limit: MAX_ARTIFACT,
+        });
+    }
+    let layers = &pinned.manifest.layers;
+    // By index: a closure over `&OciDescriptor` would not be general
+    // enough for the `Send` bound the tool futures carry.
+    stream::iter(0..layers.len())
+        .map(|i| remote.blob(repository, &layers[i], MAX_LAYER))
+        .buffered(PARALLEL_LAYERS)
+        .try_collect()
+        .await
+}
+
+/// The key that seals cache records: derived from the vault's master key
+/// (which the agent never holds), so a record planted or edited in the
+/// project's cache directory is not taken for a verified pull.
+struct Seal(Zeroizing<[u8; 32]>);
+
+/// What the cache key is derived for.
+const SEAL_PURPOSE: &[u8] = b"ontoref artifact cache record v1";
+
+impl Seal {
+    fn derive(grant: &Grant) -> Result<Seal, ToolError> {
+        grant
+            .identities
+            .derive_key(SEAL_PURPOSE, grant.vault.id.as_bytes())
+            .map(Seal)
+            .map_err(|reason| {
+                ToolError::Internal(format!("cannot derive the artifact cache key: {reason}"))
+            })
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        // HMAC takes a key of any length; a 32-byte one cannot be refused.
+        <Hmac<Sha256> as KeyInit>::new_from_slice(self.0.as_slice())
+            .unwrap_or_else(|_| unreachable!("HMAC-SHA256 accepts 32-byte keys"))
+    }
+
+    /// The hex tag of `bytes`.
+    fn sign(&self, bytes: &[u8]) -> String {
+        let mut m = self.mac();
+        m.update(bytes);
+        hex(&m.finalize().into_bytes())
+    }
+
+    /// Whether `tag` (hex) is the tag of `bytes` (compared in constant time).
+    fn verify(&self, bytes: &[u8], tag: &str) -> bool {
+        let Some(raw) = crate::hex::decode(tag) else {
+            return false;
+        };
+        let mut m = self.mac();
+        m.update(bytes);
+        m.verify_slice(&raw).is_ok()
+    }
 }
 
 /// The domain artifacts (by manifest digest, which pins every file) whose
@@ -417,11 +535,16 @@ fn safe_title(title: &str) -> Result<(), String> {
 
 /// The cached artifact `digest`, when its record names `signed_by` and
 /// every file still has its size and hash.
-fn cached(cache: &Path, digest: &str, signed_by: &str, root: &Path) -> Option<Pulled> {
+fn cached(cache: &Path, digest: &str, signed_by: &str, root: &Path, seal: &Seal) -> Option<Pulled> {
     let record_path = cache.join(format!("{}.json", digest.replace(':', "-")));
     let text =
         crate::fsread::read_text(&record_path, 1 << 20, crate::fsread::Links::Refuse).ok()?;
-    let rec: CacheRecord = serde_json::from_str(&text).ok()?;
+    let sealed: SealedRecord = serde_json::from_str(&text).ok()?;
+    if !seal.verify(sealed.record.as_bytes(), &sealed.mac) {
+        tracing::info!(record = %record_path.display(), "a cache record is not sealed by this vault's key; pulling again");
+        return None;
+    }
+    let rec: CacheRecord = serde_json::from_str(&sealed.record).ok()?;
     if rec.digest != digest || rec.signed_by != signed_by {
         return None;
     }
@@ -470,6 +593,7 @@ fn store(
     final_dir: &Path,
     staging: tempfile::TempDir,
     pulled: &Pulled,
+    seal: &Seal,
 ) -> Result<(), RegistryError> {
     let record_path = cache.join(format!("{}.json", pulled.digest.replace(':', "-")));
     let _ = std::fs::remove_file(&record_path);
@@ -488,7 +612,12 @@ fn store(
         signed_by: pulled.signed_by.clone(),
         files: pulled.files.clone(),
     };
-    crate::registry::write_json(&record_path, &rec)
+    let record = serde_json::to_string(&rec).map_err(|e| RegistryError::Invalid {
+        reference: pulled.digest.clone(),
+        detail: format!("cannot serialise the cache record: {e}"),
+    })?;
+    let mac = seal.sign(record.as_bytes());
+    crate::registry::write_json(&record_path, &SealedRecord { record, mac })
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
+use crate::hex::encode as hex;
 use crate::registry::RegistryError;
 use crate::registry::cosign::{self, CosignError, PublicKey, Verified};
 
@@ -815,16 +816,6 @@ pub fn sha256_digest(data: &[u8]) -> String {
     format!("sha256:{}", hex(&Sha256::digest(data)))
 }
 
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
 /// The cosign legacy signature tag of a `sha256:` digest.
 pub fn signature_tag(digest: &str) -> Option<String> {
     let hex = digest.strip_prefix("sha256:")?;
@@ -1014,7 +1005,8 @@ mod tests {
                         if n == 0 {
                             break;
                         }
-                        let body = r#"{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}"#;
+                        let body =
+                            r#"{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}"#;
                         let reply = format!(
                             "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
                             body.len()
@@ -1046,7 +1038,10 @@ mod tests {
         };
         let err = remote.blob("a/b", &descriptor, 1024).await.unwrap_err();
         assert_eq!(err.code(), "artifact-not-found", "{err}");
-        assert!(registry_hits.load(Ordering::SeqCst) > 0, "the registry was asked");
+        assert!(
+            registry_hits.load(Ordering::SeqCst) > 0,
+            "the registry was asked"
+        );
         assert_eq!(
             foreign_hits.load(Ordering::SeqCst),
             0,

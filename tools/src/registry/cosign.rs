@@ -173,7 +173,10 @@ impl PublicKey {
                 path: path.to_owned(),
                 detail: e.to_string(),
             })?;
-        let fingerprint = format!("sha256:{}", hex(&Sha256::digest(der.as_bytes())));
+        let fingerprint = format!(
+            "sha256:{}",
+            crate::hex::encode(&Sha256::digest(der.as_bytes()))
+        );
         Ok(PublicKey { key, fingerprint })
     }
 
@@ -263,10 +266,6 @@ pub fn verify(
         docker_reference: payload.critical.identity.docker_reference,
         signed_by: key.fingerprint.clone(),
     })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl ErrorCodes for CosignError {
@@ -363,7 +362,10 @@ mod tests {
     }
 
     fn digest_of(name: &str) -> String {
-        format!("sha256:{}", hex(&Sha256::digest(fixture(name))))
+        format!(
+            "sha256:{}",
+            crate::hex::encode(&Sha256::digest(fixture(name)))
+        )
     }
 
     #[test]

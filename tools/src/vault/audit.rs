@@ -180,7 +180,7 @@ impl Record {
         bound("op", &mut self.op, OP_CHARS);
         let whole = Sha256::digest(self.target.as_bytes());
         if bound("target", &mut self.target, TARGET_CHARS) {
-            self.target_sha256 = Some(crate::embedded::hex(&whole));
+            self.target_sha256 = Some(crate::hex::encode(&whole));
         } else {
             self.target_sha256 = None;
         }
@@ -244,7 +244,7 @@ impl AuditKey {
         let head = mac("head")?;
         let mut id = head.clone();
         id.update(b"key id");
-        let kid = crate::embedded::hex(&id.finalize().into_bytes()[..8]);
+        let kid = crate::hex::encode(&id.finalize().into_bytes()[..8]);
         Ok(AuditKey { line, head, kid })
     }
 
@@ -256,27 +256,17 @@ impl AuditKey {
     fn sign(mac: &Hmac<Sha256>, bytes: &[u8]) -> String {
         let mut m = mac.clone();
         m.update(bytes);
-        crate::embedded::hex(&m.finalize().into_bytes())
+        crate::hex::encode(&m.finalize().into_bytes())
     }
 
     fn check(mac: &Hmac<Sha256>, bytes: &[u8], hex_tag: &str) -> bool {
-        let Some(tag) = unhex(hex_tag) else {
+        let Some(tag) = crate::hex::decode(hex_tag) else {
             return false;
         };
         let mut m = mac.clone();
         m.update(bytes);
         m.verify_slice(&tag).is_ok()
     }
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// What a keyed file's trailing `mac` member holds.
@@ -331,7 +321,7 @@ fn seal(mut canonical: Vec<u8>, mac: Option<&str>) -> Result<Vec<u8>, VaultError
 }
 
 fn line_hash(line: &[u8]) -> String {
-    crate::embedded::hex(&Sha256::digest(line))
+    crate::hex::encode(&Sha256::digest(line))
 }
 
 /// One segment's count in the head.
@@ -1975,7 +1965,7 @@ mod tests {
         assert_eq!(written.target.chars().count(), TARGET_CHARS);
         assert_eq!(
             written.target_sha256.as_deref(),
-            Some(crate::embedded::hex(&Sha256::digest(target.as_bytes())).as_str())
+            Some(crate::hex::encode(&Sha256::digest(target.as_bytes())).as_str())
         );
         assert_eq!(written.cut, ["target"]);
         assert!(check(&log, &key).ok);

@@ -28,9 +28,10 @@ use sha2::{Digest as _, Sha256};
 
 use crate::engine::Engine;
 use crate::error::ToolError;
+use crate::hex::encode as hex;
 use crate::registry::RegistryError;
 use crate::registry::archive;
-use crate::registry::client::{Layer, Remote, artifact_manifest, hex, sha256_digest};
+use crate::registry::client::{Layer, Remote, artifact_manifest, sha256_digest};
 use crate::registry::cosign::CosignError;
 use crate::registry::signing::{self, SigningKey};
 use crate::vault::VaultError;

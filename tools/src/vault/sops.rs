@@ -43,6 +43,8 @@ use serde_yaml::{Mapping, Value};
 use sha2::{Digest, Sha512};
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::memo::Memo;
+
 /// AES-256-GCM with the 32-byte nonce SOPS uses (Go `cipher.NewGCMWithNonceSize(…, 32)`).
 type SopsGcm = AesGcm<Aes256, U32>;
 
@@ -247,10 +249,13 @@ impl Matcher {
                 reason: "empty (sops would read it as no rule at all)".to_owned(),
             });
         }
+        static COMPILED: LazyLock<Memo<Regex>> = LazyLock::new(|| Memo::new(256));
         let regex = || {
-            Regex::new(value).map_err(|e| SopsError::BadMetadata {
-                field: field.to_owned(),
-                reason: format!("not a valid regex: {e}"),
+            COMPILED.get_or_try(value, || {
+                Regex::new(value).map_err(|e| SopsError::BadMetadata {
+                    field: field.to_owned(),
+                    reason: format!("not a valid regex: {e}"),
+                })
             })
         };
         Ok(match rule {
@@ -782,7 +787,7 @@ impl<'a> Walk<'a> {
     /// The MAC so far, as upper-case hex (Go `%X`).
     fn mac_hex(&mut self) -> String {
         let digest = std::mem::take(&mut self.hasher).finalize();
-        crate::embedded::hex(&digest).to_ascii_uppercase()
+        crate::hex::encode(&digest).to_ascii_uppercase()
     }
 
     /// Feeds a leaf's byte form to the MAC when the MAC covers it.

@@ -20,6 +20,7 @@
 
 use std::path::{Path, PathBuf};
 
+use oci_client::manifest::OciDescriptor;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -252,8 +253,8 @@ pub(crate) struct Fetched {
     pub(crate) signed_by: String,
 }
 
-/// Verifies the signature over the manifest `pinned` (the tag resolved
-/// once, by fetching it), then checks its media types and fetches its one
+/// Checks the media types of the manifest `pinned` (the tag resolved once,
+/// by fetching it), then verifies its signature while fetching its one
 /// vault layer by digest.
 pub(crate) async fn fetch_verified(
     remote: &Remote,
@@ -263,8 +264,37 @@ pub(crate) async fn fetch_verified(
     progress: Option<Progress>,
 ) -> Result<Fetched, RegistryError> {
     let digest = pinned.digest.as_str();
-    let verified = remote.verify(repo, digest, key).await?;
-    let shown = format!("{}/{repo}@{digest}", remote.endpoint());
+    let layer = match vault_layer(pinned, remote.endpoint(), repo) {
+        Ok(layer) => layer,
+        Err(e) => {
+            // The signature's verdict comes first, as when all is well.
+            remote.verify(repo, digest, key).await?;
+            return Err(e);
+        }
+    };
+    let limit = Limits::default().max_bytes;
+    // The signature and the layer are fetched at once (their round trips
+    // overlap); the layer is used only once the signature verifies, and the
+    // signature's refusal is the one reported.
+    let (verified, data) = tokio::join!(
+        remote.verify(repo, digest, key),
+        remote.blob_with_progress(repo, layer, limit, progress)
+    );
+    let verified = verified?;
+    Ok(Fetched {
+        layer: data?,
+        signed_by: verified.signed_by,
+    })
+}
+
+/// The one vault layer of `pinned`, once its artifact type and media type
+/// are those of a vault.
+fn vault_layer<'a>(
+    pinned: &'a Pinned,
+    endpoint: &str,
+    repo: &str,
+) -> Result<&'a OciDescriptor, RegistryError> {
+    let shown = format!("{endpoint}/{repo}@{}", pinned.digest);
     if pinned.artifact_type() != VAULT_ARTIFACT_TYPE {
         return Err(RegistryError::MediaType {
             reference: shown,
@@ -290,14 +320,7 @@ pub(crate) async fn fetch_verified(
             expected: format!("`{VAULT_LAYER_MEDIA_TYPE}`"),
         });
     }
-    let limit = Limits::default().max_bytes;
-    let data = remote
-        .blob_with_progress(repo, layer, limit, progress)
-        .await?;
-    Ok(Fetched {
-        layer: data,
-        signed_by: verified.signed_by,
-    })
+    Ok(layer)
 }
 
 /// The result of `secrets recover --from-registry`.

@@ -4,7 +4,11 @@
 //! a scope's globs (`*` within one segment, `**` across segments, via
 //! `globset` with `literal_separator`).
 
-use globset::GlobBuilder;
+use std::sync::LazyLock;
+
+use globset::{GlobBuilder, GlobMatcher};
+
+use crate::memo::Memo;
 
 /// A parsed target reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,12 +112,18 @@ impl Target {
 /// Whether `repository` matches the namespace glob `pattern`. An invalid
 /// pattern matches nothing.
 pub fn namespace_matches(pattern: &str, repository: &str) -> bool {
-    GlobBuilder::new(pattern)
-        .literal_separator(true)
-        .backslash_escape(true)
-        .build()
-        .map(|g| g.compile_matcher().is_match(repository))
-        .unwrap_or(false)
+    static GLOBS: LazyLock<Memo<Option<GlobMatcher>>> = LazyLock::new(|| Memo::new(1024));
+    let compiled = GLOBS.get_or_try(pattern, || {
+        Ok::<_, std::convert::Infallible>(
+            GlobBuilder::new(pattern)
+                .literal_separator(true)
+                .backslash_escape(true)
+                .build()
+                .ok()
+                .map(|g| g.compile_matcher()),
+        )
+    });
+    matches!(compiled, Ok(Some(m)) if m.is_match(repository))
 }
 
 #[cfg(test)]
