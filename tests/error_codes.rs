@@ -19,6 +19,7 @@ use ontoref_tools::codes::ErrorCodes;
 use ontoref_tools::error::ToolError;
 use ontoref_tools::model::{LoadError, ModelError};
 use ontoref_tools::nickel::NclError;
+use ontoref_tools::ontologies::OntologyError;
 use ontoref_tools::paging::CursorError;
 use ontoref_tools::project::ProjectError;
 use ontoref_tools::registry::cosign::CosignError;
@@ -74,6 +75,7 @@ fn every_error() -> Vec<Example> {
         examples_of::<CursorError>("CursorError"),
         examples_of::<VaultError>("VaultError"),
         examples_of::<RegistryError>("RegistryError"),
+        examples_of::<OntologyError>("OntologyError"),
         examples_of::<Refusal>("Refusal"),
         examples_of::<FramingError>("FramingError"),
         examples_of::<TokenFileError>("TokenFileError"),

@@ -10,6 +10,7 @@ mod knowledge;
 mod mcp_stdio;
 mod modes;
 mod oci;
+mod ontology;
 mod readme;
 mod registry;
 mod rekey;

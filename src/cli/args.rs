@@ -107,6 +107,9 @@ pub enum Command {
     /// Set things up: a demo vault with generated keys
     #[command(subcommand)]
     Setup(SetupCommand),
+    /// MIF ontology extensions: the index of a directory of ontology files
+    #[command(subcommand)]
+    Ontology(OntologyCommand),
 }
 
 /// `ontoref serve` flags.
@@ -294,6 +297,21 @@ pub enum SetupCommand {
         /// Replace existing demo keys and the demo vault
         #[arg(long)]
         force: bool,
+    },
+}
+
+/// `ontoref ontology …`.
+#[derive(Debug, Subcommand)]
+pub enum OntologyCommand {
+    /// Write DIR/index.json from DIR's *.ontology.yaml exactly as the corpus's
+    /// gen-ontology-index.sh does (sorted keys, two-space indent, sha256 over raw bytes)
+    Index {
+        /// Compare DIR/index.json with a fresh generation instead, write nothing, and exit 1
+        /// with a unified diff when they differ (a drift gate)
+        #[arg(long)]
+        check: bool,
+        /// The directory holding the *.ontology.yaml files (a corpus's ontologies/)
+        dir: PathBuf,
     },
 }
 

@@ -10,6 +10,7 @@
 
 pub mod args;
 pub mod derived;
+pub mod ontology;
 pub mod run;
 pub mod secrets;
 pub mod serve;
@@ -98,6 +99,7 @@ pub fn run() -> Result<(), Failure> {
         Command::Call { tool, args } => call(&global, tool, args.as_deref(), format),
         Command::Secrets(cmd) => secrets::secrets(&global, cmd, format),
         Command::Setup(cmd) => secrets::setup(&global, cmd, format),
+        Command::Ontology(cmd) => ontology::ontology(cmd, format),
     }
 }
 

@@ -15,6 +15,7 @@ pub use crate::echo::{ECHO_CHARS, clip, clip_to};
 pub use crate::error_body::{ErrorBody, MAX_HINT_CHARS, MAX_MESSAGE_CHARS};
 use crate::model::{LoadError, ModelError};
 use crate::nickel::NclError;
+use crate::ontologies::OntologyError;
 use crate::paging::CursorError;
 use crate::project::ProjectError;
 use crate::registry::RegistryError;
@@ -43,6 +44,9 @@ pub enum ToolError {
     /// A registry operation failed (unreachable, unsigned, unsafe, locked).
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// An ontology file or index is wrong or unusable.
+    #[error(transparent)]
+    Ontology(#[from] OntologyError),
     /// The arguments did not match the tool's input schema.
     #[error("invalid arguments for `{tool}`: {detail}")]
     InvalidParams {
@@ -86,6 +90,7 @@ impl ToolError {
             ToolError::Cursor(e) => e.code(),
             ToolError::Vault(e) => e.code(),
             ToolError::Registry(e) => e.code(),
+            ToolError::Ontology(e) => e.code(),
             ToolError::InvalidParams { .. } => "invalid-params",
             ToolError::UnknownTool { .. } => "unknown-tool",
             ToolError::Unresolvable { .. } => "mode-unresolvable",
@@ -103,6 +108,7 @@ impl ToolError {
             ToolError::Cursor(e) => e.hint(),
             ToolError::Vault(e) => e.hint(),
             ToolError::Registry(e) => e.hint(),
+            ToolError::Ontology(e) => e.hint(),
             ToolError::InvalidParams { tool, .. } => {
                 format!(
                     "check the arguments against the inputSchema of `{tool}` (`ontoref tools` lists every tool)"
@@ -151,7 +157,7 @@ impl From<LoadError> for ToolError {
 }
 
 impl ErrorCodes for ToolError {
-    const VARIANTS: usize = 11;
+    const VARIANTS: usize = 12;
 
     fn examples() -> Vec<Self> {
         fn one<E: ErrorCodes>() -> Option<E> {
@@ -164,6 +170,7 @@ impl ErrorCodes for ToolError {
         out.extend(one::<CursorError>().map(ToolError::Cursor));
         out.extend(one::<VaultError>().map(ToolError::Vault));
         out.extend(one::<RegistryError>().map(ToolError::Registry));
+        out.extend(one::<OntologyError>().map(ToolError::Ontology));
         out.extend(one::<LoadError>().map(|e| ToolError::Skipped(Arc::new(e))));
         out.extend([
             ToolError::InvalidParams {
@@ -197,6 +204,7 @@ impl ErrorCodes for ToolError {
             ToolError::Unresolvable { .. } => variant::<8, N>(),
             ToolError::Internal(_) => variant::<9, N>(),
             ToolError::Registry(_) => variant::<10, N>(),
+            ToolError::Ontology(_) => variant::<11, N>(),
         }
     }
 
@@ -216,6 +224,7 @@ impl ErrorCodes for ToolError {
             | ToolError::Cursor(_)
             | ToolError::Vault(_)
             | ToolError::Registry(_)
+            | ToolError::Ontology(_)
             | ToolError::Skipped(_) => true,
             ToolError::InvalidParams { .. }
             | ToolError::UnknownTool { .. }

@@ -20,17 +20,10 @@ use std::path::Path;
 /// the same directory, then a rename): the OCI layer's local records
 /// (`sync.json`, `lock.json`, a cached artifact's record).
 pub(crate) fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), RegistryError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
     let bytes = serde_json::to_vec_pretty(value).map_err(|e| RegistryError::Io {
         what: "encode",
         path: path.display().to_string(),
         reason: e.to_string(),
     })?;
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(dir).map_err(|e| RegistryError::io("create", dir, &e))?;
-    std::io::Write::write_all(&mut tmp, &bytes)
-        .map_err(|e| RegistryError::io("write", path, &e))?;
-    tmp.persist(path)
-        .map_err(|e| RegistryError::io("rename", path, &e.error))?;
-    Ok(())
+    crate::fswrite::write_atomic(path, &bytes).map_err(|(op, e)| RegistryError::io(op, path, &e))
 }

@@ -1,0 +1,95 @@
+//! [`OntologyError`]: what goes wrong with MIF ontology files and their
+//! index, each with a stable code, the file or entry at fault, and a hint.
+
+use crate::codes::{ErrorCodes, variant};
+
+/// An ontology file, index or directory is wrong or unusable.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OntologyError {
+    /// An ontology file or the index breaks the index contract (a duplicate
+    /// id, a file that does not parse, an id of the wrong shape).
+    #[error("{path}: {detail}")]
+    IndexInvalid {
+        /// The file at fault.
+        path: String,
+        /// What is wrong, naming the field or id.
+        detail: String,
+    },
+    /// A file or directory could not be read or written.
+    #[error("cannot {op} {path}: {detail}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The path.
+        path: String,
+        /// The system's reason.
+        detail: String,
+    },
+}
+
+impl OntologyError {
+    /// The stable kebab-case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            OntologyError::IndexInvalid { .. } => "ontology-index-invalid",
+            OntologyError::Io { .. } => "ontology-io-failed",
+        }
+    }
+
+    /// How to recover.
+    pub fn hint(&self) -> String {
+        match self {
+            OntologyError::IndexInvalid { .. } => "fix the named file: each `*.ontology.yaml` has \
+                 `ontology.id` (unique, ^[a-z][a-z0-9-]*$), `ontology.version` and `ontology.extends`"
+                .to_owned(),
+            OntologyError::Io { .. } => {
+                "check that the path exists and that this user may read (and, to write the index, \
+                 write) it"
+                    .to_owned()
+            }
+        }
+    }
+
+    pub(crate) fn io(op: &'static str, path: &std::path::Path, e: &std::io::Error) -> Self {
+        OntologyError::Io {
+            op,
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        }
+    }
+}
+
+impl ErrorCodes for OntologyError {
+    const VARIANTS: usize = 2;
+
+    fn examples() -> Vec<Self> {
+        vec![
+            OntologyError::IndexInvalid {
+                path: "ontologies/b.ontology.yaml".into(),
+                detail: "duplicate ontology id `a` (first in a.ontology.yaml)".into(),
+            },
+            OntologyError::Io {
+                op: "read",
+                path: "ontologies".into(),
+                detail: "No such file or directory (os error 2)".into(),
+            },
+        ]
+    }
+
+    fn variant_index(&self) -> usize {
+        const N: usize = OntologyError::VARIANTS;
+        match self {
+            OntologyError::IndexInvalid { .. } => variant::<0, N>(),
+            OntologyError::Io { .. } => variant::<1, N>(),
+        }
+    }
+
+    fn error_code(&self) -> &'static str {
+        self.code()
+    }
+
+    fn error_hint(&self) -> String {
+        self.hint()
+    }
+}
