@@ -13,9 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::pin::Pin;
 use std::sync::Once;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use oci_client::client::{ClientConfig, ClientProtocol};
@@ -29,6 +27,8 @@ use zeroize::Zeroizing;
 
 use crate::hex::encode as hex;
 use crate::registry::RegistryError;
+
+mod bounded;
 use crate::registry::cosign::{self, CosignError, PublicKey, Verified};
 
 /// The OCI image manifest media type.
@@ -174,7 +174,7 @@ mod clients {
         b
     });
 
-    fn identity(auth: &Auth) -> [u8; 32] {
+    pub(super) fn identity(auth: &Auth) -> [u8; 32] {
         let mut h = Sha256::new();
         h.update(*SALT);
         if let Auth::Basic {
@@ -245,6 +245,8 @@ pub struct Remote {
     endpoint: String,
     auth: Auth,
     timeout: Duration,
+    /// `http` for loopback and listed registries, else `https`.
+    scheme: &'static str,
 }
 
 impl std::fmt::Debug for Remote {
@@ -260,7 +262,8 @@ impl Remote {
     /// A client for `endpoint` (`host[:port]`).
     pub fn new(endpoint: &str, auth: Auth, settings: &Settings) -> Remote {
         install_crypto();
-        let protocol = if plain_http(endpoint, &settings.insecure) {
+        let plain = plain_http(endpoint, &settings.insecure);
+        let protocol = if plain {
             ClientProtocol::Http
         } else {
             ClientProtocol::Https
@@ -280,6 +283,7 @@ impl Remote {
             endpoint: endpoint.to_owned(),
             auth,
             timeout: settings.timeout,
+            scheme: if plain { "http" } else { "https" },
         }
     }
 
@@ -452,30 +456,36 @@ impl Remote {
         reference: &Reference,
         expected: Option<&str>,
     ) -> Result<Pinned, RegistryError> {
-        let auth = self.auth.to_client();
-        let (raw, got) = self
-            .call(
+        let url = format!(
+            "{}://{}/v2/{}/manifests/{}",
+            self.scheme,
+            self.endpoint,
+            reference.repository(),
+            reference.digest().or(reference.tag()).unwrap_or("latest")
+        );
+        let mut raw = Vec::new();
+        let headers = self
+            .get_bounded(
                 reference,
-                self.client
-                    .pull_manifest_raw(reference, &auth, &[OCI_MANIFEST, DOCKER_MANIFEST]),
+                &url,
+                &format!("{OCI_MANIFEST}, {DOCKER_MANIFEST}"),
+                MAX_MANIFEST,
+                "the manifest",
+                &mut |chunk| raw.extend_from_slice(chunk),
             )
             .await?;
-        if raw.len() as u64 > MAX_MANIFEST {
-            return Err(RegistryError::TooLarge {
-                reference: reference.whole(),
-                what: "the manifest".into(),
-                size: Some(raw.len() as u64),
-                limit: MAX_MANIFEST,
-            });
-        }
+        let got = headers
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .filter(|d| d.starts_with("sha256:"))
+            .map(str::to_owned);
         let computed = sha256_digest(&raw);
-        if expected.is_some_and(|d| d != computed) || got != computed {
+        if let Some(claimed) = expected.or(got.as_deref())
+            && claimed != computed
+        {
             return Err(RegistryError::Invalid {
                 reference: reference.whole(),
-                detail: format!(
-                    "the manifest served has digest {computed}, not {}",
-                    expected.unwrap_or(&got)
-                ),
+                detail: format!("the manifest served has digest {computed}, not {claimed}"),
             });
         }
         let manifest: OciImageManifest =
@@ -486,7 +496,7 @@ impl Remote {
         Ok(Pinned {
             digest: computed,
             manifest,
-            raw: raw.to_vec(),
+            raw,
         })
     }
 
@@ -529,41 +539,46 @@ impl Remote {
                 crate::error::clip(&descriptor.digest)
             ),
         })?;
-        let mut sink = Bounded {
-            buf: Vec::with_capacity(descriptor.size as usize),
-            limit,
-            over: false,
-            progress,
-            total: descriptor.size as u64,
-        };
-        let local = registry_only(descriptor);
-        let result = self
-            .call(
-                &reference,
-                self.client.pull_blob(&reference, &local, &mut sink),
-            )
-            .await;
-        if sink.over {
-            return Err(RegistryError::TooLarge {
-                reference: reference.whole(),
-                what: what(),
-                size: None,
-                limit,
-            });
-        }
-        result?;
-        if sink.buf.len() as u64 != descriptor.size as u64 {
+        let url = format!(
+            "{}://{}/v2/{}/blobs/{}",
+            self.scheme,
+            self.endpoint,
+            reference.repository(),
+            descriptor.digest
+        );
+        let total = descriptor.size as u64;
+        let mut buf = Vec::with_capacity(descriptor.size as usize);
+        let mut hasher = Sha256::new();
+        self.get_bounded(&reference, &url, "*/*", limit, &what(), &mut |chunk| {
+            buf.extend_from_slice(chunk);
+            hasher.update(chunk);
+            if let Some(p) = &progress {
+                p(buf.len() as u64, total);
+            }
+        })
+        .await?;
+        if buf.len() as u64 != total {
             return Err(RegistryError::Invalid {
                 reference: reference.whole(),
                 detail: format!(
-                    "{} is {} bytes, its descriptor says {}",
+                    "{} is {} bytes, its descriptor says {total}",
                     what(),
-                    sink.buf.len(),
-                    descriptor.size
+                    buf.len()
                 ),
             });
         }
-        Ok(sink.buf)
+        let digest = format!("sha256:{}", hex(&hasher.finalize()));
+        if digest != descriptor.digest {
+            return Err(RegistryError::Invalid {
+                reference: reference.whole(),
+                detail: format!(
+                    "content does not match its digest, so it was changed in the registry or on \
+                     the way: {} has {digest}",
+                    what()
+                ),
+            });
+        }
+        Ok(buf)
     }
 
     /// Verifies the cosign key-pair signature of manifest `digest` in
@@ -800,17 +815,6 @@ fn reqwest_header(value: &'static str) -> http::HeaderValue {
     http::HeaderValue::from_static(value)
 }
 
-/// `descriptor` without its `urls`: oci-client follows a layer's `urls`
-/// when the registry answers with an error, so a hostile manifest could
-/// send the client to any address (a request forgery); blobs come from the
-/// registry the artifact was asked of, or not at all.
-fn registry_only(descriptor: &OciDescriptor) -> OciDescriptor {
-    OciDescriptor {
-        urls: None,
-        ..descriptor.clone()
-    }
-}
-
 /// `sha256:<hex>` of `data`.
 pub fn sha256_digest(data: &[u8]) -> String {
     format!("sha256:{}", hex(&Sha256::digest(data)))
@@ -853,41 +857,6 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 
 /// Reports download progress: bytes so far, bytes in all.
 pub type Progress = std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>;
-
-/// A sink that refuses to hold more than `limit` bytes.
-struct Bounded {
-    buf: Vec<u8>,
-    limit: u64,
-    over: bool,
-    progress: Option<Progress>,
-    total: u64,
-}
-
-impl tokio::io::AsyncWrite for Bounded {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        if (self.buf.len() + data.len()) as u64 > self.limit {
-            self.over = true;
-            return Poll::Ready(Err(std::io::Error::other("over the size limit")));
-        }
-        self.buf.extend_from_slice(data);
-        if let Some(p) = &self.progress {
-            p(self.buf.len() as u64, self.total);
-        }
-        Poll::Ready(Ok(data.len()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -1049,5 +1018,174 @@ mod tests {
         );
         r.abort();
         f.abort();
+    }
+
+    /// What the hand-made registry answers a request with.
+    enum Reply {
+        /// Status line, extra headers, body.
+        Fixed(&'static str, Vec<String>, Vec<u8>),
+        /// Status line and extra headers, then a chunked body that never
+        /// ends (until the client goes away).
+        Endless(&'static str, Vec<String>),
+    }
+
+    /// A hand-made HTTP/1.1 server on loopback answering each request
+    /// (its request line and `authorization` header) with `answer`; for
+    /// the hostile and token-auth registries docker-registry cannot play.
+    async fn serve(
+        answer: impl Fn(&str, Option<&str>) -> Reply + Send + Sync + 'static,
+    ) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+        use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let answer = std::sync::Arc::new(answer);
+        let task = tokio::spawn(async move {
+            while let Ok((s, _)) = listener.accept().await {
+                let answer = answer.clone();
+                tokio::spawn(async move {
+                    let (r, mut w) = s.into_split();
+                    let mut r = BufReader::new(r);
+                    loop {
+                        let mut line = String::new();
+                        if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let mut auth = None;
+                        loop {
+                            let mut h = String::new();
+                            if r.read_line(&mut h).await.unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if h == "\r\n" {
+                                break;
+                            }
+                            if let Some((k, v)) = h.split_once(':')
+                                && k.eq_ignore_ascii_case("authorization")
+                            {
+                                auth = Some(v.trim().to_owned());
+                            }
+                        }
+                        match answer(line.trim(), auth.as_deref()) {
+                            Reply::Fixed(status, headers, body) => {
+                                let mut head = format!("HTTP/1.1 {status}\r\n");
+                                for h in headers {
+                                    head.push_str(&h);
+                                    head.push_str("\r\n");
+                                }
+                                head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+                                if w.write_all(head.as_bytes()).await.is_err()
+                                    || w.write_all(&body).await.is_err()
+                                {
+                                    return;
+                                }
+                            }
+                            Reply::Endless(status, headers) => {
+                                let mut head = format!("HTTP/1.1 {status}\r\n");
+                                for h in headers {
+                                    head.push_str(&h);
+                                    head.push_str("\r\n");
+                                }
+                                head.push_str("Transfer-Encoding: chunked\r\n\r\n");
+                                if w.write_all(head.as_bytes()).await.is_err() {
+                                    return;
+                                }
+                                let chunk =
+                                    format!("{:x}\r\n{}\r\n", 64 << 10, "x".repeat(64 << 10));
+                                while w.write_all(chunk.as_bytes()).await.is_ok() {}
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        (addr, task)
+    }
+
+    #[tokio::test]
+    async fn an_endless_manifest_or_error_body_is_cut_off_at_its_bound() {
+        let (addr, task) = serve(|line, _| {
+            if line.contains("/manifests/") {
+                Reply::Endless("200 OK", vec![format!("Content-Type: {OCI_MANIFEST}")])
+            } else {
+                Reply::Endless("500 Internal Server Error", vec![])
+            }
+        })
+        .await;
+        let remote = Remote::new(&addr.to_string(), Auth::Anonymous, &Settings::default());
+        let started = std::time::Instant::now();
+        let err = remote.manifest_at_tag("a/b", "latest").await.unwrap_err();
+        assert_eq!(err.code(), "artifact-too-large", "{err}");
+        let data = b"layer";
+        let descriptor = OciDescriptor {
+            media_type: "application/octet-stream".into(),
+            digest: sha256_digest(data),
+            size: data.len() as i64,
+            urls: None,
+            annotations: None,
+            artifact_type: None,
+        };
+        let err = remote.blob("a/b", &descriptor, 1024).await.unwrap_err();
+        assert_eq!(err.code(), "registry-protocol-error", "{err}");
+        assert!(err.to_string().contains("500"), "{err}");
+        // Both well before the 30 s timeout: the bound stopped them.
+        assert!(started.elapsed() < Duration::from_secs(10));
+        task.abort();
+    }
+
+    #[tokio::test]
+    async fn a_bearer_challenge_is_answered_with_the_token_exchange() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let manifest = artifact_manifest("application/x-test", &[], BTreeMap::new());
+        let served = manifest.clone();
+        let tokens = std::sync::Arc::new(AtomicUsize::new(0));
+        let counted = tokens.clone();
+        let port = std::sync::Arc::new(std::sync::OnceLock::<u16>::new());
+        let p = port.clone();
+        let (addr, task) = serve(move |line, auth| {
+            let port = *p.get().unwrap();
+            let challenge = format!(
+                "WWW-Authenticate: Bearer realm=\"http://127.0.0.1:{port}/token\",service=\"test\""
+            );
+            if line.starts_with("GET /token") {
+                counted.fetch_add(1, Ordering::SeqCst);
+                // The token endpoint gets the user's credentials (Basic).
+                assert!(auth.is_some_and(|a| a.starts_with("Basic ")), "{auth:?}");
+                return Reply::Fixed(
+                    "200 OK",
+                    vec!["Content-Type: application/json".into()],
+                    br#"{"token":"tok-123"}"#.to_vec(),
+                );
+            }
+            if auth != Some("Bearer tok-123") {
+                return Reply::Fixed("401 Unauthorized", vec![challenge], Vec::new());
+            }
+            if line.starts_with("GET /v2/a/b/manifests/latest") {
+                return Reply::Fixed(
+                    "200 OK",
+                    vec![format!("Content-Type: {OCI_MANIFEST}")],
+                    served.clone(),
+                );
+            }
+            Reply::Fixed("404 Not Found", vec![], Vec::new())
+        })
+        .await;
+        port.set(addr.port()).unwrap();
+        let remote = Remote::new(
+            &addr.to_string(),
+            Auth::Basic {
+                username: Zeroizing::new("u".into()),
+                password: Zeroizing::new("p".into()),
+                source: "test".into(),
+            },
+            &Settings::default(),
+        );
+        let pinned = remote.manifest_at_tag("a/b", "latest").await.unwrap();
+        assert_eq!(pinned.digest, sha256_digest(&manifest));
+        assert_eq!(pinned.raw, manifest);
+        // A second GET reuses the token.
+        remote.manifest_at_tag("a/b", "latest").await.unwrap();
+        assert_eq!(tokens.load(Ordering::SeqCst), 1);
+        task.abort();
     }
 }
