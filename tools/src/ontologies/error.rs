@@ -16,6 +16,22 @@ pub enum OntologyError {
         /// What is wrong, naming the field or id.
         detail: String,
     },
+    /// A file's bytes do not hash to what the index pins.
+    #[error("{path}: its sha256 is {found}, the index pins {expected}")]
+    HashMismatch {
+        /// The file.
+        path: String,
+        /// The pinned hash.
+        expected: String,
+        /// The hash of the bytes found.
+        found: String,
+    },
+    /// The `extends` graph has a cycle.
+    #[error("the extends graph has a cycle: {}", cycle.join(" → "))]
+    ExtendsCycle {
+        /// The ids along it, the first repeated at the end.
+        cycle: Vec<String>,
+    },
     /// A file or directory could not be read or written.
     #[error("cannot {op} {path}: {detail}")]
     Io {
@@ -33,6 +49,8 @@ impl OntologyError {
     pub fn code(&self) -> &'static str {
         match self {
             OntologyError::IndexInvalid { .. } => "ontology-index-invalid",
+            OntologyError::HashMismatch { .. } => "ontology-hash-mismatch",
+            OntologyError::ExtendsCycle { .. } => "ontology-extends-cycle",
             OntologyError::Io { .. } => "ontology-io-failed",
         }
     }
@@ -43,6 +61,14 @@ impl OntologyError {
             OntologyError::IndexInvalid { .. } => "fix the named file: each `*.ontology.yaml` has \
                  `ontology.id` (unique, ^[a-z][a-z0-9-]*$), `ontology.version` and `ontology.extends`"
                 .to_owned(),
+            OntologyError::HashMismatch { .. } => "the file is not the one the index vouches for: \
+                 restore it from its release (or regenerate the index if you changed it on purpose)"
+                .to_owned(),
+            OntologyError::ExtendsCycle { .. } => {
+                "remove one `extends` edge of the cycle; an ontology may not extend itself, even \
+                 through others"
+                    .to_owned()
+            }
             OntologyError::Io { .. } => {
                 "check that the path exists and that this user may read (and, to write the index, \
                  write) it"
@@ -61,7 +87,7 @@ impl OntologyError {
 }
 
 impl ErrorCodes for OntologyError {
-    const VARIANTS: usize = 2;
+    const VARIANTS: usize = 4;
 
     fn examples() -> Vec<Self> {
         vec![
@@ -74,6 +100,14 @@ impl ErrorCodes for OntologyError {
                 path: "ontologies".into(),
                 detail: "No such file or directory (os error 2)".into(),
             },
+            OntologyError::HashMismatch {
+                path: "fitness.ontology.yaml".into(),
+                expected: "5d514bbe".into(),
+                found: "8eba262f".into(),
+            },
+            OntologyError::ExtendsCycle {
+                cycle: vec!["a".into(), "b".into(), "a".into()],
+            },
         ]
     }
 
@@ -82,6 +116,8 @@ impl ErrorCodes for OntologyError {
         match self {
             OntologyError::IndexInvalid { .. } => variant::<0, N>(),
             OntologyError::Io { .. } => variant::<1, N>(),
+            OntologyError::HashMismatch { .. } => variant::<2, N>(),
+            OntologyError::ExtendsCycle { .. } => variant::<3, N>(),
         }
     }
 

@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
@@ -109,6 +110,158 @@ pub fn generate(dir: &Path) -> Result<Generated, OntologyError> {
         ontologies: count,
         skipped,
     })
+}
+
+/// An index as the contract defines it: exactly these members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Index {
+    /// The ontologies by id.
+    pub ontologies: BTreeMap<String, Entry>,
+    /// [`SCHEMA`].
+    pub schema: String,
+    /// Where the corpus says it is published.
+    pub source: String,
+}
+
+/// One ontology of an [`Index`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// The ids it extends, in order.
+    pub extends: Vec<String>,
+    /// Its file, a bare name beside the index.
+    pub file: String,
+    /// SHA-256 of the file's raw bytes (hex).
+    pub sha256: String,
+    /// Its version.
+    pub version: String,
+}
+
+impl Index {
+    /// Each id's parents, for [`crate::ontologies::graph`].
+    pub fn parents(&self) -> BTreeMap<String, Vec<String>> {
+        self.ontologies
+            .iter()
+            .map(|(id, e)| (id.clone(), e.extends.clone()))
+            .collect()
+    }
+}
+
+/// Whether `id` is an ontology id (`^[a-z][a-z0-9-]*$`).
+pub fn is_id(id: &str) -> bool {
+    let mut bytes = id.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_lowercase())
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && id.len() <= 128
+}
+
+/// Checks the attested index `bytes` against the ontology files in `dir`,
+/// as vendoring does before anything is kept: the contract's shape and
+/// schema, ids and bare file names, every `extends` id listed and the graph
+/// acyclic, each file hashing to its pin (`ontology-hash-mismatch`) with
+/// the id and version it is listed under, and the index regenerated from
+/// the files equal to `bytes`, byte for byte.
+pub fn validate(dir: &Path, bytes: &[u8]) -> Result<Index, OntologyError> {
+    let shown = dir.join(INDEX_FILE).display().to_string();
+    let invalid = |detail: String| OntologyError::IndexInvalid {
+        path: shown.clone(),
+        detail,
+    };
+    let index: Index = serde_json::from_slice(bytes)
+        .map_err(|e| invalid(format!("not an ontology index: {e}")))?;
+    if index.schema != SCHEMA {
+        return Err(invalid(format!(
+            "`schema` is `{}`, not `{SCHEMA}`",
+            crate::error::clip(&index.schema)
+        )));
+    }
+    for (id, e) in &index.ontologies {
+        if !is_id(id) {
+            return Err(invalid(format!(
+                "`{}` is not an ontology id (^[a-z][a-z0-9-]*$)",
+                crate::error::clip(id)
+            )));
+        }
+        let bare = !e.file.is_empty()
+            && e.file != "."
+            && e.file != ".."
+            && !e.file.contains(['/', '\\', '\0'])
+            && e.file.len() <= 255;
+        if !bare {
+            return Err(invalid(format!(
+                "`{id}`'s file `{}` is not a bare file name",
+                crate::error::clip(&e.file)
+            )));
+        }
+        if e.sha256.len() != 64 || crate::hex::decode(&e.sha256).is_none() {
+            return Err(invalid(format!("`{id}`'s sha256 is not 64 hex digits")));
+        }
+        if let Some(missing) = e
+            .extends
+            .iter()
+            .find(|p| !index.ontologies.contains_key(*p))
+        {
+            return Err(invalid(format!(
+                "`{id}` extends `{}`, which the index does not list",
+                crate::error::clip(missing)
+            )));
+        }
+    }
+    if let Some(cycle) = crate::ontologies::graph::find_cycle(&index.parents()) {
+        return Err(OntologyError::ExtendsCycle { cycle });
+    }
+    for (id, e) in &index.ontologies {
+        let path = dir.join(&e.file);
+        let data = fsread::read(&path, MAX_FILE, Links::Refuse).map_err(|err| {
+            OntologyError::IndexInvalid {
+                path: path.display().to_string(),
+                detail: format!("listed for `{id}` but cannot be read: {err}"),
+            }
+        })?;
+        let found = crate::hex::encode(&Sha256::digest(&data));
+        if !found.eq_ignore_ascii_case(&e.sha256) {
+            return Err(OntologyError::HashMismatch {
+                path: path.display().to_string(),
+                expected: e.sha256.clone(),
+                found,
+            });
+        }
+        let doc: serde_yaml::Value =
+            serde_yaml::from_slice(&data).map_err(|err| OntologyError::IndexInvalid {
+                path: path.display().to_string(),
+                detail: format!("not YAML: {err}"),
+            })?;
+        let field = |k: &str| {
+            doc.get("ontology")
+                .and_then(|o| o.get(k))
+                .and_then(raw_text)
+        };
+        if field("id").as_deref() != Some(id.as_str()) {
+            return Err(OntologyError::IndexInvalid {
+                path: path.display().to_string(),
+                detail: format!("its ontology.id is not `{id}`, the id the index lists it under"),
+            });
+        }
+        let version = field("version").unwrap_or_else(|| "0.0.0".to_owned());
+        if version != e.version {
+            return Err(OntologyError::IndexInvalid {
+                path: path.display().to_string(),
+                detail: format!(
+                    "its ontology.version is `{}`, the index says `{}`",
+                    crate::error::clip(&version),
+                    crate::error::clip(&e.version)
+                ),
+            });
+        }
+    }
+    let regenerated = generate(dir)?;
+    if regenerated.text.as_bytes() != bytes {
+        return Err(invalid(
+            "it is not the index the ontology files beside it regenerate to (byte for byte)".into(),
+        ));
+    }
+    Ok(index)
 }
 
 /// What `index --check` found.
@@ -228,5 +381,160 @@ fn sorted(v: Value) -> Value {
         }
         Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/mif/corpus-v0.4.0")
+    }
+
+    /// A writable copy of the corpus with its index.
+    fn copy() -> (tempfile::TempDir, PathBuf) {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("ontologies");
+        std::fs::create_dir_all(&dir).unwrap();
+        for e in std::fs::read_dir(corpus()).unwrap().flatten() {
+            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+        }
+        (t, dir)
+    }
+
+    fn index_bytes(dir: &Path) -> Vec<u8> {
+        std::fs::read(dir.join(INDEX_FILE)).unwrap()
+    }
+
+    #[test]
+    fn the_real_corpus_validates_and_its_widest_closure_is_in_resolver_order() {
+        let dir = corpus();
+        let index = validate(&dir, &index_bytes(&dir)).unwrap();
+        assert_eq!(index.ontologies.len(), 29);
+        let closure = crate::ontologies::graph::closure(
+            &index.parents(),
+            "regenerative-agriculture-research",
+        )
+        .unwrap();
+        assert_eq!(
+            closure,
+            [
+                "mif-base",
+                "shared-traits",
+                "research",
+                "agriculture",
+                "engineering-base",
+                "mif-generic",
+                "regenerative-agriculture-research"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_tampered_file_is_a_hash_mismatch_naming_it() {
+        let (_t, dir) = copy();
+        let file = dir.join("fitness.ontology.yaml");
+        let mut data = std::fs::read(&file).unwrap();
+        data.extend_from_slice(b"# tampered\n");
+        std::fs::write(&file, data).unwrap();
+        let e = validate(&dir, &index_bytes(&dir)).unwrap_err();
+        assert_eq!(e.code(), "ontology-hash-mismatch", "{e}");
+        assert!(e.to_string().contains("fitness.ontology.yaml"), "{e}");
+    }
+
+    #[test]
+    fn a_tampered_index_is_refused_for_what_it_breaks() {
+        let (_t, dir) = copy();
+        let text = String::from_utf8(index_bytes(&dir)).unwrap();
+        let check = |edited: String, code: &str, needle: &str| {
+            let e = validate(&dir, edited.as_bytes()).unwrap_err();
+            assert_eq!(e.code(), code, "{e}");
+            assert!(e.to_string().contains(needle), "{needle}: {e}");
+        };
+        // Another version for an id than its file says.
+        check(
+            text.replacen("\"version\": \"1.0.0\"", "\"version\": \"9.9.9\"", 1),
+            "ontology-index-invalid",
+            "9.9.9",
+        );
+        // Another pinned hash.
+        let v: Value = serde_json::from_str(&text).unwrap();
+        let pinned = v["ontologies"]["fitness"]["sha256"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        check(
+            text.replacen(&pinned, &"0".repeat(64), 1),
+            "ontology-hash-mismatch",
+            "fitness.ontology.yaml",
+        );
+        // A member the contract does not have.
+        check(
+            text.replacen("\"schema\":", "\"extra\": 1,\n  \"schema\":", 1),
+            "ontology-index-invalid",
+            "extra",
+        );
+        check(
+            text.replacen(SCHEMA, "mif-ontology-index/v2", 1),
+            "ontology-index-invalid",
+            "schema",
+        );
+        // A file that climbs out, an unknown parent, a bad id.
+        check(
+            text.replacen(
+                "\"file\": \"fitness.ontology.yaml\"",
+                "\"file\": \"../fitness.ontology.yaml\"",
+                1,
+            ),
+            "ontology-index-invalid",
+            "bare file name",
+        );
+        check(
+            text.replacen(
+                "\"mif-base\"\n      ]",
+                "\"mif-base\",\n        \"ghost\"\n      ]",
+                1,
+            ),
+            "ontology-index-invalid",
+            "ghost",
+        );
+        check(
+            text.replacen("\"fitness\":", "\"Fitness\":", 1),
+            "ontology-index-invalid",
+            "Fitness",
+        );
+        // The same content, not as the generator writes it.
+        let compact = serde_json::to_string(&v).unwrap();
+        check(compact, "ontology-index-invalid", "byte for byte");
+    }
+
+    #[test]
+    fn a_cycle_and_a_linked_file_are_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path();
+        std::fs::write(
+            dir.join("a.ontology.yaml"),
+            "ontology:\n  id: a\n  version: 1.0.0\n  extends: [b]\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("b.ontology.yaml"),
+            "ontology:\n  id: b\n  version: 1.0.0\n  extends: [a]\n",
+        )
+        .unwrap();
+        let generated = generate(dir).unwrap();
+        let e = validate(dir, generated.text.as_bytes()).unwrap_err();
+        assert_eq!(e.code(), "ontology-extends-cycle", "{e}");
+        assert!(e.to_string().contains("a → b → a"), "{e}");
+
+        let (_t, dir) = copy();
+        let file = dir.join("fitness.ontology.yaml");
+        let moved = dir.join("elsewhere.yaml");
+        std::fs::rename(&file, &moved).unwrap();
+        std::os::unix::fs::symlink(&moved, &file).unwrap();
+        let e = validate(&dir, &index_bytes(&dir)).unwrap_err();
+        assert_eq!(e.code(), "ontology-index-invalid", "{e}");
+        assert!(e.to_string().contains("fitness.ontology.yaml"), "{e}");
     }
 }
