@@ -4,7 +4,7 @@
 //! cycle check. Iterative, so a hostile index with a long chain cannot
 //! exhaust the stack.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use crate::ontologies::OntologyError;
 
@@ -115,12 +115,6 @@ fn known(
             None => format!("no ontology `{}` in the index", crate::error::clip(id)),
         },
     })
-}
-
-/// Each id once, in order (for callers that merge closures).
-pub fn dedup(ids: impl IntoIterator<Item = String>) -> Vec<String> {
-    let mut seen = HashSet::new();
-    ids.into_iter().filter(|i| seen.insert(i.clone())).collect()
 }
 
 #[cfg(test)]
