@@ -16,6 +16,7 @@ extern crate self as ontoref_tools;
 
 pub mod actor;
 pub mod adr;
+pub mod attestation;
 pub mod backlog;
 pub mod catalog;
 pub mod codes;
