@@ -2,4 +2,7 @@
 //! verify`): bundles checked by sigstore-verify against a supplied trusted
 //! root, and the policy `gh attestation verify` applies on top.
 
+pub mod error;
 pub mod provider;
+
+pub use error::AttestationError;
