@@ -134,7 +134,15 @@ impl AttestationError {
             E::Certificate(_) | E::TrustedCertificate(_) => {
                 AttestationError::CertUntrusted { bundle, detail }
             }
-            E::TransparencyLog(_) | E::Timestamp(_) => {
+            E::TransparencyLog(_)
+            | E::Timestamp(_)
+            | E::Bundle(
+                sigstore_verify::bundle::Error::MissingInclusionProof(_)
+                | sigstore_verify::bundle::Error::MissingInclusionPromise(_)
+                | sigstore_verify::bundle::Error::MissingCheckpoint
+                | sigstore_verify::bundle::Error::MissingSigningTimeEvidence
+                | sigstore_verify::bundle::Error::MissingTimestamp,
+            ) => {
                 AttestationError::TlogInvalid { bundle, detail }
             }
             _ => AttestationError::BundleInvalid {
