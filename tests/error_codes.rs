@@ -15,6 +15,7 @@ use ontoref::failure::CliError;
 use ontoref::transport::framing::FramingError;
 use ontoref::transport::guard::TokenFileError;
 use ontoref::transport::refusal::Refusal;
+use ontoref_tools::attestation::AttestationError;
 use ontoref_tools::codes::ErrorCodes;
 use ontoref_tools::error::ToolError;
 use ontoref_tools::model::{LoadError, ModelError};
@@ -76,6 +77,7 @@ fn every_error() -> Vec<Example> {
         examples_of::<VaultError>("VaultError"),
         examples_of::<RegistryError>("RegistryError"),
         examples_of::<OntologyError>("OntologyError"),
+        examples_of::<AttestationError>("AttestationError"),
         examples_of::<Refusal>("Refusal"),
         examples_of::<FramingError>("FramingError"),
         examples_of::<TokenFileError>("TokenFileError"),

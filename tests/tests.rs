@@ -2,6 +2,7 @@
 //! through the CLI and through real MCP clients over stdio. All modules build
 //! into this one test binary (`autotests = false`).
 
+mod attestation;
 mod cli;
 mod error_codes;
 mod hardening;

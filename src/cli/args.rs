@@ -110,6 +110,9 @@ pub enum Command {
     /// MIF ontology extensions: the index of a directory of ontology files
     #[command(subcommand)]
     Ontology(OntologyCommand),
+    /// Sigstore attestations, verified offline as `gh attestation verify` does
+    #[command(subcommand)]
+    Attestation(AttestationCommand),
 }
 
 /// `ontoref serve` flags.
@@ -391,4 +394,63 @@ mod tests {
             );
         }
     }
+}
+
+/// `ontoref attestation …`.
+#[derive(Debug, Subcommand)]
+pub enum AttestationCommand {
+    /// Verify an artifact's attestation offline, with gh's checks and flag names: the bundle's
+    /// certificate chains to the trusted root's Fulcio CA at the signing time (SCT, Rekor entry
+    /// or RFC 3161 timestamp), the signature, the in-toto subject and predicate type, and the
+    /// signer's identity; or, with --key, a key-signed envelope
+    Verify(AttestationVerifyArgs),
+}
+
+/// `ontoref attestation verify` flags (gh's names).
+#[derive(Debug, Args)]
+#[command(group(
+    clap::ArgGroup::new("signer")
+        .required(true)
+        .multiple(true)
+        .args(["repo", "owner", "cert_identity", "cert_identity_regex", "key"])
+))]
+pub struct AttestationVerifyArgs {
+    /// The artifact: a file, or its digest written sha256:<hex> or sha512:<hex>
+    #[arg(value_name = "FILE|DIGEST")]
+    pub artifact: String,
+    /// The attestation: a Sigstore bundle (v0.1–v0.3), JSON lines of them as `gh attestation
+    /// download` writes, or with --key a bare DSSE envelope
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+    /// The trusted_root.json to verify against (`gh attestation trusted-root` prints GitHub's);
+    /// required for a certificate-signed bundle, since verification is offline
+    #[arg(long, value_name = "FILE")]
+    pub custom_trusted_root: Option<PathBuf>,
+    /// The repository the artifact was built from (the certificate's SourceRepositoryURI; also
+    /// the SAN pattern unless another is given)
+    #[arg(long, short = 'R', value_name = "OWNER/REPO", conflicts_with = "owner")]
+    pub repo: Option<String>,
+    /// The organisation or user the source repository belongs to (SourceRepositoryOwnerURI)
+    #[arg(long, short = 'o', value_name = "OWNER")]
+    pub owner: Option<String>,
+    /// The workflow that signed, [host/]owner/repo/path/to/workflow (the SAN must start with it)
+    #[arg(long, value_name = "WORKFLOW")]
+    pub signer_workflow: Option<String>,
+    /// The predicate type the attestation must carry [default: https://slsa.dev/provenance/v1]
+    #[arg(long, value_name = "URI")]
+    pub predicate_type: Option<String>,
+    /// The exact subject alternative name of the signing certificate
+    #[arg(long, value_name = "SAN", conflicts_with = "cert_identity_regex")]
+    pub cert_identity: Option<String>,
+    /// A regular expression the certificate's subject alternative name must match
+    #[arg(long, value_name = "REGEX")]
+    pub cert_identity_regex: Option<String>,
+    /// The OIDC issuer of the signing certificate
+    /// [default: https://token.actions.githubusercontent.com]
+    #[arg(long, value_name = "URL")]
+    pub cert_oidc_issuer: Option<String>,
+    /// A PEM public key: verify a key-signed envelope (a bundle with a public-key hint, or a
+    /// bare DSSE envelope) instead of a certificate identity
+    #[arg(long, value_name = "PEM")]
+    pub key: Option<PathBuf>,
 }

@@ -9,6 +9,7 @@
 //! accepted before or after the subcommand.
 
 pub mod args;
+pub mod attestation;
 pub mod derived;
 pub mod ontology;
 pub mod run;
@@ -100,6 +101,7 @@ pub fn run() -> Result<(), Failure> {
         Command::Secrets(cmd) => secrets::secrets(&global, cmd, format),
         Command::Setup(cmd) => secrets::setup(&global, cmd, format),
         Command::Ontology(cmd) => ontology::ontology(cmd, format),
+        Command::Attestation(cmd) => attestation::attestation(cmd, format),
     }
 }
 

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use crate::attestation::AttestationError;
 use crate::codes::{ErrorCodes, variant};
 pub use crate::echo::{ECHO_CHARS, clip, clip_to};
 pub use crate::error_body::{ErrorBody, MAX_HINT_CHARS, MAX_MESSAGE_CHARS};
@@ -47,6 +48,9 @@ pub enum ToolError {
     /// An ontology file or index is wrong or unusable.
     #[error(transparent)]
     Ontology(#[from] OntologyError),
+    /// An attestation does not verify, or cannot be read.
+    #[error(transparent)]
+    Attestation(#[from] AttestationError),
     /// The arguments did not match the tool's input schema.
     #[error("invalid arguments for `{tool}`: {detail}")]
     InvalidParams {
@@ -91,6 +95,7 @@ impl ToolError {
             ToolError::Vault(e) => e.code(),
             ToolError::Registry(e) => e.code(),
             ToolError::Ontology(e) => e.code(),
+            ToolError::Attestation(e) => e.code(),
             ToolError::InvalidParams { .. } => "invalid-params",
             ToolError::UnknownTool { .. } => "unknown-tool",
             ToolError::Unresolvable { .. } => "mode-unresolvable",
@@ -109,6 +114,7 @@ impl ToolError {
             ToolError::Vault(e) => e.hint(),
             ToolError::Registry(e) => e.hint(),
             ToolError::Ontology(e) => e.hint(),
+            ToolError::Attestation(e) => e.hint(),
             ToolError::InvalidParams { tool, .. } => {
                 format!(
                     "check the arguments against the inputSchema of `{tool}` (`ontoref tools` lists every tool)"
@@ -157,7 +163,7 @@ impl From<LoadError> for ToolError {
 }
 
 impl ErrorCodes for ToolError {
-    const VARIANTS: usize = 12;
+    const VARIANTS: usize = 13;
 
     fn examples() -> Vec<Self> {
         fn one<E: ErrorCodes>() -> Option<E> {
@@ -171,6 +177,7 @@ impl ErrorCodes for ToolError {
         out.extend(one::<VaultError>().map(ToolError::Vault));
         out.extend(one::<RegistryError>().map(ToolError::Registry));
         out.extend(one::<OntologyError>().map(ToolError::Ontology));
+        out.extend(one::<AttestationError>().map(ToolError::Attestation));
         out.extend(one::<LoadError>().map(|e| ToolError::Skipped(Arc::new(e))));
         out.extend([
             ToolError::InvalidParams {
@@ -205,6 +212,7 @@ impl ErrorCodes for ToolError {
             ToolError::Internal(_) => variant::<9, N>(),
             ToolError::Registry(_) => variant::<10, N>(),
             ToolError::Ontology(_) => variant::<11, N>(),
+            ToolError::Attestation(_) => variant::<12, N>(),
         }
     }
 
@@ -225,6 +233,7 @@ impl ErrorCodes for ToolError {
             | ToolError::Vault(_)
             | ToolError::Registry(_)
             | ToolError::Ontology(_)
+            | ToolError::Attestation(_)
             | ToolError::Skipped(_) => true,
             ToolError::InvalidParams { .. }
             | ToolError::UnknownTool { .. }

@@ -128,6 +128,12 @@ impl AttestationError {
                 AttestationError::IdentityMismatch { bundle, detail }
             }
             E::SignatureInvalid(_) => AttestationError::SignatureInvalid { bundle, detail },
+            // The one artifact mismatch raised by the log-entry consistency
+            // step (the signature verified over this artifact, but the
+            // hashedrekord entry names other bytes): the entry is at fault.
+            E::ArtifactMismatch(m) if m.contains("entry") => {
+                AttestationError::TlogInvalid { bundle, detail }
+            }
             E::ArtifactMismatch(_) | E::UnsupportedArtifact(_) => {
                 AttestationError::DigestMismatch { bundle, detail }
             }
@@ -141,10 +147,10 @@ impl AttestationError {
                 | sigstore_verify::bundle::Error::MissingInclusionPromise(_)
                 | sigstore_verify::bundle::Error::MissingCheckpoint
                 | sigstore_verify::bundle::Error::MissingSigningTimeEvidence
-                | sigstore_verify::bundle::Error::MissingTimestamp,
-            ) => {
-                AttestationError::TlogInvalid { bundle, detail }
-            }
+                | sigstore_verify::bundle::Error::MissingTimestamp
+                | sigstore_verify::bundle::Error::LogIndexOutOfRange { .. }
+                | sigstore_verify::bundle::Error::CheckpointRootMismatch,
+            ) => AttestationError::TlogInvalid { bundle, detail },
             _ => AttestationError::BundleInvalid {
                 file: bundle,
                 detail,
