@@ -388,3 +388,128 @@ fn flags_are_checked_as_gh_checks_them() {
     );
     assert_eq!(outcome(&out), "attestation-bundle-invalid");
 }
+
+/// `tests/support/dsse.py ARGS` with the test venv's Python.
+fn dsse_py(args: &[&str]) {
+    let out = std::process::Command::new(crate::registry::python())
+        .arg(crate::util::repo().join("tests/support/dsse.py"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "dsse.py {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn key_signed_envelopes_from_an_independent_signer_verify_with_key_only() {
+    let s = Sandbox::new();
+    let d = s.dir.path();
+    let p = |n: &str| d.join(n).display().to_string();
+    dsse_py(&["keygen", "--out", &p("k1")]);
+    dsse_py(&["keygen", "--out", &p("k2")]);
+    std::fs::write(d.join("release.tar.gz"), b"the release's bytes").unwrap();
+    let (artifact, key, other_key) = (p("release.tar.gz"), p("k1/key.pub"), p("k2/key.pub"));
+    let attest = |out: &str, extra: &[&str]| {
+        let signer = p("k1/key.pem");
+        let mut args = vec!["attest", "--artifact", &artifact, "--key", &signer];
+        let out = p(out);
+        args.extend(["--out", &out]);
+        args.extend_from_slice(extra);
+        dsse_py(&args);
+        out
+    };
+    for form in ["bare", "bundle"] {
+        let good = attest(&format!("{form}.json"), &["--form", form]);
+        let out = verify(&s, &[&artifact, "--bundle", &good, "--key", &key]);
+        assert_eq!(outcome(&out), "ok", "{form}: {}", stdout(&out));
+        let v = json_out(&out);
+        assert_eq!(v["identity"], Value::Null, "{v}");
+        assert_eq!(v["transparency_log"], false, "{v}");
+        assert_eq!(v["predicate_type"], "https://slsa.dev/provenance/v1");
+        let sha = crate::registry::sha256_digest(b"the release's bytes");
+        assert_eq!(v["subject_digest"], sha.as_str());
+        // By digest too.
+        assert_eq!(
+            outcome(&verify(&s, &[&sha, "--bundle", &good, "--key", &key])),
+            "ok"
+        );
+
+        // Another key, a changed payload, a changed signature.
+        let why = |o: &std::process::Output| outcome(o);
+        assert_eq!(
+            why(&verify(
+                &s,
+                &[&artifact, "--bundle", &good, "--key", &other_key]
+            )),
+            "attestation-signature-invalid",
+            "{form}"
+        );
+        for tamper in ["payload", "signature"] {
+            let bad = attest(
+                &format!("{form}-{tamper}.json"),
+                &["--form", form, "--tamper", tamper],
+            );
+            assert_eq!(
+                why(&verify(&s, &[&artifact, "--bundle", &bad, "--key", &key])),
+                "attestation-signature-invalid",
+                "{form} {tamper}"
+            );
+        }
+        // A statement about other bytes; another predicate type.
+        let elsewhere = attest(
+            &format!("{form}-other.json"),
+            &["--form", form, "--subject-sha256", &"ab".repeat(32)],
+        );
+        assert_eq!(
+            why(&verify(
+                &s,
+                &[&artifact, "--bundle", &elsewhere, "--key", &key]
+            )),
+            "attestation-digest-mismatch",
+            "{form}"
+        );
+        let sbom = attest(
+            &format!("{form}-sbom.json"),
+            &[
+                "--form",
+                form,
+                "--predicate-type",
+                "https://cyclonedx.org/bom",
+            ],
+        );
+        assert_eq!(
+            why(&verify(&s, &[&artifact, "--bundle", &sbom, "--key", &key])),
+            "attestation-predicate-mismatch",
+            "{form}"
+        );
+        assert_eq!(
+            why(&verify(
+                &s,
+                &[
+                    &artifact,
+                    "--bundle",
+                    &sbom,
+                    "--key",
+                    &key,
+                    "--predicate-type",
+                    "https://cyclonedx.org/bom"
+                ]
+            )),
+            "ok",
+            "{form}"
+        );
+    }
+    // A key that is no PEM public key.
+    let not_key = p("k1/key.pem");
+    let good = p("bundle.json");
+    assert_eq!(
+        outcome(&verify(
+            &s,
+            &[&artifact, "--bundle", &good, "--key", &not_key]
+        )),
+        "attestation-bundle-invalid"
+    );
+}

@@ -435,6 +435,16 @@ pub fn verify_with_key(
     policy: &Policy,
 ) -> Result<Verified, AttestationError> {
     if let SignatureContent::DsseEnvelope(env) = &bundle.content {
+        let material = &bundle.verification_material;
+        if material.tlog_entries.is_empty()
+            && material.timestamp_verification_data.rfc3161_timestamps.is_empty()
+        {
+            // No log entry and no timestamp (`cosign attest-blob --key
+            // --new-bundle-format --tlog-upload=false`): sigstore-verify
+            // wants signing-time evidence, which a key signature does not
+            // need, so the envelope is checked as a bare one.
+            return verify_bare(shown, env, subject, key, policy);
+        }
         envelope_signature(shown, env, key, "--key")?;
     }
     let predicate_type = statement(shown, bundle, policy.predicate_type.as_deref())?;
