@@ -2,6 +2,7 @@
 //! index, each with a stable code, the file or entry at fault, and a hint.
 
 use crate::codes::{ErrorCodes, variant};
+use crate::suggest::quote_list;
 
 /// An ontology file, index or directory is wrong or unusable.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +33,43 @@ pub enum OntologyError {
         /// The ids along it, the first repeated at the end.
         cycle: Vec<String>,
     },
+    /// No ontology has the id asked for.
+    #[error("no ontology `{id}`")]
+    NotFound {
+        /// The id asked for (clipped).
+        id: String,
+        /// The known ids closest to it.
+        closest: Vec<String>,
+    },
+    /// A section of an ontology file (`traits`, `relationships`,
+    /// `namespaces`, `entity_types`, `discovery`) does not have the shape
+    /// composing it needs.
+    #[error("{path}: `{field}` {detail}")]
+    SectionInvalid {
+        /// The file at fault.
+        path: String,
+        /// The field, as a path from the top of the file.
+        field: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// An entity type's `subtype_of` names a type that no ontology of its
+    /// `extends` closure declares.
+    #[error(
+        "`{ontology}`'s entity type `{entity_type}` is a subtype of `{supertype}`, which no \
+         ontology of its closure ({}) declares",
+        closure.join(", ")
+    )]
+    SubtypeUnresolved {
+        /// The ontology whose entity type it is.
+        ontology: String,
+        /// The entity type.
+        entity_type: String,
+        /// The supertype it names.
+        supertype: String,
+        /// The ontology's closure, bases first.
+        closure: Vec<String>,
+    },
     /// A file or directory could not be read or written.
     #[error("cannot {op} {path}: {detail}")]
     Io {
@@ -52,6 +90,9 @@ impl OntologyError {
             OntologyError::HashMismatch { .. } => "ontology-hash-mismatch",
             OntologyError::ExtendsCycle { .. } => "ontology-extends-cycle",
             OntologyError::Io { .. } => "ontology-io-failed",
+            OntologyError::NotFound { .. } => "ontology-not-found",
+            OntologyError::SectionInvalid { .. } => "ontology-section-invalid",
+            OntologyError::SubtypeUnresolved { .. } => "ontology-subtype-unresolved",
         }
     }
 
@@ -74,6 +115,24 @@ impl OntologyError {
                  write) it"
                     .to_owned()
             }
+            OntologyError::NotFound { closest, .. } => {
+                if closest.is_empty() {
+                    "ask for an id the index lists (the keys of its `ontologies`)".to_owned()
+                } else {
+                    format!("did you mean {}?", quote_list(closest))
+                }
+            }
+            OntologyError::SectionInvalid { .. } => "fix the named field: `traits`, \
+                 `relationships` and `namespaces` (and each namespace's `children`) are mappings \
+                 by name, `entity_types` is a list of mappings each with a string `name`, \
+                 `discovery` is a mapping whose `patterns`, `content_patterns` and \
+                 `file_patterns` are lists"
+                .to_owned(),
+            OntologyError::SubtypeUnresolved { supertype, .. } => format!(
+                "declare `{supertype}` in an ontology of the closure, add the ontology that \
+                 declares it to `extends`, or correct the name in `subtype_of` (a type is never \
+                 its own supertype)"
+            ),
         }
     }
 
@@ -87,7 +146,7 @@ impl OntologyError {
 }
 
 impl ErrorCodes for OntologyError {
-    const VARIANTS: usize = 4;
+    const VARIANTS: usize = 7;
 
     fn examples() -> Vec<Self> {
         vec![
@@ -108,6 +167,21 @@ impl ErrorCodes for OntologyError {
             OntologyError::ExtendsCycle {
                 cycle: vec!["a".into(), "b".into(), "a".into()],
             },
+            OntologyError::NotFound {
+                id: "fitnes".into(),
+                closest: vec!["fitness".into()],
+            },
+            OntologyError::SectionInvalid {
+                path: "fitness.ontology.yaml".into(),
+                field: "traits".into(),
+                detail: "is a list, not a mapping by name".into(),
+            },
+            OntologyError::SubtypeUnresolved {
+                ontology: "fitness".into(),
+                entity_type: "workout".into(),
+                supertype: "activity".into(),
+                closure: vec!["mif-base".into(), "fitness".into()],
+            },
         ]
     }
 
@@ -118,6 +192,9 @@ impl ErrorCodes for OntologyError {
             OntologyError::Io { .. } => variant::<1, N>(),
             OntologyError::HashMismatch { .. } => variant::<2, N>(),
             OntologyError::ExtendsCycle { .. } => variant::<3, N>(),
+            OntologyError::NotFound { .. } => variant::<4, N>(),
+            OntologyError::SectionInvalid { .. } => variant::<5, N>(),
+            OntologyError::SubtypeUnresolved { .. } => variant::<6, N>(),
         }
     }
 
