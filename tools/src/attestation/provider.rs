@@ -36,7 +36,11 @@ fn alg(scheme: SigningScheme) -> Result<&'static dyn ring::signature::Verificati
         SigningScheme::RsaPkcs1Sha256 => &RSA_PKCS1_2048_8192_SHA256,
         SigningScheme::RsaPkcs1Sha384 => &RSA_PKCS1_2048_8192_SHA384,
         SigningScheme::RsaPkcs1Sha512 => &RSA_PKCS1_2048_8192_SHA512,
-        other => return Err(Error::UnsupportedAlgorithm(format!("{other:?} not supported by ring provider"))),
+        other => {
+            return Err(Error::UnsupportedAlgorithm(format!(
+                "{other:?} not supported by ring provider"
+            )));
+        }
     })
 }
 
@@ -55,21 +59,31 @@ impl CryptoProvider for RingProvider {
             .verify(data, sig)
             .map_err(|_| Error::Verification("signature verification failed".into()))
     }
-    fn verify_prehashed(&self, scheme: SigningScheme, key: &[u8], digest: &[u8], sig: &[u8]) -> Result<()> {
+    fn verify_prehashed(
+        &self,
+        scheme: SigningScheme,
+        key: &[u8],
+        digest: &[u8],
+        sig: &[u8],
+    ) -> Result<()> {
         use p256::ecdsa::signature::hazmat::PrehashVerifier;
         let bad = |_| Error::Verification("signature verification failed".into());
         match scheme {
             SigningScheme::EcdsaP256Sha256 | SigningScheme::EcdsaP256Sha384 => {
-                let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(key).map_err(|e| Error::InvalidKey(e.to_string()))?;
+                let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(key)
+                    .map_err(|e| Error::InvalidKey(e.to_string()))?;
                 let s = p256::ecdsa::Signature::from_der(sig).map_err(bad)?;
                 vk.verify_prehash(digest, &s).map_err(bad)
             }
             SigningScheme::EcdsaP384Sha256 | SigningScheme::EcdsaP384Sha384 => {
-                let vk = p384::ecdsa::VerifyingKey::from_sec1_bytes(key).map_err(|e| Error::InvalidKey(e.to_string()))?;
+                let vk = p384::ecdsa::VerifyingKey::from_sec1_bytes(key)
+                    .map_err(|e| Error::InvalidKey(e.to_string()))?;
                 let s = p384::ecdsa::Signature::from_der(sig).map_err(bad)?;
                 vk.verify_prehash(digest, &s).map_err(bad)
             }
-            other => Err(Error::UnsupportedAlgorithm(format!("prehashed {other:?} not supported"))),
+            other => Err(Error::UnsupportedAlgorithm(format!(
+                "prehashed {other:?} not supported"
+            ))),
         }
     }
 }

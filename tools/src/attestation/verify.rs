@@ -99,8 +99,13 @@ pub fn load_bundles(path: &Path) -> Result<Vec<Bundle>, AttestationError> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            Bundle::from_json(l)
-                .map_err(|e| invalid(format!("line {}: {}", i + 1, crate::error::clip(&e.to_string()))))
+            Bundle::from_json(l).map_err(|e| {
+                invalid(format!(
+                    "line {}: {}",
+                    i + 1,
+                    crate::error::clip(&e.to_string())
+                ))
+            })
         })
         .collect::<Result<_, _>>()?;
     if bundles.is_empty() {
@@ -138,7 +143,11 @@ pub fn verify_keyless(
     }
     let verifier = Verifier::new(root).map_err(|e| AttestationError::from_verify(shown, &e))?;
     let result = verifier
-        .verify(subject.artifact(), bundle, &VerificationPolicy::any_identity())
+        .verify(
+            subject.artifact(),
+            bundle,
+            &VerificationPolicy::any_identity(),
+        )
         .map_err(|e| AttestationError::from_verify(shown, &e))?;
     let cert = result
         .certificate()
@@ -198,7 +207,10 @@ fn identity(
         {
             return Err(mismatch(format!(
                 "expected SourceRepositoryOwnerURI to be {want}, got {}",
-                claims.source_repository_owner_uri.as_deref().unwrap_or("none")
+                claims
+                    .source_repository_owner_uri
+                    .as_deref()
+                    .unwrap_or("none")
             )));
         }
     }
@@ -294,7 +306,9 @@ mod tests {
 
     #[test]
     fn a1_verifies_for_its_owner_and_names_a_fake_one() {
-        let _ = sigstore_verify::crypto::install_default_provider(&crate::attestation::provider::RING_PROVIDER);
+        let _ = sigstore_verify::crypto::install_default_provider(
+            &crate::attestation::provider::RING_PROVIDER,
+        );
         let root = load_root(&fixture("trusted_roots/public-good.gh-cli.json")).unwrap();
         let bundles = load_bundles(&fixture("gh-cli/sigstore-js-2.1.0-bundle.json")).unwrap();
         let subject = Subject::digest(TGZ512).unwrap();
@@ -303,9 +317,24 @@ mod tests {
             predicate_type: Some(SLSA_V1.into()),
             ..Policy::default()
         };
-        verify_keyless("A1", &bundles[0], &subject, &root, &policy("sigstore"), true).unwrap();
-        let e = verify_keyless("A1", &bundles[0], &subject, &root, &policy("fakeowner"), true)
-            .unwrap_err();
+        verify_keyless(
+            "A1",
+            &bundles[0],
+            &subject,
+            &root,
+            &policy("sigstore"),
+            true,
+        )
+        .unwrap();
+        let e = verify_keyless(
+            "A1",
+            &bundles[0],
+            &subject,
+            &root,
+            &policy("fakeowner"),
+            true,
+        )
+        .unwrap_err();
         assert_eq!(e.code(), "attestation-identity-mismatch", "{e}");
         let wrong = Subject::digest(&TGZ512.replace("sha512:90", "sha512:91")).unwrap();
         let e = verify_keyless("A1", &bundles[0], &wrong, &root, &policy("sigstore"), true)
