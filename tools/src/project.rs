@@ -211,6 +211,9 @@ pub struct ProjectFile {
     /// The vault settings (`sops = { enabled, vault_id, .. }`).
     #[serde(default)]
     pub sops: Option<crate::vault::settings::SopsSettings>,
+    /// The MIF ontologies it vendors (`ontologies = { source, enable, trust }`).
+    #[serde(default)]
+    pub ontologies: Option<crate::ontologies::settings::OntologiesSettings>,
 }
 
 crate::model::config_document!(ProjectFile, "project", "sops");

@@ -15,9 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ontoref_tools::attestation::AttestationError;
-use ontoref_tools::attestation::verify::{
-    Policy, SLSA_V1, Subject, load_bundles, load_root, verify_keyless,
-};
+use ontoref_tools::attestation::verify::{Policy, Request, SLSA_V1, Subject, load_bundles, verify};
 use serde_json::Value;
 use sigstore_verify::trust_root::TrustedRoot;
 use sigstore_verify::types::Artifact;
@@ -114,11 +112,15 @@ fn check_with(
     subject: &Subject,
     policy: &Policy,
 ) -> Result<(), AttestationError> {
-    provider();
-    let bundles = load_bundles(&s.bundle).unwrap();
-    assert_eq!(bundles.len(), 1);
-    let root = load_root(root).unwrap();
-    verify_keyless("bundle", &bundles[0], subject, &root, policy, true)
+    assert_eq!(load_bundles(&s.bundle).unwrap().len(), 1);
+    verify(&Request {
+        subject: subject.clone(),
+        bundle: &s.bundle,
+        trusted_root: Some(root),
+        key: None,
+        policy: policy.clone(),
+    })
+    .map(|_| ())
 }
 
 fn check(s: &Signed, policy: &Policy) -> Result<(), AttestationError> {
@@ -202,27 +204,56 @@ fn valid_with_an_rfc3161_timestamp_and_the_log() {
 }
 
 #[test]
-fn a_timestamp_without_a_log_entry_needs_the_unsafe_tlog_skip() {
+fn a_timestamp_alone_verifies_under_a_root_that_names_no_log() {
     let s = sign(&["--tsa", "--no-tlog"]);
-    // verify_keyless requires the log (sigstore-verify's default policy):
-    // a v0.3 bundle without an inclusion proof is refused as malformed.
+    // Under a root that lists a log, a bundle without a log entry lacks
+    // the evidence that root calls for.
     fails(
         check(&s, &policy(Some("acme"), None)),
-        "attestation-bundle-invalid",
+        "attestation-tlog-invalid",
         "must have an inclusion proof",
     );
-    // sigstore-verify accepts the TSA's time alone once the log is skipped...
+    // An instance whose root names no log (as GitHub's private one) proves
+    // signing times with RFC 3161 timestamps: the TSA's time is verified.
+    let tsa_only = without_logs(&s);
+    check_with(&s, &tsa_only, &artifact(), &policy(Some("acme"), None)).unwrap();
     let skip = VerificationPolicy::any_identity().skip_tlog_unsafe();
     let r = crate_verify(&s, &skip).unwrap();
     assert_eq!(r.verified_timestamps().len(), 1);
     assert!(!r.tlog_verified() && r.sct_verified());
-    // ...and checks that time: a timestamp over other bytes fails,
+    // A timestamp over other bytes fails,
     let bad = sign(&["--tsa", "--no-tlog", "--tamper", "timestamp"]);
-    let e = crate_verify(&bad, &skip).unwrap_err();
-    assert!(matches!(e, sigstore_verify::Error::Timestamp(_)), "{e}");
+    fails(
+        check_with(
+            &bad,
+            &without_logs(&bad),
+            &artifact(),
+            &policy(Some("acme"), None),
+        ),
+        "attestation-tlog-invalid",
+        "timestamp",
+    );
     // and no time at all fails.
     let none = sign(&["--no-tlog"]);
-    assert!(crate_verify(&none, &skip).is_err());
+    fails(
+        check_with(
+            &none,
+            &without_logs(&none),
+            &artifact(),
+            &policy(Some("acme"), None),
+        ),
+        "attestation-tlog-invalid",
+        "timestamp",
+    );
+}
+
+/// The run's trusted root with its `tlogs` removed.
+fn without_logs(s: &Signed) -> PathBuf {
+    let mut root: Value = serde_json::from_str(&std::fs::read_to_string(&s.root).unwrap()).unwrap();
+    root["tlogs"] = Value::Array(vec![]);
+    let path = s.dir.path().join("trusted_root.tsa-only.json");
+    std::fs::write(&path, serde_json::to_vec(&root).unwrap()).unwrap();
+    path
 }
 
 #[test]
@@ -318,14 +349,14 @@ fn another_predicate_type_is_a_predicate_mismatch() {
 #[test]
 fn an_altered_envelope_is_an_invalid_signature() {
     // The tlog entry still records the original signature, so SET, proof
-    // and checkpoint verify; the DSSE signature check (before the entry's
-    // consistency with the bundle) is what fails.
+    // and checkpoint would verify; the envelope's signature, checked first
+    // with the certificate's key, is what fails.
     for tamper in ["signature", "payload"] {
         let s = sign(&["--tamper", tamper]);
         fails(
             check(&s, &policy(Some("acme"), None)),
             "attestation-signature-invalid",
-            "DSSE signature",
+            "DSSE envelope's signature does not verify with the certificate's key",
         );
     }
 }

@@ -437,7 +437,10 @@ pub fn verify_with_key(
     if let SignatureContent::DsseEnvelope(env) = &bundle.content {
         let material = &bundle.verification_material;
         if material.tlog_entries.is_empty()
-            && material.timestamp_verification_data.rfc3161_timestamps.is_empty()
+            && material
+                .timestamp_verification_data
+                .rfc3161_timestamps
+                .is_empty()
         {
             // No log entry and no timestamp (`cosign attest-blob --key
             // --new-bundle-format --tlog-upload=false`): sigstore-verify

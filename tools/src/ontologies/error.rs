@@ -80,6 +80,60 @@ pub enum OntologyError {
         /// The system's reason.
         detail: String,
     },
+    /// A vendored tarball holds an entry that may not be unpacked (an
+    /// absolute path, `..`, a link, a device) or not exactly one top-level
+    /// directory.
+    #[error("{source_ref}: {detail}")]
+    UnsafePath {
+        /// The source.
+        source_ref: String,
+        /// The entry and why it is refused.
+        detail: String,
+    },
+    /// The index at a pinned source changed since it was pinned.
+    #[error(
+        "{source_ref}: its index.json is sha256 {found}, but the lock pinned {pinned} for this \
+         source"
+    )]
+    IndexChanged {
+        /// The source.
+        source_ref: String,
+        /// The pinned hash.
+        pinned: String,
+        /// The hash found.
+        found: String,
+    },
+    /// An (id, version) the lock knows has other bytes now.
+    #[error(
+        "`{id}` {version}: the source serves sha256 {found}, but the lock pinned {pinned} for \
+         that same version"
+    )]
+    VersionDiverged {
+        /// The ontology.
+        id: String,
+        /// Its version.
+        version: String,
+        /// The pinned hash.
+        pinned: String,
+        /// The hash found.
+        found: String,
+    },
+    /// The `ontologies` settings or the source cannot be used as given.
+    #[error("{source_ref}: {detail}")]
+    SourceInvalid {
+        /// The source (or setting) at fault.
+        source_ref: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// Fetching from the source failed.
+    #[error("{url}: {detail}")]
+    FetchFailed {
+        /// What was fetched.
+        url: String,
+        /// Why it failed.
+        detail: String,
+    },
 }
 
 impl OntologyError {
@@ -93,6 +147,11 @@ impl OntologyError {
             OntologyError::NotFound { .. } => "ontology-not-found",
             OntologyError::SectionInvalid { .. } => "ontology-section-invalid",
             OntologyError::SubtypeUnresolved { .. } => "ontology-subtype-unresolved",
+            OntologyError::UnsafePath { .. } => "ontology-unsafe-path",
+            OntologyError::IndexChanged { .. } => "ontology-index-changed",
+            OntologyError::VersionDiverged { .. } => "ontology-version-diverged",
+            OntologyError::SourceInvalid { .. } => "ontology-source-invalid",
+            OntologyError::FetchFailed { .. } => "ontology-fetch-failed",
         }
     }
 
@@ -133,6 +192,25 @@ impl OntologyError {
                  declares it to `extends`, or correct the name in `subtype_of` (a type is never \
                  its own supertype)"
             ),
+            OntologyError::UnsafePath { .. } => "the release is not a plain tarball of one \
+                 directory of files: fetch it again from its release page, or report it to its \
+                 publisher; the previous snapshot is kept"
+                .to_owned(),
+            OntologyError::IndexChanged { .. } => "the source now serves another index (a new \
+                 release, or tampering): check the release, then accept it with `ontoref ontology \
+                 vendor --refresh`; the previous snapshot is kept"
+                .to_owned(),
+            OntologyError::VersionDiverged { .. } => "one (id, version) must always have the same \
+                 bytes: the source is tampered with or was re-published under the same version; \
+                 --refresh does not accept this. Report it to the publisher"
+                .to_owned(),
+            OntologyError::SourceInvalid { .. } => "set `ontologies.source` in \
+                 .ontoref/project.ncl (or pass --source) to a directory, file://…tar.gz, \
+                 http(s)://…tar.gz or …/index.json, or oci://host/repository:tag"
+                .to_owned(),
+            OntologyError::FetchFailed { .. } => "check the source's address and that it is \
+                 reachable; the previous snapshot is kept and still served"
+                .to_owned(),
         }
     }
 
@@ -146,7 +224,7 @@ impl OntologyError {
 }
 
 impl ErrorCodes for OntologyError {
-    const VARIANTS: usize = 7;
+    const VARIANTS: usize = 12;
 
     fn examples() -> Vec<Self> {
         vec![
@@ -182,6 +260,29 @@ impl ErrorCodes for OntologyError {
                 supertype: "activity".into(),
                 closure: vec!["mif-base".into(), "fitness".into()],
             },
+            OntologyError::UnsafePath {
+                source_ref: "file://ontologies-0.4.0.tar.gz".into(),
+                detail: "entry `../evil` leaves the directory".into(),
+            },
+            OntologyError::IndexChanged {
+                source_ref: "file://ontologies-0.4.0.tar.gz".into(),
+                pinned: "e8a16e00".into(),
+                found: "0bad0bad".into(),
+            },
+            OntologyError::VersionDiverged {
+                id: "fitness".into(),
+                version: "1.0.0".into(),
+                pinned: "5d514bbe".into(),
+                found: "8eba262f".into(),
+            },
+            OntologyError::SourceInvalid {
+                source_ref: "ftp://x".into(),
+                detail: "unknown scheme `ftp`".into(),
+            },
+            OntologyError::FetchFailed {
+                url: "https://example.org/index.json".into(),
+                detail: "HTTP 404".into(),
+            },
         ]
     }
 
@@ -195,6 +296,11 @@ impl ErrorCodes for OntologyError {
             OntologyError::NotFound { .. } => variant::<4, N>(),
             OntologyError::SectionInvalid { .. } => variant::<5, N>(),
             OntologyError::SubtypeUnresolved { .. } => variant::<6, N>(),
+            OntologyError::UnsafePath { .. } => variant::<7, N>(),
+            OntologyError::IndexChanged { .. } => variant::<8, N>(),
+            OntologyError::VersionDiverged { .. } => variant::<9, N>(),
+            OntologyError::SourceInvalid { .. } => variant::<10, N>(),
+            OntologyError::FetchFailed { .. } => variant::<11, N>(),
         }
     }
 

@@ -156,6 +156,16 @@ pub fn is_id(id: &str) -> bool {
         && id.len() <= 128
 }
 
+/// Whether `file` is a bare file name (no separator, not `.` or `..`, no
+/// NUL, at most 255 bytes): index entries name files beside the index only.
+pub fn is_bare_file(file: &str) -> bool {
+    !file.is_empty()
+        && file != "."
+        && file != ".."
+        && !file.contains(['/', '\\', '\0'])
+        && file.len() <= 255
+}
+
 /// Checks the attested index `bytes` against the ontology files in `dir`,
 /// as vendoring does before anything is kept: the contract's shape and
 /// schema, ids and bare file names, every `extends` id listed and the graph
@@ -183,12 +193,7 @@ pub fn validate(dir: &Path, bytes: &[u8]) -> Result<Index, OntologyError> {
                 crate::error::clip(id)
             )));
         }
-        let bare = !e.file.is_empty()
-            && e.file != "."
-            && e.file != ".."
-            && !e.file.contains(['/', '\\', '\0'])
-            && e.file.len() <= 255;
-        if !bare {
+        if !is_bare_file(&e.file) {
             return Err(invalid(format!(
                 "`{id}`'s file `{}` is not a bare file name",
                 crate::error::clip(&e.file)

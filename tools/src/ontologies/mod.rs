@@ -7,6 +7,8 @@
 pub mod error;
 pub mod graph;
 pub mod index;
+pub mod settings;
+// pub mod vendor;
 pub mod resolve;
 
 pub use error::OntologyError;

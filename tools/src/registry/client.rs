@@ -135,7 +135,7 @@ fn host_of(endpoint: &str) -> &str {
 
 /// Installs rustls' ring provider once per process (oci-client is built
 /// without one, so no C compiler is needed for aws-lc-rs).
-fn install_crypto() {
+pub(crate) fn install_crypto() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // An error means a provider is already installed: fine.
