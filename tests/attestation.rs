@@ -390,7 +390,7 @@ fn flags_are_checked_as_gh_checks_them() {
 }
 
 /// `tests/support/dsse.py ARGS` with the test venv's Python.
-fn dsse_py(args: &[&str]) {
+pub(crate) fn dsse_py(args: &[&str]) {
     let out = std::process::Command::new(crate::registry::python())
         .arg(crate::util::repo().join("tests/support/dsse.py"))
         .args(args)

@@ -107,7 +107,8 @@ pub enum Command {
     /// Set things up: a demo vault with generated keys
     #[command(subcommand)]
     Setup(SetupCommand),
-    /// MIF ontology extensions: the index of a directory of ontology files
+    /// MIF ontology extensions: vendor them from an attested release, check the snapshot
+    /// against its lock, write a corpus's index
     #[command(subcommand)]
     Ontology(OntologyCommand),
     /// Sigstore attestations, verified offline as `gh attestation verify` does
@@ -306,6 +307,23 @@ pub enum SetupCommand {
 /// `ontoref ontology …`.
 #[derive(Debug, Subcommand)]
 pub enum OntologyCommand {
+    /// Vendor the ontologies .ontoref/project.ncl enables (`ontologies = { source, enable,
+    /// trust }`) into .ontoref/ontologies/: fetch, verify the attestation (fail-closed), untar
+    /// safely, check the index against every file, pin it in ontologies.lock.json, swap the
+    /// snapshot in atomically. Any failure keeps the previous snapshot byte for byte
+    Vendor {
+        /// The source, instead of `ontologies.source`: a directory, file://….tar.gz,
+        /// http(s)://….tar.gz or …/index.json, oci://host/repository:tag
+        #[arg(long, value_name = "SOURCE")]
+        source: Option<String>,
+        /// Accept a new index at the pinned source (a new release); a known (id, version)
+        /// with other bytes is refused even so
+        #[arg(long)]
+        refresh: bool,
+    },
+    /// The drift gate: every enabled id is pinned and every pinned file on disk hashes to its
+    /// pin (exit 1 on drift; a malformed lock fails closed)
+    Check,
     /// Write DIR/index.json from DIR's *.ontology.yaml exactly as the corpus's
     /// gen-ontology-index.sh does (sorted keys, two-space indent, sha256 over raw bytes)
     Index {

@@ -12,6 +12,7 @@ pub mod args;
 pub mod attestation;
 pub mod derived;
 pub mod ontology;
+pub mod progress;
 pub mod run;
 pub mod secrets;
 pub mod serve;
@@ -100,7 +101,7 @@ pub fn run() -> Result<(), Failure> {
         Command::Call { tool, args } => call(&global, tool, args.as_deref(), format),
         Command::Secrets(cmd) => secrets::secrets(&global, cmd, format),
         Command::Setup(cmd) => secrets::setup(&global, cmd, format),
-        Command::Ontology(cmd) => ontology::ontology(cmd, format),
+        Command::Ontology(cmd) => ontology::ontology(&global, cmd, format),
         Command::Attestation(cmd) => attestation::attestation(cmd, format),
     }
 }

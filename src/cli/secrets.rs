@@ -70,7 +70,7 @@ pub fn secrets(global: &Global, cmd: &SecretsCommand, format: Format) -> Result<
             with_engine(config, format, |engine| {
                 Box::pin(async move {
                     let synced = sync::sync(engine, &opts).await;
-                    finish_progress();
+                    super::progress::finish();
                     to_value(synced?)
                 })
             })
@@ -162,30 +162,12 @@ fn close(global: &Global, vault_id: Option<&str>, format: Format) -> Result<(), 
 
 /// A download progress bar on stderr when it is a terminal.
 fn progress_bar() -> Option<sync::Progress> {
-    use std::io::IsTerminal as _;
-    if !std::io::stderr().is_terminal() {
+    if !super::progress::on_terminal() {
         return None;
     }
     Some(std::sync::Arc::new(|done: u64, total: u64| {
-        let total = total.max(1);
-        let filled = (done.min(total) * 30 / total) as usize;
-        eprint!(
-            "\rdownloading [{}{}] {:>3}% {} / {} KiB",
-            "#".repeat(filled),
-            ".".repeat(30 - filled),
-            done.min(total) * 100 / total,
-            done / 1024,
-            total / 1024
-        );
+        super::progress::draw("downloading", done, total.max(1));
     }))
-}
-
-/// Ends the progress bar's line, if one was drawn.
-fn finish_progress() {
-    use std::io::IsTerminal as _;
-    if std::io::stderr().is_terminal() {
-        eprintln!();
-    }
 }
 
 /// `ontoref secrets fetch` (and `ontoref call` of the fetch tool): the

@@ -126,6 +126,14 @@ pub enum OntologyError {
         /// What is wrong.
         detail: String,
     },
+    /// TEMP(merge): `ontologies.lock.json` is missing or malformed.
+    #[error("{path}: {detail}")]
+    LockInvalid {
+        /// The lock file.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
     /// Fetching from the source failed.
     #[error("{url}: {detail}")]
     FetchFailed {
@@ -152,6 +160,7 @@ impl OntologyError {
             OntologyError::VersionDiverged { .. } => "ontology-version-diverged",
             OntologyError::SourceInvalid { .. } => "ontology-source-invalid",
             OntologyError::FetchFailed { .. } => "ontology-fetch-failed",
+            OntologyError::LockInvalid { .. } => "ontology-lock-invalid",
         }
     }
 
@@ -208,6 +217,7 @@ impl OntologyError {
                  .ontoref/project.ncl (or pass --source) to a directory, file://…tar.gz, \
                  http(s)://…tar.gz or …/index.json, or oci://host/repository:tag"
                 .to_owned(),
+            OntologyError::LockInvalid { .. } => "TEMP".to_owned(),
             OntologyError::FetchFailed { .. } => "check the source's address and that it is \
                  reachable; the previous snapshot is kept and still served"
                 .to_owned(),
@@ -224,7 +234,7 @@ impl OntologyError {
 }
 
 impl ErrorCodes for OntologyError {
-    const VARIANTS: usize = 12;
+    const VARIANTS: usize = 13;
 
     fn examples() -> Vec<Self> {
         vec![
@@ -283,6 +293,10 @@ impl ErrorCodes for OntologyError {
                 url: "https://example.org/index.json".into(),
                 detail: "HTTP 404".into(),
             },
+            OntologyError::LockInvalid {
+                path: "x".into(),
+                detail: "y".into(),
+            },
         ]
     }
 
@@ -301,6 +315,7 @@ impl ErrorCodes for OntologyError {
             OntologyError::VersionDiverged { .. } => variant::<9, N>(),
             OntologyError::SourceInvalid { .. } => variant::<10, N>(),
             OntologyError::FetchFailed { .. } => variant::<11, N>(),
+            OntologyError::LockInvalid { .. } => variant::<12, N>(),
         }
     }
 

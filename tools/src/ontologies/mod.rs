@@ -7,8 +7,10 @@
 pub mod error;
 pub mod graph;
 pub mod index;
-pub mod settings;
-// pub mod vendor;
+pub mod lock;
 pub mod resolve;
+pub mod settings;
+pub mod vendor;
 
 pub use error::OntologyError;
+pub use vendor::SNAPSHOT_DIR;
