@@ -278,7 +278,7 @@ async fn vendor_in(
     let verified_by = match (&settings.trust, &fetched.verified_by) {
         (_, Some(by)) => Some(by.clone()),
         (None, None) => None,
-        (Some(trust), None) => Some(verify_attestation(root, trust, &fetched, &work)?),
+        (Some(trust), None) => Some(verify_attestation(root, trust, &fetched)?),
     };
 
     // 2. The corpus: unpacked safely, or fetched file by file.
@@ -373,6 +373,7 @@ async fn vendor_in(
         serde_json::to_vec_pretty(&meta).map_err(|e| ToolError::Internal(e.to_string()))?;
     write_file(&staging.join(META_FILE), &meta_text)?;
     let changed = previous.as_ref() != Some(&new_lock);
+    make_durable(&staging)?;
     swap_in(&staging, &snapshot)?;
 
     Ok(Vendored {
@@ -606,13 +607,7 @@ async fn fetch_oci(
 
 /// Verifies the fetched bytes under `trust`: every predicate type it
 /// names must be attested by a bundle that verifies.
-fn verify_attestation(
-    root: &Path,
-    trust: &Trust,
-    fetched: &Fetched,
-    work: &Path,
-) -> Result<String, ToolError> {
-    let _ = work;
+fn verify_attestation(root: &Path, trust: &Trust, fetched: &Fetched) -> Result<String, ToolError> {
     let Some(bundle) = &fetched.bundle else {
         return Err(crate::attestation::AttestationError::BundleInvalid {
             file: fetched.looked_at.join(", "),
@@ -668,7 +663,10 @@ fn verify_attestation(
                 id.san.as_deref().unwrap_or("?"),
                 id.issuer.as_deref().unwrap_or("?")
             ),
-            (None, Some(k)) => format!("key {}", k.display()),
+            (None, Some(k)) => match attest::load_key(k) {
+                Ok(der) => format!("key sha256:{}", crate::hex::encode(&Sha256::digest(der.as_bytes()))),
+                Err(_) => format!("key {}", k.display()),
+            },
             (None, None) => "attestation".to_owned(),
         });
     }
@@ -966,8 +964,29 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), OntologyError> {
     use std::io::Write as _;
     let mut f = std::fs::File::create(path).map_err(|e| OntologyError::io("create", path, &e))?;
     f.write_all(bytes)
-        .and_then(|()| f.sync_all())
         .map_err(|e| OntologyError::io("write", path, &e))
+}
+
+/// Makes everything written under `dir` durable before it is swapped in:
+/// one `syncfs` for the whole staging tree on Linux (an fsync per file cost
+/// 20 ms of a 50 ms vendor), else an fsync per file.
+fn make_durable(dir: &Path) -> Result<(), OntologyError> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd as _;
+        let d = std::fs::File::open(dir).map_err(|e| OntologyError::io("open", dir, &e))?;
+        // SAFETY: `d` is an open descriptor for the call's duration.
+        if unsafe { libc::syncfs(d.as_raw_fd()) } == 0 {
+            return Ok(());
+        }
+    }
+    for entry in std::fs::read_dir(dir).map_err(|e| OntologyError::io("read", dir, &e))? {
+        let path = entry.map_err(|e| OntologyError::io("read", dir, &e))?.path();
+        std::fs::File::open(&path)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| OntologyError::io("sync", &path, &e))?;
+    }
+    Ok(())
 }
 
 fn read_local(path: &Path, limit: u64) -> Result<Vec<u8>, OntologyError> {
