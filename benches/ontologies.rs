@@ -187,9 +187,19 @@ fn main() {
     println!("| what | p50 | p99 |");
     println!("|---|---|---|");
     for (what, s) in [
-        ("`ontology vendor` + verify, 29 ontologies (the whole pipeline)", &vendor_samples),
-        ("floor: sha256 + gunzip + read every entry of the tarball", &floor),
+        (
+            "`ontology vendor` + verify, 29 ontologies (the whole pipeline)",
+            &vendor_samples,
+        ),
+        (
+            "floor: sha256 + gunzip + read every entry of the tarball",
+            &floor,
+        ),
     ] {
-        println!("| {what} | {} | {} |", fmt(percentile(s, 0.5)), fmt(percentile(s, 0.99)));
+        println!(
+            "| {what} | {} | {} |",
+            fmt(percentile(s, 0.5)),
+            fmt(percentile(s, 0.99))
+        );
     }
 }

@@ -666,17 +666,37 @@ fn an_oci_source_is_vouched_for_by_its_cosign_signature() {
             .starts_with("cosign key "),
         "{v}"
     );
-    assert_eq!(v["ontologies"].as_array().unwrap().len(), 5, "fitness and its closure: {v}");
+    assert_eq!(
+        v["ontologies"].as_array().unwrap().len(),
+        5,
+        "fitness and its closure: {v}"
+    );
 }
 
 #[test]
 fn on_a_terminal_vendor_draws_its_progress_and_a_summary() {
     let k = keyed("\"agriculture\"");
-    let line = format!("{} --project {} ontology vendor", crate::util::bin(), k.root.display());
+    let line = format!(
+        "{} --project {} ontology vendor",
+        crate::util::bin(),
+        k.root.display()
+    );
     let screen = crate::util::run_in_tty(&k.s, &line, &[]);
-    for stage in ["fetching", "verifying", "unpacking", "checking the index", "writing the snapshot"] {
-        assert!(screen.contains(stage), "no {stage:?} on the terminal:\n{screen}");
+    for stage in [
+        "fetching",
+        "verifying",
+        "unpacking",
+        "checking the index",
+        "writing the snapshot",
+    ] {
+        assert!(
+            screen.contains(stage),
+            "no {stage:?} on the terminal:\n{screen}"
+        );
     }
-    assert!(screen.contains("vendored 3 ontologies from file://releases/ontologies.tar.gz"), "{screen}");
+    assert!(
+        screen.contains("vendored 3 ontologies from file://releases/ontologies.tar.gz"),
+        "{screen}"
+    );
     assert!(screen.contains("verified   key "), "{screen}");
 }

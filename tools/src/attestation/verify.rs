@@ -159,8 +159,8 @@ pub fn load_bundles(path: &Path) -> Result<Vec<Bundle>, AttestationError> {
 /// A bundle from its JSON, after undoing MIME line breaks in base64 values
 /// (protobuf JSON parsers in Go and Python skip them, sigstore-types does
 /// not), and with the certificate chain's shape checked: a v0.1 chain that
-/// is empty, or that carries a self-signed root (roots come from the trusted
-/// root only), is refused here, before any log entry is looked at.
+/// is empty, or that carries a self-signed root before the certificates it
+/// signs, is refused here, before any log entry is looked at.
 fn parse_bundle(mut value: serde_json::Value) -> Result<Bundle, String> {
     unwrap_base64(&mut value);
     let bundle: Bundle =
@@ -171,15 +171,20 @@ fn parse_bundle(mut value: serde_json::Value) -> Result<Bundle, String> {
         if certificates.is_empty() {
             return Err("the certificate chain is empty".into());
         }
+        let last = certificates.len() - 1;
         for (i, cert) in certificates.iter().enumerate() {
             use x509_cert::der::Decode as _;
             let parsed = x509_cert::Certificate::from_der(cert.raw_bytes.as_bytes())
                 .map_err(|e| format!("certificate {} of the chain does not parse: {e}", i + 1))?;
             let tbs = &parsed.tbs_certificate;
-            if tbs.issuer == tbs.subject {
+            // A chain may end with its root (sigstore-go's v0.1 bundles do;
+            // it is not an anchor: anchors come from the trusted root only),
+            // but a root anywhere before the certificates it signs is a
+            // malformed chain.
+            if i < last && tbs.issuer == tbs.subject {
                 return Err(format!(
-                    "certificate {} of the chain is a self-signed root ({}); a bundle carries \
-                     the leaf and intermediates only",
+                    "certificate {} of the chain is a self-signed root ({}) placed before the \
+                     certificates it would sign; a bundle carries the leaf, then its issuers",
                     i + 1,
                     crate::error::clip(&tbs.subject.to_string())
                 ));

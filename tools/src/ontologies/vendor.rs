@@ -664,7 +664,10 @@ fn verify_attestation(root: &Path, trust: &Trust, fetched: &Fetched) -> Result<S
                 id.issuer.as_deref().unwrap_or("?")
             ),
             (None, Some(k)) => match attest::load_key(k) {
-                Ok(der) => format!("key sha256:{}", crate::hex::encode(&Sha256::digest(der.as_bytes()))),
+                Ok(der) => format!(
+                    "key sha256:{}",
+                    crate::hex::encode(&Sha256::digest(der.as_bytes()))
+                ),
                 Err(_) => format!("key {}", k.display()),
             },
             (None, None) => "attestation".to_owned(),
@@ -981,7 +984,9 @@ fn make_durable(dir: &Path) -> Result<(), OntologyError> {
         }
     }
     for entry in std::fs::read_dir(dir).map_err(|e| OntologyError::io("read", dir, &e))? {
-        let path = entry.map_err(|e| OntologyError::io("read", dir, &e))?.path();
+        let path = entry
+            .map_err(|e| OntologyError::io("read", dir, &e))?
+            .path();
         std::fs::File::open(&path)
             .and_then(|f| f.sync_all())
             .map_err(|e| OntologyError::io("sync", &path, &e))?;
