@@ -80,6 +80,61 @@ pub enum OntologyError {
         /// The system's reason.
         detail: String,
     },
+    /// `ontologies.lock.json` is missing or malformed: the pins cannot be
+    /// trusted, so nothing is served (fail closed).
+    #[error("{path}: {detail}")]
+    LockInvalid {
+        /// The lock file.
+        path: String,
+        /// What is wrong, naming the field and value.
+        detail: String,
+    },
+    /// A vendored file no longer hashes to its pin in the lock (or is
+    /// gone): its bytes are not served.
+    #[error(
+        "{path}: the lock pins sha256 {pinned}, but {}; not served",
+        found_text(found)
+    )]
+    Tampered {
+        /// The file.
+        path: String,
+        /// The hash the lock pins.
+        pinned: String,
+        /// The hash of the bytes found; `None` when the file is missing or
+        /// cannot be read.
+        found: Option<String>,
+    },
+    /// The project has no ontology snapshot (`.ontoref/ontologies/`).
+    #[error(
+        "{dir} does not exist: no ontology extension is vendored{}",
+        failure_text(last_failure)
+    )]
+    NotVendored {
+        /// The snapshot directory looked for.
+        dir: String,
+        /// `code: message` of the last failed vendor attempt, when
+        /// `.ontoref/ontologies.stale.json` records one.
+        last_failure: Option<String>,
+    },
+    /// A file of the snapshot other than the lock (`snapshot.json`,
+    /// `ontologies.stale.json`, `index.json`'s entries) is malformed or
+    /// disagrees with the lock.
+    #[error("{path}: {detail}")]
+    SnapshotInvalid {
+        /// The file at fault.
+        path: String,
+        /// What is wrong, naming the field or id.
+        detail: String,
+    },
+    /// The id is in the snapshot's index but was not vendored.
+    #[error(
+        "ontology `{id}` is in the snapshot's index but not vendored: the project does not \
+         enable it, nor does an enabled ontology extend it"
+    )]
+    NotEnabled {
+        /// The id asked for.
+        id: String,
+    },
 }
 
 impl OntologyError {
@@ -93,6 +148,11 @@ impl OntologyError {
             OntologyError::NotFound { .. } => "ontology-not-found",
             OntologyError::SectionInvalid { .. } => "ontology-section-invalid",
             OntologyError::SubtypeUnresolved { .. } => "ontology-subtype-unresolved",
+            OntologyError::LockInvalid { .. } => "ontology-lock-invalid",
+            OntologyError::Tampered { .. } => "ontology-tampered",
+            OntologyError::NotVendored { .. } => "ontology-not-vendored",
+            OntologyError::SnapshotInvalid { .. } => "ontology-snapshot-invalid",
+            OntologyError::NotEnabled { .. } => "ontology-not-enabled",
         }
     }
 
@@ -133,6 +193,25 @@ impl OntologyError {
                  declares it to `extends`, or correct the name in `subtype_of` (a type is never \
                  its own supertype)"
             ),
+            OntologyError::LockInvalid { .. } => "the lock is written by `ontoref ontology \
+                 vendor` and never by hand: restore it from version control, or run `ontoref \
+                 ontology vendor --refresh` to vendor the snapshot again"
+                .to_owned(),
+            OntologyError::Tampered { .. } => "the snapshot changed after it was vendored: run \
+                 `ontoref ontology check` to see every file that drifted, then `ontoref ontology \
+                 vendor --refresh` to vendor it again"
+                .to_owned(),
+            OntologyError::NotVendored { .. } => "add the ontology ids to `ontologies` in \
+                 .ontoref/project.ncl and run `ontoref ontology vendor`"
+                .to_owned(),
+            OntologyError::SnapshotInvalid { .. } => "the snapshot's files are written by \
+                 `ontoref ontology vendor`: run `ontoref ontology vendor --refresh` to write them \
+                 again"
+                .to_owned(),
+            OntologyError::NotEnabled { id } => format!(
+                "add `{id}` to `ontologies` in .ontoref/project.ncl and run `ontoref ontology \
+                 vendor`; ontoref_list_ontology_extensions lists what is vendored"
+            ),
         }
     }
 
@@ -145,8 +224,24 @@ impl OntologyError {
     }
 }
 
+/// What a tampered file was found to be, for its message.
+fn found_text(found: &Option<String>) -> String {
+    match found {
+        Some(f) => format!("the file hashes to {f}"),
+        None => "the file is missing or unreadable".to_owned(),
+    }
+}
+
+/// The last failed vendor attempt, for a not-vendored message.
+fn failure_text(last_failure: &Option<String>) -> String {
+    match last_failure {
+        Some(f) => format!(" (the last vendor attempt failed: {f})"),
+        None => String::new(),
+    }
+}
+
 impl ErrorCodes for OntologyError {
-    const VARIANTS: usize = 7;
+    const VARIANTS: usize = 12;
 
     fn examples() -> Vec<Self> {
         vec![
@@ -182,6 +277,26 @@ impl ErrorCodes for OntologyError {
                 supertype: "activity".into(),
                 closure: vec!["mif-base".into(), "fitness".into()],
             },
+            OntologyError::LockInvalid {
+                path: ".ontoref/ontologies/ontologies.lock.json".into(),
+                detail: "`ontologies.fitness.sha256` is `xyz`, not 64 hex digits".into(),
+            },
+            OntologyError::Tampered {
+                path: ".ontoref/ontologies/fitness.ontology.yaml".into(),
+                pinned: "5d514bbe".into(),
+                found: Some("8eba262f".into()),
+            },
+            OntologyError::NotVendored {
+                dir: ".ontoref/ontologies".into(),
+                last_failure: Some("ontology-fetch-failed: connection refused".into()),
+            },
+            OntologyError::SnapshotInvalid {
+                path: ".ontoref/ontologies/snapshot.json".into(),
+                detail: "`vendored_at` is `yesterday`, not an RFC 3339 time".into(),
+            },
+            OntologyError::NotEnabled {
+                id: "cosmology".into(),
+            },
         ]
     }
 
@@ -195,6 +310,11 @@ impl ErrorCodes for OntologyError {
             OntologyError::NotFound { .. } => variant::<4, N>(),
             OntologyError::SectionInvalid { .. } => variant::<5, N>(),
             OntologyError::SubtypeUnresolved { .. } => variant::<6, N>(),
+            OntologyError::LockInvalid { .. } => variant::<7, N>(),
+            OntologyError::Tampered { .. } => variant::<8, N>(),
+            OntologyError::NotVendored { .. } => variant::<9, N>(),
+            OntologyError::SnapshotInvalid { .. } => variant::<10, N>(),
+            OntologyError::NotEnabled { .. } => variant::<11, N>(),
         }
     }
 

@@ -2,11 +2,16 @@
 //! `index.json` follows ([`index`]: generating it exactly as the corpus's
 //! `gen-ontology-index.sh` does, and validating an attested one against the
 //! files beside it), the `extends` graph ([`graph`]: closures and cycles),
-//! and the errors of the ontology subsystem ([`OntologyError`]).
+//! the pins of a project's vendored snapshot and their drift gate
+//! ([`lock`]), the snapshot's read side behind the ontology extension tools
+//! ([`snapshot`]), and the errors of the ontology subsystem
+//! ([`OntologyError`]).
 
 pub mod error;
 pub mod graph;
 pub mod index;
+pub mod lock;
 pub mod resolve;
+pub mod snapshot;
 
 pub use error::OntologyError;
