@@ -292,7 +292,7 @@ pub struct ExtensionList {
     pub hint: Option<String>,
 }
 
-/// Which items of a paged part a [`ExtensionView`] holds.
+/// Which items of the paged part a view of an extension holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct PageInfo {
     /// The part paged (`entity_types`, or the section asked for).
