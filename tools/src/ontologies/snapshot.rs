@@ -819,6 +819,10 @@ fn outline(content: &mut Value, view: View) -> Vec<String> {
     dropped
 }
 
+/// A paged part: its page (or the part whole), which items it holds, and
+/// the next cursor.
+type PagedPart = (Option<Value>, Option<PageInfo>, Option<String>);
+
 /// One page of a view's paged part: a list pages by item, a mapping by
 /// name (in the file's order); anything else comes whole. The cursor is
 /// checked even when nothing pages.
@@ -829,7 +833,7 @@ fn page_part(
     cursor: Option<&str>,
     limit: usize,
     budget: usize,
-) -> Result<(Option<Value>, Option<PageInfo>, Option<String>), ToolError> {
+) -> Result<PagedPart, ToolError> {
     let info = |total: usize, range: &std::ops::Range<usize>| PageInfo {
         part: part.to_owned(),
         total,
