@@ -12,6 +12,7 @@ mod mcp_stdio;
 mod modes;
 mod oci;
 mod ontology;
+mod ontology_tools;
 mod ontology_vendor;
 mod readme;
 mod registry;

@@ -1,5 +1,6 @@
 //! One search index across every kind of record a project holds (Q&A,
-//! nodes, ADRs, backlog items, modes), for `ontoref_search`. It is rebuilt
+//! nodes, ADRs, backlog items, modes, vendored ontology extensions), for
+//! `ontoref_search`. It is rebuilt
 //! only when one of the documents it was built from changes: the engine
 //! keeps it keyed by the identity of those (cached, shared) documents.
 
@@ -11,12 +12,12 @@ use serde::Serialize;
 use crate::search::{FieldSpec, Query, SearchIndex, snippet};
 
 /// The kinds `ontoref_search` covers.
-pub const KINDS: &[&str] = &["qa", "node", "adr", "backlog", "mode"];
+pub const KINDS: &[&str] = &["qa", "node", "adr", "backlog", "mode", "extension"];
 
 /// One searchable record.
 #[derive(Debug, Clone)]
 pub struct Record {
-    /// `qa`, `node`, `adr`, `backlog` or `mode`.
+    /// `qa`, `node`, `adr`, `backlog`, `mode` or `extension`.
     pub kind: &'static str,
     /// Its id.
     pub id: String,
@@ -58,7 +59,7 @@ pub struct Corpus {
 /// A hit across kinds.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CorpusHit {
-    /// `qa`, `node`, `adr`, `backlog` or `mode`.
+    /// `qa`, `node`, `adr`, `backlog`, `mode` or `extension`.
     pub kind: String,
     /// Id, for the kind's own get/show tool.
     pub id: String,

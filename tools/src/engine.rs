@@ -20,6 +20,7 @@ use crate::modes::{BASE, Hierarchy, Level, LevelIndex, Mode, Workflow, assemble,
 use crate::nickel::cache::{FileStamp, Loader};
 use crate::nickel::sandbox::{EMBEDDED_ROOT, Limits, Sandbox};
 use crate::nickel::{EvalOptions, Evaluator, Isolation};
+use crate::ontologies::snapshot::{self, DocCache, Snapshot, Stamps};
 use crate::ontology::{Core, GateDoc, StateDoc};
 use crate::project::{Project, config_home};
 use crate::qa::QaStore;
@@ -119,6 +120,8 @@ pub struct Engine {
     cache_dir: Option<PathBuf>,
     corpus: std::sync::Mutex<Option<(Fingerprint, Arc<Corpus>)>>,
     adr_set: std::sync::Mutex<Option<(AdrStamps, Arc<AdrSet>)>>,
+    ontologies: std::sync::Mutex<Option<(Stamps, Option<Arc<Snapshot>>)>>,
+    ontology_docs: Arc<DocCache>,
     actor: Option<String>,
     config_home: PathBuf,
     vault: VaultState,
@@ -212,6 +215,8 @@ impl Engine {
             cache_dir,
             corpus: std::sync::Mutex::default(),
             adr_set: std::sync::Mutex::default(),
+            ontologies: std::sync::Mutex::default(),
+            ontology_docs: Arc::default(),
             actor: config.actor.clone().filter(|a| !a.is_empty()),
             config_home,
             vault: VaultState::new(runtime, config.credential_ttl),
@@ -486,6 +491,35 @@ impl Engine {
     /// (`overview::corpus` fills it).
     pub fn corpus_slot(&self) -> &std::sync::Mutex<Option<(Fingerprint, Arc<Corpus>)>> {
         &self.corpus
+    }
+
+    /// The project's ontology snapshot (`.ontoref/ontologies/`), `None`
+    /// when nothing is vendored. An opened snapshot is kept while the stat
+    /// stamps of its directory, lock, index, `snapshot.json` and stale
+    /// record are unchanged (and none is racy); parsed files and resolved
+    /// views are kept across snapshots, keyed by content.
+    pub fn ontology_snapshot(&self) -> Result<Option<Arc<Snapshot>>, ToolError> {
+        let root = self.project.root();
+        let stamps = Stamps::of(root);
+        if stamps.trusted()
+            && let Ok(cached) = self.ontologies.lock()
+            && let Some((prev, snapshot)) = cached.as_ref()
+            && *prev == stamps
+        {
+            return Ok(snapshot.clone());
+        }
+        let snapshot = Snapshot::open_with(root, self.ontology_docs.clone())?.map(Arc::new);
+        if let Ok(mut cached) = self.ontologies.lock() {
+            *cached = Some((stamps, snapshot.clone()));
+        }
+        Ok(snapshot)
+    }
+
+    /// The project's ontology snapshot; `ontology-not-vendored` when there
+    /// is none.
+    pub fn ontologies(&self) -> Result<Arc<Snapshot>, ToolError> {
+        self.ontology_snapshot()?
+            .ok_or_else(|| snapshot::not_vendored(self.project.root()).into())
     }
 
     /// The Q&A store; empty when `reflection/qa.ncl` does not exist.

@@ -176,6 +176,10 @@ pub struct Counts {
     /// Operational modes across the hierarchy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modes: Option<usize>,
+    /// MIF ontology extensions vendored in `.ontoref/ontologies/` (left out
+    /// when nothing is vendored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ontology_extensions: Option<usize>,
 }
 
 /// A project's registry badge.
@@ -300,6 +304,10 @@ pub async fn counts(engine: &Engine, problems: &mut Vec<ErrorBody>) -> Counts {
             .hierarchy()
             .await
             .map(|h| Some(h.mode_ids().len()))
+            .unwrap_or_else(&mut note),
+        ontology_extensions: engine
+            .ontology_snapshot()
+            .map(|s| s.map(|s| s.lock().ontologies.len()))
             .unwrap_or_else(&mut note),
     }
 }
@@ -516,7 +524,8 @@ pub async fn search(
 }
 
 /// The corpus of the cross-kind search: every Q&A entry, node, ADR,
-/// backlog item and mode of `engine`'s project as a record, rebuilt only
+/// backlog item, mode and vendored ontology extension of `engine`'s
+/// project as a record, rebuilt only
 /// when a document it was built from changed (the engine keeps it). Kinds
 /// whose files fail to load are left out and returned with their error.
 pub async fn corpus(engine: &Engine) -> (Arc<Corpus>, Vec<(&'static str, ErrorBody)>) {
@@ -541,6 +550,13 @@ pub async fn corpus(engine: &Engine) -> (Arc<Corpus>, Vec<(&'static str, ErrorBo
     );
     let adrs = reported(engine.adrs().await.map(Some), "adr", p).unwrap_or_default();
     let hierarchy = reported(engine.hierarchy().await.map(Some), "mode", p);
+    let extensions = reported(
+        engine
+            .ontology_snapshot()
+            .and_then(|s| s.map(|s| s.records()).transpose().map_err(ToolError::from)),
+        "extension",
+        p,
+    );
     let mut fingerprint: Fingerprint = vec![
         qa.as_ref().map_or(0, identity),
         core.as_ref().map_or(0, identity),
@@ -554,6 +570,7 @@ pub async fn corpus(engine: &Engine) -> (Arc<Corpus>, Vec<(&'static str, ErrorBo
             fingerprint.push(usize::MAX);
         }
     }
+    fingerprint.push(extensions.as_ref().map_or(0, identity));
     if let Ok(cached) = engine.corpus_slot().lock()
         && let Some((fp, corpus)) = cached.as_ref()
         && *fp == fingerprint
@@ -573,6 +590,9 @@ pub async fn corpus(engine: &Engine) -> (Arc<Corpus>, Vec<(&'static str, ErrorBo
     }
     if let Some(h) = &hierarchy {
         records.extend(h.records());
+    }
+    if let Some(extensions) = &extensions {
+        records.extend(extensions.iter().cloned());
     }
     let corpus = Arc::new(Corpus::new(records));
     if let Ok(mut cached) = engine.corpus_slot().lock() {

@@ -80,6 +80,61 @@ pub enum OntologyError {
         /// The system's reason.
         detail: String,
     },
+    /// `ontologies.lock.json` is missing or malformed: the pins cannot be
+    /// trusted, so nothing is served (fail closed).
+    #[error("{path}: {detail}")]
+    LockInvalid {
+        /// The lock file.
+        path: String,
+        /// What is wrong, naming the field and value.
+        detail: String,
+    },
+    /// A vendored file no longer hashes to its pin in the lock (or is
+    /// gone): its bytes are not served.
+    #[error(
+        "{path}: the lock pins sha256 {pinned}, but {}; not served",
+        found_text(found)
+    )]
+    Tampered {
+        /// The file.
+        path: String,
+        /// The hash the lock pins.
+        pinned: String,
+        /// The hash of the bytes found; `None` when the file is missing or
+        /// cannot be read.
+        found: Option<String>,
+    },
+    /// The project has no ontology snapshot (`.ontoref/ontologies/`).
+    #[error(
+        "{dir} does not exist: no ontology extension is vendored{}",
+        failure_text(last_failure)
+    )]
+    NotVendored {
+        /// The snapshot directory looked for.
+        dir: String,
+        /// `code: message` of the last failed vendor attempt, when
+        /// `.ontoref/ontologies.stale.json` records one.
+        last_failure: Option<String>,
+    },
+    /// A file of the snapshot other than the lock (`snapshot.json`,
+    /// `ontologies.stale.json`, `index.json`'s entries) is malformed or
+    /// disagrees with the lock.
+    #[error("{path}: {detail}")]
+    SnapshotInvalid {
+        /// The file at fault.
+        path: String,
+        /// What is wrong, naming the field or id.
+        detail: String,
+    },
+    /// The id is in the snapshot's index but was not vendored.
+    #[error(
+        "ontology `{id}` is in the snapshot's index but not vendored: the project does not \
+         enable it, nor does an enabled ontology extend it"
+    )]
+    NotEnabled {
+        /// The id asked for.
+        id: String,
+    },
     /// A vendored tarball holds an entry that may not be unpacked (an
     /// absolute path, `..`, a link, a device) or not exactly one top-level
     /// directory.
@@ -126,14 +181,6 @@ pub enum OntologyError {
         /// What is wrong.
         detail: String,
     },
-    /// TEMP(merge): `ontologies.lock.json` is missing or malformed.
-    #[error("{path}: {detail}")]
-    LockInvalid {
-        /// The lock file.
-        path: String,
-        /// What is wrong.
-        detail: String,
-    },
     /// Fetching from the source failed.
     #[error("{url}: {detail}")]
     FetchFailed {
@@ -155,12 +202,16 @@ impl OntologyError {
             OntologyError::NotFound { .. } => "ontology-not-found",
             OntologyError::SectionInvalid { .. } => "ontology-section-invalid",
             OntologyError::SubtypeUnresolved { .. } => "ontology-subtype-unresolved",
+            OntologyError::LockInvalid { .. } => "ontology-lock-invalid",
+            OntologyError::Tampered { .. } => "ontology-tampered",
+            OntologyError::NotVendored { .. } => "ontology-not-vendored",
+            OntologyError::SnapshotInvalid { .. } => "ontology-snapshot-invalid",
+            OntologyError::NotEnabled { .. } => "ontology-not-enabled",
             OntologyError::UnsafePath { .. } => "ontology-unsafe-path",
             OntologyError::IndexChanged { .. } => "ontology-index-changed",
             OntologyError::VersionDiverged { .. } => "ontology-version-diverged",
             OntologyError::SourceInvalid { .. } => "ontology-source-invalid",
             OntologyError::FetchFailed { .. } => "ontology-fetch-failed",
-            OntologyError::LockInvalid { .. } => "ontology-lock-invalid",
         }
     }
 
@@ -201,6 +252,25 @@ impl OntologyError {
                  declares it to `extends`, or correct the name in `subtype_of` (a type is never \
                  its own supertype)"
             ),
+            OntologyError::LockInvalid { .. } => "the lock is written by `ontoref ontology \
+                 vendor` and never by hand: restore it from version control, or run `ontoref \
+                 ontology vendor --refresh` to vendor the snapshot again"
+                .to_owned(),
+            OntologyError::Tampered { .. } => "the snapshot changed after it was vendored: run \
+                 `ontoref ontology check` to see every file that drifted, then `ontoref ontology \
+                 vendor --refresh` to vendor it again"
+                .to_owned(),
+            OntologyError::NotVendored { .. } => "add the ontology ids to `ontologies` in \
+                 .ontoref/project.ncl and run `ontoref ontology vendor`"
+                .to_owned(),
+            OntologyError::SnapshotInvalid { .. } => "the snapshot's files are written by \
+                 `ontoref ontology vendor`: run `ontoref ontology vendor --refresh` to write them \
+                 again"
+                .to_owned(),
+            OntologyError::NotEnabled { id } => format!(
+                "add `{id}` to `ontologies` in .ontoref/project.ncl and run `ontoref ontology \
+                 vendor`; ontoref_list_ontology_extensions lists what is vendored"
+            ),
             OntologyError::UnsafePath { .. } => "the release is not a plain tarball of one \
                  directory of files: fetch it again from its release page, or report it to its \
                  publisher; the previous snapshot is kept"
@@ -217,7 +287,6 @@ impl OntologyError {
                  .ontoref/project.ncl (or pass --source) to a directory, file://…tar.gz, \
                  http(s)://…tar.gz or …/index.json, or oci://host/repository:tag"
                 .to_owned(),
-            OntologyError::LockInvalid { .. } => "TEMP".to_owned(),
             OntologyError::FetchFailed { .. } => "check the source's address and that it is \
                  reachable; the previous snapshot is kept and still served"
                 .to_owned(),
@@ -233,8 +302,24 @@ impl OntologyError {
     }
 }
 
+/// What a tampered file was found to be, for its message.
+fn found_text(found: &Option<String>) -> String {
+    match found {
+        Some(f) => format!("the file hashes to {f}"),
+        None => "the file is missing or unreadable".to_owned(),
+    }
+}
+
+/// The last failed vendor attempt, for a not-vendored message.
+fn failure_text(last_failure: &Option<String>) -> String {
+    match last_failure {
+        Some(f) => format!(" (the last vendor attempt failed: {f})"),
+        None => String::new(),
+    }
+}
+
 impl ErrorCodes for OntologyError {
-    const VARIANTS: usize = 13;
+    const VARIANTS: usize = 17;
 
     fn examples() -> Vec<Self> {
         vec![
@@ -270,6 +355,26 @@ impl ErrorCodes for OntologyError {
                 supertype: "activity".into(),
                 closure: vec!["mif-base".into(), "fitness".into()],
             },
+            OntologyError::LockInvalid {
+                path: ".ontoref/ontologies/ontologies.lock.json".into(),
+                detail: "`ontologies.fitness.sha256` is `xyz`, not 64 hex digits".into(),
+            },
+            OntologyError::Tampered {
+                path: ".ontoref/ontologies/fitness.ontology.yaml".into(),
+                pinned: "5d514bbe".into(),
+                found: Some("8eba262f".into()),
+            },
+            OntologyError::NotVendored {
+                dir: ".ontoref/ontologies".into(),
+                last_failure: Some("ontology-fetch-failed: connection refused".into()),
+            },
+            OntologyError::SnapshotInvalid {
+                path: ".ontoref/ontologies/snapshot.json".into(),
+                detail: "`vendored_at` is `yesterday`, not an RFC 3339 time".into(),
+            },
+            OntologyError::NotEnabled {
+                id: "cosmology".into(),
+            },
             OntologyError::UnsafePath {
                 source_ref: "file://ontologies-0.4.0.tar.gz".into(),
                 detail: "entry `../evil` leaves the directory".into(),
@@ -293,10 +398,6 @@ impl ErrorCodes for OntologyError {
                 url: "https://example.org/index.json".into(),
                 detail: "HTTP 404".into(),
             },
-            OntologyError::LockInvalid {
-                path: "x".into(),
-                detail: "y".into(),
-            },
         ]
     }
 
@@ -310,12 +411,16 @@ impl ErrorCodes for OntologyError {
             OntologyError::NotFound { .. } => variant::<4, N>(),
             OntologyError::SectionInvalid { .. } => variant::<5, N>(),
             OntologyError::SubtypeUnresolved { .. } => variant::<6, N>(),
-            OntologyError::UnsafePath { .. } => variant::<7, N>(),
-            OntologyError::IndexChanged { .. } => variant::<8, N>(),
-            OntologyError::VersionDiverged { .. } => variant::<9, N>(),
-            OntologyError::SourceInvalid { .. } => variant::<10, N>(),
-            OntologyError::FetchFailed { .. } => variant::<11, N>(),
-            OntologyError::LockInvalid { .. } => variant::<12, N>(),
+            OntologyError::LockInvalid { .. } => variant::<7, N>(),
+            OntologyError::Tampered { .. } => variant::<8, N>(),
+            OntologyError::NotVendored { .. } => variant::<9, N>(),
+            OntologyError::SnapshotInvalid { .. } => variant::<10, N>(),
+            OntologyError::NotEnabled { .. } => variant::<11, N>(),
+            OntologyError::UnsafePath { .. } => variant::<12, N>(),
+            OntologyError::IndexChanged { .. } => variant::<13, N>(),
+            OntologyError::VersionDiverged { .. } => variant::<14, N>(),
+            OntologyError::SourceInvalid { .. } => variant::<15, N>(),
+            OntologyError::FetchFailed { .. } => variant::<16, N>(),
         }
     }
 

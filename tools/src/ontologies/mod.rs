@@ -2,7 +2,11 @@
 //! `index.json` follows ([`index`]: generating it exactly as the corpus's
 //! `gen-ontology-index.sh` does, and validating an attested one against the
 //! files beside it), the `extends` graph ([`graph`]: closures and cycles),
-//! and the errors of the ontology subsystem ([`OntologyError`]).
+//! the pins of a project's vendored snapshot and their drift gate
+//! ([`lock`]), the snapshot's read side behind the ontology extension tools
+//! ([`snapshot`]), the project's `ontologies` settings ([`settings`]),
+//! vendoring from an attested release ([`vendor`]), and the errors of the
+//! ontology subsystem ([`OntologyError`]).
 
 pub mod error;
 pub mod graph;
@@ -10,7 +14,8 @@ pub mod index;
 pub mod lock;
 pub mod resolve;
 pub mod settings;
+pub mod snapshot;
 pub mod vendor;
 
 pub use error::OntologyError;
-pub use vendor::SNAPSHOT_DIR;
+pub use snapshot::SNAPSHOT_DIR;

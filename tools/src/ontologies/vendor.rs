@@ -20,6 +20,7 @@ use crate::fsread::{self, Links};
 use crate::ontologies::index::{self, INDEX_FILE, Index};
 use crate::ontologies::lock::{self, LOCK_FILE, LOCK_SCHEMA, Lock, Pinned};
 use crate::ontologies::settings::{OntologiesSettings, Trust};
+use crate::ontologies::snapshot::{META_FILE, SNAPSHOT_DIR, STALE_FILE, SnapshotMeta, Stale};
 use crate::ontologies::{OntologyError, graph};
 use crate::registry::archive::{self, Limits};
 use crate::registry::client::{Auth, Remote};
@@ -28,36 +29,8 @@ use crate::registry::client::{Auth, Remote};
 pub const MAX_TARBALL: u64 = 64 << 20;
 /// The largest index, bundle or ontology file fetched.
 pub const MAX_FILE: u64 = 16 << 20;
-/// The snapshot's directory, under the project root.
-pub const SNAPSHOT_DIR: &str = ".ontoref/ontologies";
-/// The snapshot's metadata file, inside it.
-pub const META_FILE: &str = "snapshot.json";
-/// The stale marker, beside the snapshot.
-pub const STALE_FILE: &str = ".ontoref/ontologies.stale.json";
 const STAGING_DIR: &str = ".ontoref/.ontologies.staging";
 const WORK_DIR: &str = ".ontoref/.ontologies.work";
-
-/// `snapshot.json`: where the snapshot came from and what vouched for it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct SnapshotMeta {
-    /// The source.
-    pub source: String,
-    /// What vouched for it (`None`: hash pinning only).
-    pub verified_by: Option<String>,
-    /// When it was vendored (RFC 3339).
-    pub vendored_at: String,
-}
-
-/// `ontologies.stale.json`: the last vendor attempt failed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct Stale {
-    /// Since when (the first failure in a row).
-    pub since: String,
-    /// The failure's code.
-    pub code: String,
-    /// Its message.
-    pub message: String,
-}
 
 /// Called as a vendor run advances: `(stage, done, total)`; `total` is 0
 /// when unknown. A terminal draws it as a progress bar.
@@ -240,9 +213,7 @@ fn mark_stale(root: &Path, err: &ToolError) {
         code: err.code().to_owned(),
         message: crate::error::clip(&err.to_string()),
     };
-    if let Ok(text) = serde_json::to_vec_pretty(&stale) {
-        let _ = crate::fswrite::write_atomic(&path, &text);
-    }
+    let _ = crate::fswrite::write_atomic(&path, stale.render().as_bytes());
 }
 
 fn now() -> String {

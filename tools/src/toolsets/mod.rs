@@ -61,6 +61,20 @@ pub(crate) mod testing {
         (engine, dir)
     }
 
+    /// An engine on the project at `root`, configured as [`template`]'s.
+    pub(crate) fn engine_on(root: &std::path::Path) -> (Engine, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let engine = Engine::new(EngineConfig {
+            project: Some(root.to_path_buf()),
+            cache_dir: Some(dir.path().join("cache")),
+            config_home: Some(dir.path().join("home")),
+            disk_cache: false,
+            ..EngineConfig::default()
+        })
+        .expect("an engine on the project");
+        (engine, dir)
+    }
+
     /// Calls tool `T` with `args` through its catalog entry.
     pub(crate) fn call<T: ToolBase>(engine: &Engine, args: Value) -> Result<Value, ToolError> {
         let tool = crate::catalog::find(&T::name())?;

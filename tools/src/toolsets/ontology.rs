@@ -1,5 +1,7 @@
 //! Toolset `ontology`: the project's nodes, edges and state dimensions
-//! (`.ontology/core.ncl`, `state.ncl`, `gate.ncl`).
+//! (`.ontology/core.ncl`, `state.ncl`, `gate.ncl`), and the MIF ontology
+//! extensions vendored into `.ontoref/ontologies/`
+//! (`crate::ontologies::snapshot`).
 
 use std::borrow::Cow;
 
@@ -13,6 +15,8 @@ use crate::command::ToolCommand;
 use crate::engine::Engine;
 use crate::error::ToolError;
 use crate::onto_mcp_tool;
+use crate::ontologies::resolve::Section;
+use crate::ontologies::snapshot::{ExtensionList, ExtensionView, View};
 use crate::ontology::{
     Direction, Impact, NodeGet, NodeLevel, NodeList, Pole, StateOut, state_report,
 };
@@ -24,7 +28,7 @@ crate::declare_toolset! {
     id: "ontology",
     title: "Ontology graph",
     when: "to see what the project is made of and what depends on what",
-    description: "The ontology (.ontology/): axioms, tensions and practices with the files that embody them, their edges, impact walks, and each state dimension's path to its desired state.",
+    description: "The ontology (.ontology/): axioms, tensions and practices with the files that embody them, their edges, impact walks, and each state dimension's path to its desired state; the vendored MIF ontology extensions (.ontoref/ontologies/), raw or resolved.",
     needs_caller: false,
 }
 
@@ -240,6 +244,194 @@ impl AsyncTool<Engine> for StateTool {
     }
 }
 
+fn default_extension_limit() -> u32 {
+    25
+}
+
+/// Arguments of `ontoref_list_ontology_extensions`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListExtensionsParams {
+    /// Keep extensions whose id or description holds every word of this
+    /// (ignoring case).
+    #[serde(default)]
+    pub query: Option<String>,
+    /// Page size.
+    #[serde(default = "crate::toolsets::default_list_limit")]
+    #[schemars(range(min = 1, max = 500))]
+    pub limit: u32,
+    /// `next_cursor` from the previous page, with the same query.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+/// Lists the vendored MIF ontology extensions.
+#[onto_mcp_tool(toolset = "ontology", custom_cli)]
+pub struct ListOntologyExtensionsTool;
+
+impl ToolBase for ListOntologyExtensionsTool {
+    type Parameter = ListExtensionsParams;
+    type Output = ExtensionList;
+    type Error = ToolError;
+
+    fn name() -> Cow<'static, str> {
+        name("ontoref_list_ontology_extensions")
+    }
+
+    fn title() -> Option<String> {
+        Some("List ontology extensions".to_owned())
+    }
+
+    fn description() -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(
+            "List the MIF ontology extensions this project vendors (.ontoref/ontologies/, \
+             written by `ontoref ontology vendor`): the domain vocabularies its knowledge is typed \
+             against. Each is {id, version, description, extends, entity_types and traits (counts \
+             in its own file), verified, sha256}, with the snapshot's source, vendoring time and, \
+             when vendoring has been failing, stale_since. verified: false means the snapshot is \
+             hash-pinned only: its index was pinned on first use and no attestation was checked; \
+             the files still match their pins. Use it to find which extension defines an entity \
+             type or namespace, then read one with ontoref_get_ontology_extension. `query` keeps \
+             extensions whose id or description holds every word. Pages hold `limit` extensions \
+             (default 50, max 500); pass `next_cursor` back as `cursor` for more. No snapshot is \
+             the error `ontology-not-vendored`; a malformed one `ontology-lock-invalid` or \
+             `ontology-snapshot-invalid`.",
+        ))
+    }
+
+    fn annotations() -> Option<ToolAnnotations> {
+        Some(read_only_annotations("List ontology extensions"))
+    }
+}
+
+impl AsyncTool<Engine> for ListOntologyExtensionsTool {
+    async fn invoke(engine: &Engine, p: ListExtensionsParams) -> Result<ExtensionList, ToolError> {
+        let limit = limit(&Self::name(), p.limit, 500)?;
+        engine
+            .ontologies()?
+            .list(p.query.as_deref(), limit, p.cursor.as_deref())
+    }
+}
+
+/// Arguments of `ontoref_get_ontology_extension`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetExtensionParams {
+    /// The extension's id (as ontoref_list_ontology_extensions lists it).
+    pub id: String,
+    /// `resolved` (default): composed with everything it extends; `raw`:
+    /// its own file as it is.
+    #[serde(default)]
+    pub view: View,
+    /// Only this part of the view.
+    #[serde(default)]
+    pub section: Option<Section>,
+    /// Items of the paged part (entity types, or the section's entries) per
+    /// page.
+    #[serde(default = "default_extension_limit")]
+    #[schemars(range(min = 1, max = 200))]
+    pub limit: u32,
+    /// `next_cursor` from the previous page, with the same id, view and
+    /// section.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+/// Reads one vendored MIF ontology extension.
+#[onto_mcp_tool(toolset = "ontology", custom_cli)]
+pub struct GetOntologyExtensionTool;
+
+impl ToolBase for GetOntologyExtensionTool {
+    type Parameter = GetExtensionParams;
+    type Output = ExtensionView;
+    type Error = ToolError;
+
+    fn name() -> Cow<'static, str> {
+        name("ontoref_get_ontology_extension")
+    }
+
+    fn title() -> Option<String> {
+        Some("Show an ontology extension".to_owned())
+    }
+
+    fn description() -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(
+            "Return one vendored MIF ontology extension by id, to type knowledge against it. \
+             view `resolved` (default) composes it with everything it extends, as MIF's rules \
+             say: traits, relationships, namespaces and discovery patterns inherited (later \
+             parents and the extension itself win) with their provenance, the closure (bases \
+             first), and its own entity types (never inherited), each supertype located \
+             (subtype_of_resolved). view `raw`: its own file as it is. `section` (entity_types, \
+             traits, relationships, namespaces, discovery) returns only that part. Entity types \
+             (or the section's entries) come `limit` at a time (default 25, max 200): pass \
+             `next_cursor` back as `cursor`; a view too large for one response lists the parts \
+             it left out in `omitted`. Every file served is first hashed against the lock: one \
+             that changed since vendoring is the error `ontology-tampered` and is not served. \
+             verified: false means hash-pinned only (no attestation checked). An unknown id is \
+             `ontology-not-found` (the hint names the closest ids); one the index lists but the \
+             project does not vendor, `ontology-not-enabled`.",
+        ))
+    }
+
+    fn annotations() -> Option<ToolAnnotations> {
+        Some(read_only_annotations("Show an ontology extension"))
+    }
+}
+
+impl AsyncTool<Engine> for GetOntologyExtensionTool {
+    async fn invoke(engine: &Engine, p: GetExtensionParams) -> Result<ExtensionView, ToolError> {
+        let limit = limit(&Self::name(), p.limit, 200)?;
+        engine
+            .ontologies()?
+            .get(&p.id, p.view, p.section, limit, p.cursor.as_deref())
+    }
+}
+
+impl ToolCommand for ListOntologyExtensionsTool {
+    const WORDS: Option<&'static str> = Some("ontology list");
+
+    fn text(list: &ExtensionList, out: &mut Text) -> bool {
+        let rows: Vec<Vec<String>> = list
+            .extensions
+            .iter()
+            .map(|e| {
+                vec![
+                    e.id.clone(),
+                    e.version.clone(),
+                    e.entity_types.to_string(),
+                    e.traits.to_string(),
+                    e.extends.join(", "),
+                ]
+            })
+            .collect();
+        out.table(
+            &["id", "version", "entity types", "traits", "extends"],
+            &rows,
+        );
+        let s = &list.snapshot;
+        out.line(&format!(
+            "\n{} of {} from {} (vendored {}, {})",
+            list.extensions.len(),
+            list.total,
+            s.source,
+            s.vendored_at,
+            match &s.verified_by {
+                Some(by) => format!("verified by {by}"),
+                None => "hash-pinned only".to_owned(),
+            }
+        ));
+        if let Some(since) = &s.stale_since {
+            out.line(&format!("stale: vendoring has failed since {since}"));
+        }
+        out.next_page(list.next_cursor.as_deref());
+        true
+    }
+}
+
+impl ToolCommand for GetOntologyExtensionTool {
+    const WORDS: Option<&'static str> = Some("ontology show");
+}
+
 impl ToolCommand for NodeListTool {
     fn text(list: &NodeList, out: &mut Text) -> bool {
         let rows: Vec<Vec<String>> = list
@@ -266,7 +458,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::toolsets::testing::{call, code, template};
+    use crate::ontologies::snapshot::testing::corpus_project;
+    use crate::toolsets::testing::{call, code, engine_on, template};
 
     #[test]
     fn node_list_filters_by_level_and_pages() {
@@ -321,6 +514,128 @@ mod tests {
         assert_eq!(
             code::<GraphImpactTool>(&e, json!({"id": "knowledge-is-typed", "depth": 6})),
             "invalid-params"
+        );
+    }
+
+    #[test]
+    fn ontology_extension_tools_without_a_snapshot_say_how_to_vendor_one() {
+        let (e, _d) = template();
+        for err in [
+            call::<ListOntologyExtensionsTool>(&e, json!({})).unwrap_err(),
+            call::<GetOntologyExtensionTool>(&e, json!({"id": "fitness"})).unwrap_err(),
+        ] {
+            assert_eq!(err.code(), "ontology-not-vendored", "{err}");
+            assert!(
+                err.hint().contains("ontoref ontology vendor"),
+                "{}",
+                err.hint()
+            );
+        }
+    }
+
+    #[test]
+    fn ontology_extension_tools_list_and_get_a_vendored_closure() {
+        let closure = [
+            "mif-base",
+            "shared-traits",
+            "research",
+            "clinical-health-base",
+            "fitness",
+        ];
+        let (_t, root) = corpus_project(&closure, None);
+        let (e, _d) = engine_on(&root);
+        let list = call::<ListOntologyExtensionsTool>(&e, json!({"query": "exercise physiology"}))
+            .unwrap();
+        assert_eq!(list["total"], 1, "{list}");
+        assert_eq!(list["extensions"][0]["id"], "fitness");
+        assert_eq!(list["extensions"][0]["verified"], false);
+        assert!(list["snapshot"].get("verified_by").is_none(), "{list}");
+        let all = call::<ListOntologyExtensionsTool>(&e, json!({"limit": 2})).unwrap();
+        assert_eq!(all["total"], 5);
+        assert!(all["next_cursor"].is_string(), "{all}");
+
+        // Resolved is the default view.
+        let got = call::<GetOntologyExtensionTool>(
+            &e,
+            json!({"id": "fitness", "section": "entity_types", "limit": 3}),
+        )
+        .unwrap();
+        assert_eq!(got["view"], "resolved");
+        assert_eq!(got["content"]["closure"], json!(closure));
+        assert_eq!(got["content"]["entity_types"].as_array().unwrap().len(), 3);
+        assert_eq!(got["page"]["total"], 12);
+        let next = call::<GetOntologyExtensionTool>(
+            &e,
+            json!({"id": "fitness", "section": "entity_types", "limit": 3,
+                   "cursor": got["next_cursor"]}),
+        )
+        .unwrap();
+        assert_eq!(next["page"]["offset"], 3);
+        assert_ne!(
+            next["content"]["entity_types"][0],
+            got["content"]["entity_types"][0]
+        );
+        let raw = call::<GetOntologyExtensionTool>(
+            &e,
+            json!({"id": "fitness", "view": "raw", "section": "namespaces"}),
+        )
+        .unwrap();
+        assert!(raw["content"]["namespaces"].is_object(), "{raw}");
+        assert!(raw["content"].get("closure").is_none(), "{raw}");
+
+        for bad in [
+            json!({"id": "fitness", "view": "cooked"}),
+            json!({"id": "fitness", "section": "everything"}),
+            json!({"id": "fitness", "limit": 0}),
+            json!({"id": "fitness", "limit": 201}),
+            json!({}),
+        ] {
+            assert_eq!(code::<GetOntologyExtensionTool>(&e, bad), "invalid-params");
+        }
+        assert_eq!(
+            code::<ListOntologyExtensionsTool>(&e, json!({"limit": 501})),
+            "invalid-params"
+        );
+        assert_eq!(
+            code::<GetOntologyExtensionTool>(&e, json!({"id": "fitnes"})),
+            "ontology-not-found"
+        );
+        assert_eq!(
+            code::<GetOntologyExtensionTool>(&e, json!({"id": "cardiology"})),
+            "ontology-not-enabled"
+        );
+    }
+
+    #[test]
+    fn vendored_extensions_are_counted_by_describe_and_found_by_search() {
+        use crate::toolsets::project::{DescribeTool, SearchTool};
+        let (_t, root) = corpus_project(&["mif-base", "mif-generic"], None);
+        let (e, _d) = engine_on(&root);
+        let caps = call::<DescribeTool>(&e, json!({})).unwrap();
+        let d = &caps["description"];
+        assert_eq!(d["counts"]["ontology_extensions"], 2, "{caps}");
+        assert!(
+            d["toolsets"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("ontology"))
+        );
+        // `organization` is an entity type of mif-generic only.
+        let found =
+            call::<SearchTool>(&e, json!({"query": "organization", "kinds": ["extension"]}))
+                .unwrap();
+        assert_eq!(found["results"][0]["kind"], "extension", "{found}");
+        assert_eq!(found["results"][0]["id"], "mif-generic", "{found}");
+        assert_eq!(found["total_matches"], 1, "{found}");
+        // Without a snapshot, the count is left out and search has no such
+        // records.
+        let (t, _d) = template();
+        let caps = call::<DescribeTool>(&t, json!({})).unwrap();
+        assert!(
+            caps["description"]["counts"]
+                .get("ontology_extensions")
+                .is_none(),
+            "{caps}"
         );
     }
 

@@ -57,8 +57,8 @@ impl ToolBase for DescribeTool {
         Some(Cow::Borrowed(
             "Describe the project ontoref serves. `capabilities` (default): identity (slug, name, \
              description, kind), its level in the mode hierarchy, the toolsets served, counts of \
-             nodes, ADRs, Q&A entries, backlog items and modes, the registry topology and the \
-             vault state (declared or not, vault id) — declarative metadata only, never a secret. \
+             nodes, ADRs, Q&A entries, backlog items, modes and vendored ontology extensions, the \
+             registry topology and the vault state (declared or not, vault id) — declarative metadata only, never a secret. \
              `requirements`: what it needs; `deps`: critical dependencies with their failure \
              impact. A good first call on an unfamiliar project.",
         ))
@@ -85,7 +85,7 @@ fn default_search_limit() -> u32 {
 pub struct SearchParams {
     /// Free text.
     pub query: String,
-    /// Kinds to search: `qa`, `node`, `adr`, `backlog`, `mode` (all when empty).
+    /// Kinds to search: `qa`, `node`, `adr`, `backlog`, `mode`, `extension` (all when empty).
     #[serde(default)]
     pub kinds: Vec<String>,
     /// Most results.
@@ -114,9 +114,11 @@ impl ToolBase for SearchTool {
     fn description() -> Option<Cow<'static, str>> {
         Some(Cow::Borrowed(
             "One ranked search (BM25, stemmed) across every kind of record: Q&A entries, ontology \
-             nodes, ADRs, backlog items and modes. Each hit is {kind, id, title, score, snippet}; \
-             open it with the kind's own tool (ontoref_qa_show, ontoref_node_get, \
-             ontoref_adr_get, ontoref_backlog_get, ontoref_mode_resolve). Limit kinds with \
+             nodes, ADRs, backlog items, modes and vendored ontology extensions (their entity \
+             types, traits and namespaces). Each hit is {kind, id, title, score, snippet}; open \
+             it with the kind's own tool (ontoref_qa_show, ontoref_node_get, ontoref_adr_get, \
+             ontoref_backlog_get, ontoref_mode_resolve, ontoref_get_ontology_extension). Limit \
+             kinds with \
              `kinds`. Returns up to `limit` hits (default 10, max 100) and `total_matches`; no \
              match is an empty list. Use it when you do not know where an answer lives.",
         ))
