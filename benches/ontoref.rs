@@ -12,11 +12,7 @@
 //! - the same evaluation in a worker process, as the binary runs it (first,
 //!   with the worker's start, and with a reused worker);
 //! - first evaluation of qa.ncl vs a cached re-read (memory hit, stat checks
-//!   included), and a fresh engine answering from the disk cache;
-//! - the ontology extension tools on a snapshot of the real MIF corpus
-//!   (../shared/fixtures/mif/): `ontoref_get_ontology_extension` resolved on
-//!   the widest closure (7 files re-hashed per call) and
-//!   `ontoref_list_ontology_extensions`, warm.
+//!   included), and a fresh engine answering from the disk cache.
 
 #[path = "common.rs"]
 mod common;
@@ -479,7 +475,6 @@ fn main() {
     }
     project_bench(&mut report, tmp.path(), quick, searches, &rt);
     vault_bench(&mut report, tmp.path(), searches, &rt);
-    ontology_bench(&mut report, tmp.path(), searches, &rt);
     let _ = report.rows.len();
 }
 
@@ -743,104 +738,5 @@ fn vault_bench(report: &mut Report, tmp: &Path, fetches: usize, rt: &tokio::runt
         &format!("audit-log verify, {fetches} keyed lines (chain + MACs + head)"),
         fmt(took),
         "—",
-    );
-}
-
-/// The ontology extension tools in process, warm, through their catalog
-/// entries: a project vendoring the whole v0.4.0 corpus (29 files, its
-/// attested index, a lock of their hashes). `get` of the widest closure
-/// (regenerative-agriculture-research, 7 files, 98.6 KB of YAML) reads and
-/// hashes all 7 files against the lock on every call; `list` pages the
-/// extensions of the opened snapshot.
-fn ontology_bench(report: &mut Report, tmp: &Path, calls: usize, rt: &tokio::runtime::Runtime) {
-    use sha2::{Digest, Sha256};
-    let corpus =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/mif/corpus-v0.4.0");
-    let Ok(index_bytes) = std::fs::read(corpus.join("index.json")) else {
-        println!(
-            "ontology extensions: no corpus at {} (skipped)",
-            corpus.display()
-        );
-        return;
-    };
-    let hex = |b: &[u8]| -> String {
-        Sha256::digest(b)
-            .iter()
-            .map(|x| format!("{x:02x}"))
-            .collect()
-    };
-    let root = tmp.join("ontology-project");
-    let dir = root.join(".ontoref/ontologies");
-    std::fs::create_dir_all(&dir).expect("snapshot dir");
-    std::fs::write(dir.join("index.json"), &index_bytes).expect("index");
-    let index: Value = serde_json::from_slice(&index_bytes).expect("index json");
-    let mut pins = serde_json::Map::new();
-    for (id, entry) in index["ontologies"].as_object().expect("ontologies") {
-        let file = entry["file"].as_str().expect("file");
-        let bytes = std::fs::read(corpus.join(file)).expect("ontology file");
-        std::fs::write(dir.join(file), &bytes).expect("copy");
-        pins.insert(
-            id.clone(),
-            json!({"sha256": hex(&bytes), "version": entry["version"]}),
-        );
-    }
-    let source = "https://mif-spec.dev/ontologies/";
-    let lock = json!({"index_sha256": hex(&index_bytes), "ontologies": pins,
-                      "schema": "mif-ontology-lock/v1", "source": source});
-    std::fs::write(dir.join("ontologies.lock.json"), lock.to_string()).expect("lock");
-    let meta =
-        json!({"source": source, "verified_by": null, "vendored_at": "2026-07-24T10:00:00Z"});
-    std::fs::write(dir.join("snapshot.json"), meta.to_string()).expect("meta");
-    let engine = Engine::new(EngineConfig {
-        project: Some(root.clone()),
-        disk_cache: false,
-        ..EngineConfig::default()
-    })
-    .expect("engine");
-    // Files written just now are racy (their stamps are not trusted for a
-    // moment): wait until they are, as in a server that has run a while.
-    std::thread::sleep(Duration::from_millis(2_100));
-    let call = |tool: &str, args: &Value| {
-        rt.block_on(async {
-            ontoref_tools::catalog::find(tool)
-                .expect("tool")
-                .call(&engine, args.clone())
-                .await
-                .expect("tool call")
-        })
-    };
-    let widest = json!({"id": "regenerative-agriculture-research"});
-    let first = call("ontoref_get_ontology_extension", &widest);
-    assert_eq!(
-        first["content"]["closure"].as_array().map_or(0, Vec::len),
-        7,
-        "{first}"
-    );
-    let mut samples = Vec::new();
-    for _ in 0..calls {
-        let t = Instant::now();
-        let r = call("ontoref_get_ontology_extension", &widest);
-        samples.push(t.elapsed());
-        assert_eq!(r["page"]["part"], "entity_types");
-    }
-    let (p50, p99) = stats(&mut samples);
-    report.row(
-        "ontoref_get_ontology_extension resolved, widest closure, warm: p50 / p99",
-        format!("{} / {}", fmt(p50), fmt(p99)),
-        "p50 ≤ 1 ms",
-    );
-    let all = json!({});
-    assert_eq!(call("ontoref_list_ontology_extensions", &all)["total"], 29);
-    let mut samples = Vec::new();
-    for _ in 0..calls {
-        let t = Instant::now();
-        call("ontoref_list_ontology_extensions", &all);
-        samples.push(t.elapsed());
-    }
-    let (p50, p99) = stats(&mut samples);
-    report.row(
-        "ontoref_list_ontology_extensions, 29 extensions, warm: p50 / p99",
-        format!("{} / {}", fmt(p50), fmt(p99)),
-        "p50 ≤ 200 µs",
     );
 }

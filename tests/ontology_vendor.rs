@@ -257,7 +257,8 @@ fn every_refusal_names_its_error_and_keeps_the_previous_snapshot_byte_for_byte()
         std::fs::write(&k.rel, &good).unwrap();
         std::fs::write(&bundle, &good_bundle).unwrap();
     };
-    let cases: Vec<(&str, Box<dyn Fn()>)> = vec![
+    type Case<'a> = (&'a str, Box<dyn Fn() + 'a>);
+    let cases: Vec<Case> = vec![
         // The release's bytes changed after signing.
         (
             "attestation-digest-mismatch",
@@ -547,7 +548,7 @@ impl Http {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
-        let child = Command::new(python())
+        let mut child = Command::new(python())
             .args([
                 "-m",
                 "http.server",
@@ -567,6 +568,8 @@ impl Http {
             }
             std::thread::sleep(std::time::Duration::from_millis(25));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("http.server did not start on {port}");
     }
 }
