@@ -335,6 +335,15 @@ fn every_refusal_names_its_error_and_keeps_the_previous_snapshot_byte_for_byte()
                 attest(&k.keys, &k.rel, &[]);
             }),
         ),
+        // An index edited on its own (it names another version than the
+        // file), signed as is.
+        (
+            "ontology-index-invalid",
+            Box::new(|| {
+                pack(&k.rel, &["--tamper-index", "fitness:9.9.9"]);
+                attest(&k.keys, &k.rel, &[]);
+            }),
+        ),
         // A new index at the pinned source (a new release), without --refresh.
         (
             "ontology-index-changed",

@@ -6,14 +6,15 @@ and hostile or tampered variants of them, without sharing code with the
 Rust implementation under test. Standard library only.
 
   pack --corpus DIR --out FILE [--top NAME] [--ids a,b,...]
-       [--bump ID:VERSION]... [--edit ID]... [--stale-index]
+       [--bump ID:VERSION]... [--edit ID]... [--stale-index] [--tamper-index ID:VERSION]
        [--evil traversal|absolute|symlink|hardlink|two-tops|fifo]
        [--tree-out DIR]
 
 --ids keeps only those files (the index is cut to them); --bump sets an
 ontology's version in its YAML; --edit appends a comment line to its file.
 The index follows every change (sha256 over the raw bytes, `jq -S` layout),
-unless --stale-index leaves it as it was (a tampered release). --evil adds
+unless --stale-index leaves it as it was (a tampered release);
+--tamper-index ID:VERSION edits the index alone. --evil adds
 one hostile entry. --tree-out also writes the tree unpacked (a directory
 source). Prints {"out", "index_sha256", "sha256"}.
 """
@@ -50,6 +51,7 @@ def main() -> int:
     k.add_argument("--bump", action="append", default=[])
     k.add_argument("--edit", action="append", default=[])
     k.add_argument("--stale-index", action="store_true")
+    k.add_argument("--tamper-index", metavar="ID:VERSION")
     k.add_argument("--evil", choices=["traversal", "absolute", "symlink", "hardlink", "two-tops", "fifo"])
     k.add_argument("--tree-out")
     a = p.parse_args()
@@ -79,6 +81,13 @@ def main() -> int:
         index_out = render(index) if (a.ids or a.bump or a.edit) else index_bytes
     else:
         index_out = index_bytes if not a.ids else render(index)
+
+    if a.tamper_index:
+        # The index alone says another version than the file does.
+        i, version = a.tamper_index.split(":", 1)
+        tampered = json.loads(index_out)
+        tampered["ontologies"][i]["version"] = version
+        index_out = render(tampered)
 
     members: list[tuple[tarfile.TarInfo, bytes | None]] = []
 

@@ -30,6 +30,10 @@ pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesi
 /// The layer annotation holding the base64 DER signature.
 pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 
+/// The layer annotation holding the Rekor entry and its signed entry
+/// timestamp, when the signature was logged.
+pub const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
+
 /// The payload's `critical.type`.
 const PAYLOAD_TYPE: &str = "cosign container image signature";
 
@@ -81,6 +85,16 @@ pub enum CosignError {
         /// What failed.
         detail: String,
     },
+    /// The signature's Rekor entry (`dev.sigstore.cosign/bundle`) is
+    /// missing, malformed, not signed by the log's key, or about another
+    /// signature.
+    #[error("the transparency-log entry of {reference}'s signature is invalid: {detail}")]
+    SetInvalid {
+        /// The artifact.
+        reference: String,
+        /// What failed.
+        detail: String,
+    },
     /// A valid signature over another manifest.
     #[error("the signature of {reference} is for {signed}, not for {resolved}")]
     DigestMismatch {
@@ -104,6 +118,7 @@ impl CosignError {
             CosignError::SignatureMissing { .. } => "signature-missing",
             CosignError::SignatureInvalid { .. } => "signature-invalid",
             CosignError::DigestMismatch { .. } => "signature-digest-mismatch",
+            CosignError::SetInvalid { .. } => "signature-set-invalid",
         }
     }
 
@@ -137,6 +152,10 @@ impl CosignError {
             CosignError::DigestMismatch { .. } => {
                 "the tag was moved to a manifest its signature does not cover; ask the publisher \
                  to sign the current manifest"
+            }
+            CosignError::SetInvalid { .. } => {
+                "the signature must be logged in the transparency log whose public key is \
+                 configured: sign with the log upload on, or check the configured Rekor key"
             }
         }
     }
@@ -183,6 +202,14 @@ impl PublicKey {
     /// `sha256:<hex>` of the key's DER (SubjectPublicKeyInfo) encoding.
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
+    }
+
+    /// The key's DER (SubjectPublicKeyInfo) encoding.
+    fn der(&self) -> Vec<u8> {
+        self.key
+            .to_public_key_der()
+            .map(|d| d.as_bytes().to_vec())
+            .unwrap_or_default()
     }
 }
 
@@ -268,8 +295,123 @@ pub fn verify(
     })
 }
 
+/// A logged signature: when the log integrated it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logged {
+    /// The log's integration time (Unix seconds).
+    pub integrated_time: i64,
+    /// The entry's index in the log.
+    pub log_index: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RekorBundle {
+    signed_entry_timestamp: String,
+    payload: RekorPayload,
+}
+
+#[derive(Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RekorPayload {
+    body: String,
+    integrated_time: i64,
+    #[serde(rename = "logID")]
+    log_id: String,
+    log_index: i64,
+}
+
+/// Verifies a simple signature's Rekor entry, as `cosign verify --key K`
+/// with a log does offline: the annotation `bundle_json`'s signed entry
+/// timestamp verifies with the log's key `rekor` over the canonical JSON of
+/// the entry, the entry is the log's (`logID` is the key's SHA-256), and its
+/// hashedrekord body records this signature: the payload's SHA-256, the
+/// signature `signature_b64`, and the signing key `key`. Written by hand
+/// for the same reason as [`verify`]: it is one ECDSA check and a few
+/// comparisons over `p256`.
+pub fn verify_set(
+    bundle_json: Option<&str>,
+    rekor: &PublicKey,
+    key: &PublicKey,
+    payload: &[u8],
+    signature_b64: &str,
+    reference: &str,
+) -> Result<Logged, CosignError> {
+    let invalid = |detail: String| CosignError::SetInvalid {
+        reference: reference.to_owned(),
+        detail,
+    };
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let bundle_json = bundle_json.ok_or_else(|| {
+        invalid(format!(
+            "the signature has no `{BUNDLE_ANNOTATION}` annotation"
+        ))
+    })?;
+    let bundle: RekorBundle = serde_json::from_str(bundle_json).map_err(|e| {
+        invalid(format!(
+            "the `{BUNDLE_ANNOTATION}` annotation is malformed: {e}"
+        ))
+    })?;
+    let log_id = crate::hex::encode(&Sha256::digest(rekor.der()));
+    if !bundle.payload.log_id.eq_ignore_ascii_case(&log_id) {
+        return Err(invalid(format!(
+            "the entry is from log {}, not the configured log {log_id}",
+            crate::echo::clip(&bundle.payload.log_id)
+        )));
+    }
+    // RFC 8785 for this record: its keys in order, no whitespace; serde
+    // writes the fields in declaration order, which is the sorted one.
+    let canonical = serde_json::to_vec(&bundle.payload)
+        .map_err(|e| invalid(format!("the entry cannot be encoded: {e}")))?;
+    let set = b64
+        .decode(bundle.signed_entry_timestamp.trim())
+        .ok()
+        .and_then(|der| Signature::from_der(&der).ok())
+        .ok_or_else(|| {
+            invalid("the signed entry timestamp is not a base64 DER signature".into())
+        })?;
+    rekor.key.verify(&canonical, &set).map_err(|_| {
+        invalid("the signed entry timestamp does not verify with the log's key".into())
+    })?;
+    let body: serde_json::Value = b64
+        .decode(&bundle.payload.body)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| invalid("the entry's body is not base64 JSON".into()))?;
+    if body["kind"] != "hashedrekord" {
+        return Err(invalid(format!(
+            "the entry is a {}, not a hashedrekord",
+            body["kind"]
+        )));
+    }
+    let spec = &body["spec"];
+    let payload_hash = crate::hex::encode(&Sha256::digest(payload));
+    if spec["data"]["hash"]["algorithm"] != "sha256"
+        || !spec["data"]["hash"]["value"]
+            .as_str()
+            .is_some_and(|v| v.eq_ignore_ascii_case(&payload_hash))
+    {
+        return Err(invalid("the entry records another payload".into()));
+    }
+    if spec["signature"]["content"].as_str().map(str::trim) != Some(signature_b64.trim()) {
+        return Err(invalid("the entry records another signature".into()));
+    }
+    let logged_key = spec["signature"]["publicKey"]["content"]
+        .as_str()
+        .and_then(|c| b64.decode(c).ok())
+        .and_then(|pem| String::from_utf8(pem).ok())
+        .and_then(|pem| PublicKey::from_pem(&pem, "the entry's key").ok());
+    if logged_key.as_ref().map(PublicKey::fingerprint) != Some(key.fingerprint()) {
+        return Err(invalid("the entry records another signing key".into()));
+    }
+    Ok(Logged {
+        integrated_time: bundle.payload.integrated_time,
+        log_index: bundle.payload.log_index,
+    })
+}
+
 impl ErrorCodes for CosignError {
-    const VARIANTS: usize = 7;
+    const VARIANTS: usize = 8;
 
     fn examples() -> Vec<Self> {
         let reference = || "127.0.0.1:5000/src-vault/acme:latest".to_owned();
@@ -299,6 +441,10 @@ impl ErrorCodes for CosignError {
                 resolved: "sha256:aa".into(),
                 signed: "sha256:bb".into(),
             },
+            CosignError::SetInvalid {
+                reference: reference(),
+                detail: "the signed entry timestamp does not verify with the log's key".into(),
+            },
         ]
     }
 
@@ -312,6 +458,7 @@ impl ErrorCodes for CosignError {
             CosignError::DigestMismatch { .. } => variant::<4, N>(),
             CosignError::PasswordWrong { .. } => variant::<5, N>(),
             CosignError::PasswordMissing { .. } => variant::<6, N>(),
+            CosignError::SetInvalid { .. } => variant::<7, N>(),
         }
     }
 
@@ -366,6 +513,95 @@ mod tests {
             "sha256:{}",
             crate::hex::encode(&Sha256::digest(fixture(name)))
         )
+    }
+
+    /// E4's layer: payload, signature and the Rekor bundle annotation.
+    fn e4() -> (Vec<u8>, String, String) {
+        let bytes = fixture("dir-img-cosign-key-rekor-valid/signature-1");
+        let json = bytes.strip_prefix(b"\x00sigstore-json\n").unwrap();
+        let v: serde_json::Value = serde_json::from_slice(json).unwrap();
+        let payload = base64::engine::general_purpose::STANDARD
+            .decode(v["payload"].as_str().unwrap())
+            .unwrap();
+        let sig = v["annotations"][SIGNATURE_ANNOTATION]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let bundle = v["annotations"][BUNDLE_ANNOTATION]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (payload, sig, bundle)
+    }
+
+    #[test]
+    fn e4_a_logged_signature_verifies_with_its_key_and_the_log_s_and_fails_without_them() {
+        let (payload, sig, bundle) = e4();
+        let (k2, rekor) = (key("cosign2.pub"), key("rekor.pub"));
+        let manifest = format!(
+            "sha256:{}",
+            crate::hex::encode(&Sha256::digest(fixture(
+                "dir-img-cosign-key-rekor-valid/manifest.json"
+            )))
+        );
+        verify(&k2, &payload, &sig, &manifest, "r").unwrap();
+        let logged = verify_set(Some(&bundle), &rekor, &k2, &payload, &sig, "r").unwrap();
+        assert_eq!(
+            logged,
+            Logged {
+                integrated_time: 1674251859,
+                log_index: 11608800
+            }
+        );
+        // Another log key, no annotation, a corrupt timestamp: refused.
+        let set_err = |r: Result<Logged, CosignError>| {
+            let e = r.unwrap_err();
+            assert_eq!(e.code(), "signature-set-invalid", "{e}");
+            e.to_string()
+        };
+        let e = set_err(verify_set(
+            Some(&bundle),
+            &key("cosign.pub"),
+            &k2,
+            &payload,
+            &sig,
+            "r",
+        ));
+        assert!(e.contains("not the configured log"), "{e}");
+        set_err(verify_set(None, &rekor, &k2, &payload, &sig, "r"));
+        let mut v: serde_json::Value = serde_json::from_str(&bundle).unwrap();
+        v["SignedEntryTimestamp"] = "MEUCIQD/AAAA".into();
+        set_err(verify_set(
+            Some(&v.to_string()),
+            &rekor,
+            &k2,
+            &payload,
+            &sig,
+            "r",
+        ));
+        let mut v: serde_json::Value = serde_json::from_str(&bundle).unwrap();
+        v["Payload"]["integratedTime"] = 1674251860.into();
+        let e = set_err(verify_set(
+            Some(&v.to_string()),
+            &rekor,
+            &k2,
+            &payload,
+            &sig,
+            "r",
+        ));
+        assert!(e.contains("does not verify with the log's key"), "{e}");
+        // The entry must be this signature's: another key, another payload.
+        let e = set_err(verify_set(
+            Some(&bundle),
+            &rekor,
+            &key("cosign.pub"),
+            &payload,
+            &sig,
+            "r",
+        ));
+        assert!(e.contains("another signing key"), "{e}");
+        let e = set_err(verify_set(Some(&bundle), &rekor, &k2, b"other", &sig, "r"));
+        assert!(e.contains("another payload"), "{e}");
     }
 
     #[test]
