@@ -1312,3 +1312,67 @@ fn close_signs_with_an_encrypted_cosign_key_unlocked_by_the_access_file() {
         "a close that could not sign pushed something"
     );
 }
+
+#[test]
+fn with_a_rekor_key_configured_only_logged_signatures_count() {
+    let w = World::new(false);
+    let repo = "domains/agent-first/logged";
+    let digest = w.push(
+        repo,
+        "1.0",
+        DOMAIN_TYPE,
+        &[("contract.ncl", CONTRACT, "contract.ncl")],
+    );
+    let target = format!("{repo}:1.0");
+    // Two test transparency logs (P-256 key pairs, as cosign keys are).
+    let log = w.work.join("log");
+    let other_log = w.work.join("other-log");
+    for d in [&log, &other_log] {
+        ok_json(&crate::registry::oci("keygen", &["--out", path_str(d)]));
+    }
+    std::fs::write(
+        w.d.home.join("config.ncl"),
+        format!(
+            "{{ vault = {{ cosign = {{ pub_path = \"{}\", rekor_pub_path = \"{}\" }}, \
+             registry_timeout_secs = 5 }} }}\n",
+            w.keys.join("cosign.pub").display(),
+            log.join("cosign.pub").display()
+        ),
+    )
+    .unwrap();
+    let key = w.keys.join("cosign.key");
+    let sign = |extra: &[&str]| {
+        let mut args = vec!["--repo", repo, "--digest", &digest, "--key", path_str(&key)];
+        args.extend_from_slice(extra);
+        let out = w.reg.oci("sign", &args);
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    };
+    // Signed but not logged; logged in another log: refused.
+    sign(&[]);
+    let out = w.ontoref(Some(AGENT), &["artifact", "verify", &target]);
+    assert_eq!(
+        error_code(&out),
+        "signature-set-invalid",
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("no `dev.sigstore.cosign/bundle` annotation"),
+        "{}",
+        stdout(&out)
+    );
+    sign(&["--rekor-key", path_str(&other_log.join("cosign.key"))]);
+    let out = w.ontoref(Some(AGENT), &["artifact", "verify", &target]);
+    assert_eq!(
+        error_code(&out),
+        "signature-set-invalid",
+        "{}",
+        stdout(&out)
+    );
+    // Logged in the configured log: it verifies, and the pull goes through.
+    sign(&["--rekor-key", path_str(&log.join("cosign.key"))]);
+    let v = json_out(&w.ontoref(Some(AGENT), &["artifact", "verify", &target]));
+    assert_eq!(v["digest"], digest, "{v}");
+    let out = w.ontoref(Some(AGENT), &["artifact", "pull", &target]);
+    assert!(out.status.success(), "{}", stdout(&out));
+}

@@ -13,7 +13,9 @@ Subcommands (each registry one takes --registry HOST:PORT [--user U --password P
   keygen          --out DIR             cosign.key (PKCS#8 PEM, P-256), cosign.pub (PKIX PEM)
   push-artifact   --repo --tag --artifact-type --layer PATH:MEDIA_TYPE[:TITLE]...
                                         prints {"digest", "manifest"}
-  sign            --repo --digest --key prints the signature manifest's digest
+  sign            --repo --digest --key [--rekor-key LOG_KEY]
+                                        prints the signature manifest's digest; with
+                                        --rekor-key the signature is "logged" by a test log
   make-vault-tar  --src DIR --out FILE [--evil KIND]
                                         prints {"out", "entries", "evil"}
   pull-artifact   --repo --ref --out    prints {"digest", "artifactType", "layers"}
@@ -274,6 +276,46 @@ def sig_tag(digest: str) -> str:
     return f"sha256-{hexpart}.sig"
 
 
+BUNDLE_ANNOTATION = "dev.sigstore.cosign/bundle"
+
+
+def rekor_bundle(log_key_path: str, signer, payload: bytes, signature_b64: str) -> str:
+    """What cosign stores when a signature is logged: the hashedrekord entry
+    of the signature and the log's signed entry timestamp over the entry's
+    canonical JSON, here from a test log whose private key is LOG_KEY_PATH."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    log = serialization.load_pem_private_key(Path(log_key_path).read_bytes(), password=None)
+    signer_pem = signer.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    body = {
+        "apiVersion": "0.0.1",
+        "kind": "hashedrekord",
+        "spec": {
+            "data": {"hash": {"algorithm": "sha256", "value": hashlib.sha256(payload).hexdigest()}},
+            "signature": {
+                "content": signature_b64,
+                "publicKey": {"content": base64.b64encode(signer_pem).decode()},
+            },
+        },
+    }
+    log_der = log.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    entry = {
+        "body": base64.b64encode(json.dumps(body).encode()).decode(),
+        "integratedTime": 1764547200,
+        "logID": hashlib.sha256(log_der).hexdigest(),
+        "logIndex": 42,
+    }
+    # RFC 8785 for this record: sorted keys, no whitespace.
+    canonical_entry = json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()
+    set_sig = log.sign(canonical_entry, ec.ECDSA(hashes.SHA256()))
+    return json.dumps({"SignedEntryTimestamp": base64.b64encode(set_sig).decode(), "Payload": entry})
+
+
 def cmd_sign(args) -> int:
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -298,10 +340,14 @@ def cmd_sign(args) -> int:
     if args.corrupt:
         # The last byte belongs to the integer s: the DER stays well formed, the math fails.
         signature[-1] ^= 0x01
+    signature_b64 = base64.b64encode(bytes(signature)).decode()
+    annotations = {SIGNATURE_ANNOTATION: signature_b64}
+    if args.rekor_key:
+        annotations[BUNDLE_ANNOTATION] = rekor_bundle(args.rekor_key, key, payload, signature_b64)
     layer = {
         "mediaType": SIMPLE_SIGNING,
         **reg.push_blob(args.repo, payload),
-        "annotations": {SIGNATURE_ANNOTATION: base64.b64encode(bytes(signature)).decode()},
+        "annotations": annotations,
     }
     tag = sig_tag(args.digest)
     layers = [layer]
@@ -532,6 +578,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--payload-digest", help="the digest the payload names (default: --digest)")
     p.add_argument("--corrupt", action="store_true", help="flip a bit of the signature")
     p.add_argument("--append", action="store_true", help="add to an existing .sig manifest")
+    p.add_argument("--rekor-key", help="log the signature: a test log's private key (PEM) signs its entry")
     p.set_defaults(run=cmd_sign)
 
     p = sub.add_parser("make-vault-tar", help="a vault layer tarball (gzip)")

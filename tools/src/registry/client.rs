@@ -90,13 +90,17 @@ impl Auth {
     }
 }
 
-/// Transport settings from `config.ncl`.
+/// Transport and verification settings from `config.ncl`.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Registries reached over plain HTTP besides loopback.
     pub insecure: Vec<String>,
     /// How long one call may take.
     pub timeout: Duration,
+    /// `vault.cosign.rekor_pub_path`: when set, a signature counts only if
+    /// it is logged in this transparency log (its Rekor entry and signed
+    /// entry timestamp verify, [`cosign::verify_set`]).
+    pub rekor: Option<PublicKey>,
 }
 
 impl Default for Settings {
@@ -104,6 +108,7 @@ impl Default for Settings {
         Settings {
             insecure: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
+            rekor: None,
         }
     }
 }
@@ -247,6 +252,8 @@ pub struct Remote {
     timeout: Duration,
     /// `http` for loopback and listed registries, else `https`.
     scheme: &'static str,
+    /// The transparency log signatures must be logged in, if any.
+    rekor: Option<PublicKey>,
 }
 
 impl std::fmt::Debug for Remote {
@@ -284,6 +291,7 @@ impl Remote {
             auth,
             timeout: settings.timeout,
             scheme: if plain { "http" } else { "https" },
+            rekor: settings.rekor.clone(),
         }
     }
 
@@ -620,7 +628,25 @@ impl Remote {
                 continue;
             };
             let payload = self.blob(repository, layer, MAX_SIGNATURE_PAYLOAD).await?;
-            match cosign::verify(key, &payload, signature, digest, &shown) {
+            let logged = |v: Verified| match &self.rekor {
+                None => Ok(v),
+                Some(rekor) => {
+                    let bundle = layer
+                        .annotations
+                        .as_ref()
+                        .and_then(|a| a.get(cosign::BUNDLE_ANNOTATION));
+                    cosign::verify_set(
+                        bundle.map(String::as_str),
+                        rekor,
+                        key,
+                        &payload,
+                        signature,
+                        &shown,
+                    )
+                    .map(|_| v)
+                }
+            };
+            match cosign::verify(key, &payload, signature, digest, &shown).and_then(logged) {
                 Ok(v) => return Ok(v),
                 Err(e) => {
                     // A mismatch says more than an invalid signature.
@@ -938,8 +964,8 @@ mod tests {
             }
         });
         let settings = Settings {
-            insecure: Vec::new(),
             timeout: Duration::from_millis(300),
+            ..Settings::default()
         };
         let remote = Remote::new(&addr.to_string(), Auth::Anonymous, &settings);
         let started = std::time::Instant::now();

@@ -49,10 +49,18 @@ pub async fn load(engine: &Engine) -> Result<RegistryConfig, ToolError> {
         None => DEFAULT_TIMEOUT,
     };
     let cosign = vault.cosign.unwrap_or_default();
+    let rekor = match &cosign.rekor_pub_path {
+        None => None,
+        Some(p) => Some(
+            public_key(Some(&expand(p, home)), "vault.cosign.rekor_pub_path")
+                .map_err(crate::registry::RegistryError::from)?,
+        ),
+    };
     Ok(RegistryConfig {
         settings: Settings {
             insecure: vault.insecure_registries,
             timeout,
+            rekor,
         },
         cosign_pub: cosign.pub_path.map(|p| expand(&p, home)),
         cosign_key: cosign.key_path.map(|p| expand(&p, home)),

@@ -89,6 +89,10 @@ pub struct CosignPaths {
     /// The private key pushes are signed with.
     #[serde(default)]
     pub key_path: Option<String>,
+    /// The transparency log's public key: when set, signatures must be
+    /// logged in it (their Rekor entry and SET verify).
+    #[serde(default)]
+    pub rekor_pub_path: Option<String>,
 }
 
 config_document!(GlobalConfig, "config", "vault");
