@@ -502,6 +502,17 @@ fn key_signed_envelopes_from_an_independent_signer_verify_with_key_only() {
             "{form}"
         );
     }
+    // A statement naming the artifact in an algorithm not computed here
+    // (sha1) binds nothing: it fails closed.
+    for form in ["bare", "bundle"] {
+        let sha1 = attest(
+            &format!("{form}-sha1.json"),
+            &["--form", form, "--subject-alg", "sha1"],
+        );
+        let out = verify(&s, &[&artifact, "--bundle", &sha1, "--key", &key]);
+        assert_eq!(outcome(&out), "attestation-digest-mismatch", "{form}");
+        assert!(stdout(&out).contains("sha256, sha512"), "{}", stdout(&out));
+    }
     // A key that is no PEM public key.
     let not_key = p("k1/key.pem");
     let good = p("bundle.json");

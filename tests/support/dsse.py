@@ -14,7 +14,8 @@ Subcommands:
 
   keygen  --out DIR       key.pem (PKCS#8, P-256), key.pub (PKIX PEM)
   attest  --artifact F --key key.pem --out OUT [--form bare|bundle]
-          [--predicate-type T] [--subject-sha256 HEX] [--tamper payload|signature]
+          [--predicate-type T] [--subject-sha256 HEX] [--subject-alg ALG]
+          [--tamper payload|signature]
                           writes OUT; prints {"out", "sha256", "predicate_type"}
 
 --subject-sha256 names another digest than the artifact's (a statement about
@@ -67,9 +68,12 @@ def attest(args: argparse.Namespace) -> None:
     with open(args.artifact, "rb") as f:
         data = f.read()
     sha256 = args.subject_sha256 or hashlib.sha256(data).hexdigest()
+    digest = {args.subject_alg: hashlib.new(args.subject_alg, data).hexdigest()}
+    if args.subject_alg == "sha256":
+        digest = {"sha256": sha256}
     statement = {
         "_type": "https://in-toto.io/Statement/v1",
-        "subject": [{"name": os.path.basename(args.artifact), "digest": {"sha256": sha256}}],
+        "subject": [{"name": os.path.basename(args.artifact), "digest": digest}],
         "predicateType": args.predicate_type,
         "predicate": {"buildDefinition": {"buildType": "https://ontoref.test/tests"}},
     }
@@ -116,6 +120,7 @@ def main() -> int:
     a.add_argument("--form", choices=["bare", "bundle"], default="bundle")
     a.add_argument("--predicate-type", default=SLSA_V1)
     a.add_argument("--subject-sha256")
+    a.add_argument("--subject-alg", default="sha256", help="the subject's digest algorithm (hashlib name)")
     a.add_argument("--tamper", choices=["payload", "signature"])
     args = p.parse_args()
     {"keygen": keygen, "attest": attest}[args.cmd](args)

@@ -134,6 +134,11 @@ impl AttestationError {
             E::ArtifactMismatch(m) if m.contains("entry") => {
                 AttestationError::TlogInvalid { bundle, detail }
             }
+            // A statement whose subjects name no digest in an algorithm
+            // computed here binds nothing: fail closed, as a mismatch.
+            E::UnsupportedBundle(m) if m.contains("subject digest") => {
+                AttestationError::DigestMismatch { bundle, detail }
+            }
             E::ArtifactMismatch(_) | E::UnsupportedArtifact(_) => {
                 AttestationError::DigestMismatch { bundle, detail }
             }

@@ -493,7 +493,9 @@ fn verify_bare(
     let digest =
         subject_match(&content, subject).ok_or_else(|| AttestationError::DigestMismatch {
             bundle: shown.to_owned(),
-            detail: "no in-toto subject has the artifact's digest".into(),
+            detail: "no in-toto subject has the artifact's digest in an algorithm ontoref \
+                     computes (sha256, sha512)"
+                .into(),
         })?;
     Ok(Verified {
         verified: true,

@@ -16,6 +16,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::fsread::{self, Links};
 use crate::ontologies::OntologyError;
+use crate::ontologies::yaml::{self, flatten, raw_text, truthy};
 
 /// The index's `schema`.
 pub const SCHEMA: &str = "mif-ontology-index/v1";
@@ -57,7 +58,7 @@ pub fn generate(dir: &Path) -> Result<Generated, OntologyError> {
             path: path.display().to_string(),
             detail,
         };
-        let doc: serde_yaml::Value = serde_yaml::from_slice(&bytes)
+        let doc = yaml::parse(&bytes)
             .map_err(|e| invalid(format!("not YAML the generator can read: {e}")))?;
         let ontology = doc.get("ontology");
         let field = |key: &str| ontology.and_then(|o| o.get(key)).filter(|v| truthy(v));
@@ -77,7 +78,7 @@ pub fn generate(dir: &Path) -> Result<Generated, OntologyError> {
             .unwrap_or_else(|| "0.0.0".to_owned());
         let mut extends = Vec::new();
         if let Some(v) = field("extends") {
-            flatten(&to_json(v).map_err(invalid)?, &mut extends);
+            flatten(v, &mut extends);
         }
         let mut entry = serde_json::Map::new();
         entry.insert("extends".into(), Value::Array(extends));
@@ -232,11 +233,10 @@ pub fn validate(dir: &Path, bytes: &[u8]) -> Result<Index, OntologyError> {
                 found,
             });
         }
-        let doc: serde_yaml::Value =
-            serde_yaml::from_slice(&data).map_err(|err| OntologyError::IndexInvalid {
-                path: path.display().to_string(),
-                detail: format!("not YAML: {err}"),
-            })?;
+        let doc = yaml::parse(&data).map_err(|err| OntologyError::IndexInvalid {
+            path: path.display().to_string(),
+            detail: format!("not YAML: {err}"),
+        })?;
         let field = |k: &str| {
             doc.get("ontology")
                 .and_then(|o| o.get(k))
@@ -347,34 +347,6 @@ fn ontology_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, OntologyError> {
     Ok(files)
 }
 
-/// Whether jq's `//` keeps `v` (everything but null and false).
-fn truthy(v: &serde_yaml::Value) -> bool {
-    !matches!(v, serde_yaml::Value::Null | serde_yaml::Value::Bool(false))
-}
-
-/// A scalar as `yq -r` prints it; `None` for a mapping or sequence.
-fn raw_text(v: &serde_yaml::Value) -> Option<String> {
-    match v {
-        serde_yaml::Value::String(s) => Some(s.clone()),
-        serde_yaml::Value::Number(n) => Some(n.to_string()),
-        serde_yaml::Value::Bool(b) => Some(b.to_string()),
-        serde_yaml::Value::Tagged(t) => raw_text(&t.value),
-        _ => None,
-    }
-}
-
-fn to_json(v: &serde_yaml::Value) -> Result<Value, String> {
-    serde_json::to_value(v).map_err(|e| format!("`ontology.extends` has no JSON form: {e}"))
-}
-
-/// `[v] | flatten`: nested lists spread, everything else kept.
-fn flatten(v: &Value, out: &mut Vec<Value>) {
-    match v {
-        Value::Array(items) => items.iter().for_each(|i| flatten(i, out)),
-        other => out.push(other.clone()),
-    }
-}
-
 /// `v` with the keys of every object in sorted order (as `jq -S`), whatever
 /// order serde_json's map keeps.
 fn sorted(v: Value) -> Value {
@@ -410,6 +382,22 @@ mod tests {
 
     fn index_bytes(dir: &Path) -> Vec<u8> {
         std::fs::read(dir.join(INDEX_FILE)).unwrap()
+    }
+
+    #[test]
+    fn an_alias_bomb_in_a_directory_is_refused_by_the_generator_and_the_check() {
+        // Few alias jumps to a wide value: under serde_yaml's own limit,
+        // past the value budget every ontology file is read with.
+        let wide = vec!["1"; 5_000].join(",");
+        let mut bomb =
+            format!("ontology: {{id: bomb, version: \"1.0.0\"}}\nwide: &w [{wide}]\nmany: [");
+        bomb.push_str(&vec!["*w"; 200].join(", "));
+        bomb.push_str("]\n");
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("bomb.ontology.yaml"), &bomb).unwrap();
+        let e = generate(t.path()).unwrap_err();
+        assert_eq!(e.code(), "ontology-index-invalid", "{e}");
+        assert!(e.to_string().contains("expands past"), "{e}");
     }
 
     #[test]

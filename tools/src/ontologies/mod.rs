@@ -16,6 +16,7 @@ pub mod resolve;
 pub mod settings;
 pub mod snapshot;
 pub mod vendor;
+pub mod yaml;
 
 pub use error::OntologyError;
 pub use snapshot::SNAPSHOT_DIR;
