@@ -239,7 +239,7 @@ pub fn check(snapshot_dir: &Path, enabled: &[String]) -> Result<Drift, OntologyE
             .as_ref()
             .and_then(|i| i.ontologies.get(id))
             .map(|e| e.file.clone())
-            .filter(|f| is_bare(f))
+            .filter(|f| index::is_bare_file(f))
             .unwrap_or_else(|| format!("{id}{}", index::SUFFIX));
         if let Err((state, found, detail)) = compare(&snapshot_dir.join(&file), &pin.sha256) {
             drift.integrity.push(FileDrift {
@@ -286,15 +286,6 @@ fn compare(path: &Path, pinned: &str) -> Result<Vec<u8>, Mismatch> {
     } else {
         Err((DriftState::Modified, Some(found), None))
     }
-}
-
-/// Whether `file` is a bare file name (no directory, not `.` or `..`).
-pub(crate) fn is_bare(file: &str) -> bool {
-    !file.is_empty()
-        && file != "."
-        && file != ".."
-        && !file.contains(['/', '\\', '\0'])
-        && file.len() <= 255
 }
 
 fn invalid(path: &Path, detail: String) -> OntologyError {

@@ -941,7 +941,7 @@ fn check_pins(lock_path: &Path, lock: &Lock, index: &Index) -> Result<(), Ontolo
                 clip(&entry.sha256)
             )));
         }
-        if !lock::is_bare(&entry.file) {
+        if !crate::ontologies::index::is_bare_file(&entry.file) {
             return Err(OntologyError::IndexInvalid {
                 path: lock_path
                     .with_file_name(index::INDEX_FILE)

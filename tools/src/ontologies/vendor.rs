@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use sha2::{Digest as _, Sha256};
 
 use crate::attestation::verify::{self as attest, Policy, Request, Subject};
 use crate::engine::Engine;
@@ -255,9 +254,9 @@ async fn vendor_in(
     // 2. The corpus: unpacked safely, or fetched file by file.
     step("unpacking");
     let corpus = match &fetched.body {
-        Body::Tarball(bytes) => unpack_tarball(bytes, &work, source_text)?,
+        Body::Tarball => unpack_tarball(&fetched.attested, &work, source_text)?,
         Body::Dir(dir) => dir.clone(),
-        Body::Index { url, bytes } => fetch_index_files(url, bytes, &work, opts).await?,
+        Body::Index(url) => fetch_index_files(url, &fetched.attested, &work, opts).await?,
     };
 
     // 3. The index, checked against every file beside it.
@@ -270,7 +269,7 @@ async fn vendor_in(
             }
         })?;
     let index = index::validate(&corpus, &index_bytes)?;
-    let index_sha256 = crate::hex::encode(&Sha256::digest(&index_bytes));
+    let index_sha256 = lock::sha256_hex(&index_bytes);
 
     // 4. The closure of what is enabled.
     let parents = index.parents();
@@ -421,10 +420,14 @@ struct Fetched {
     verified_by: Option<String>,
 }
 
+/// What the attested bytes are (they are [`Fetched::attested`]).
 enum Body {
-    Tarball(Vec<u8>),
+    /// A gzip'd tarball.
+    Tarball,
+    /// A local directory's index; the files are beside it.
     Dir(PathBuf),
-    Index { url: String, bytes: Vec<u8> },
+    /// An index fetched from this URL; the files are beside it.
+    Index(String),
 }
 
 async fn fetch(
@@ -460,7 +463,7 @@ async fn fetch(
                 (None, Vec::new())
             };
             Ok(Fetched {
-                body: Body::Tarball(bytes.clone()),
+                body: Body::Tarball,
                 attested: bytes,
                 bundle,
                 looked_at,
@@ -484,11 +487,8 @@ async fn fetch(
                 (None, Vec::new())
             };
             let body = match source {
-                Source::HttpTarball(_) => Body::Tarball(bytes.clone()),
-                _ => Body::Index {
-                    url: url.clone(),
-                    bytes: bytes.clone(),
-                },
+                Source::HttpTarball(_) => Body::Tarball,
+                _ => Body::Index(url.clone()),
             };
             Ok(Fetched {
                 attested: bytes,
@@ -568,7 +568,7 @@ async fn fetch_oci(
         .blob_with_progress(repository, layer, MAX_TARBALL, progress)
         .await?;
     Ok(Fetched {
-        body: Body::Tarball(bytes.clone()),
+        body: Body::Tarball,
         attested: bytes,
         bundle: None,
         looked_at: Vec::new(),
@@ -635,10 +635,7 @@ fn verify_attestation(root: &Path, trust: &Trust, fetched: &Fetched) -> Result<S
                 id.issuer.as_deref().unwrap_or("?")
             ),
             (None, Some(k)) => match attest::load_key(k) {
-                Ok(der) => format!(
-                    "key sha256:{}",
-                    crate::hex::encode(&Sha256::digest(der.as_bytes()))
-                ),
+                Ok(der) => format!("key sha256:{}", lock::sha256_hex(der.as_bytes())),
                 Err(_) => format!("key {}", k.display()),
             },
             (None, None) => "attestation".to_owned(),
@@ -654,10 +651,7 @@ fn local_bundle(file: &Path, bytes: &[u8]) -> (Option<PathBuf>, Vec<String>) {
     let mut name = file.file_name().unwrap_or_default().to_os_string();
     name.push(".sigstore.json");
     let beside = file.with_file_name(name);
-    let jsonl = file.with_file_name(format!(
-        "sha256:{}.jsonl",
-        crate::hex::encode(&Sha256::digest(bytes))
-    ));
+    let jsonl = file.with_file_name(format!("sha256:{}.jsonl", lock::sha256_hex(bytes)));
     let looked_at = vec![beside.display().to_string(), jsonl.display().to_string()];
     let found = [beside, jsonl].into_iter().find(|p| p.is_file());
     (found, looked_at)
@@ -672,10 +666,7 @@ async fn http_bundle(
     let base = url.rsplit_once('/').map(|(b, _)| b).unwrap_or(url);
     let candidates = [
         format!("{url}.sigstore.json"),
-        format!(
-            "{base}/sha256:{}.jsonl",
-            crate::hex::encode(&Sha256::digest(bytes))
-        ),
+        format!("{base}/sha256:{}.jsonl", lock::sha256_hex(bytes)),
     ];
     for candidate in &candidates {
         if let Some(body) = http_get(candidate, MAX_FILE, None).await? {
@@ -698,11 +689,11 @@ async fn http_get(
         detail,
     };
     let client = http_client().map_err(failed)?;
-    let mut response = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| failed(crate::error::clip(&error_chain(&e))))?;
+    let mut response = client.get(url).send().await.map_err(|e| {
+        failed(crate::error::clip(&crate::registry::client::error_chain(
+            &e,
+        )))
+    })?;
     let status = response.status();
     if status == reqwest::StatusCode::NOT_FOUND {
         return Ok(None);
@@ -717,11 +708,11 @@ async fn http_get(
         )));
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| failed(crate::error::clip(&error_chain(&e))))?
-    {
+    while let Some(chunk) = response.chunk().await.map_err(|e| {
+        failed(crate::error::clip(&crate::registry::client::error_chain(
+            &e,
+        )))
+    })? {
         if (body.len() + chunk.len()) as u64 > limit {
             return Err(failed(format!(
                 "the response passes the limit of {limit} bytes"
@@ -746,20 +737,9 @@ fn http_client() -> Result<reqwest::Client, String> {
                 .connect_timeout(Duration::from_secs(30))
                 .timeout(Duration::from_secs(120))
                 .build()
-                .map_err(|e| error_chain(&e))
+                .map_err(|e| crate::registry::client::error_chain(&e))
         })
         .clone()
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// The files an HTTP index lists, fetched beside it into `work`.

@@ -867,7 +867,7 @@ pub fn check_digest(digest: &str) -> Result<(), String> {
 }
 
 /// The chain of an error's sources, `: `-joined (reqwest hides the cause).
-fn error_chain(err: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut out = err.to_string();
     let mut source = err.source();
     while let Some(s) = source {

@@ -493,15 +493,22 @@ mod tests {
         PublicKey::from_pem(&String::from_utf8(fixture(name)).unwrap(), name).unwrap()
     }
 
-    /// A `signature-1` file: `\0sigstore-json\n` then the layer as JSON.
-    fn layer(name: &str) -> (Vec<u8>, String) {
+    /// A `signature-1` file: `\0sigstore-json\n` then the layer as JSON;
+    /// its payload and its annotations.
+    fn layer_annotated(name: &str) -> (Vec<u8>, serde_json::Value) {
         let bytes = fixture(name);
         let json = bytes.strip_prefix(b"\x00sigstore-json\n").unwrap();
         let v: serde_json::Value = serde_json::from_slice(json).unwrap();
         let payload = base64::engine::general_purpose::STANDARD
             .decode(v["payload"].as_str().unwrap())
             .unwrap();
-        let sig = v["annotations"][SIGNATURE_ANNOTATION]
+        (payload, v["annotations"].clone())
+    }
+
+    /// A `signature-1` file's payload and signature.
+    fn layer(name: &str) -> (Vec<u8>, String) {
+        let (payload, annotations) = layer_annotated(name);
+        let sig = annotations[SIGNATURE_ANNOTATION]
             .as_str()
             .unwrap()
             .to_owned();
@@ -517,20 +524,12 @@ mod tests {
 
     /// E4's layer: payload, signature and the Rekor bundle annotation.
     fn e4() -> (Vec<u8>, String, String) {
-        let bytes = fixture("dir-img-cosign-key-rekor-valid/signature-1");
-        let json = bytes.strip_prefix(b"\x00sigstore-json\n").unwrap();
-        let v: serde_json::Value = serde_json::from_slice(json).unwrap();
-        let payload = base64::engine::general_purpose::STANDARD
-            .decode(v["payload"].as_str().unwrap())
-            .unwrap();
-        let sig = v["annotations"][SIGNATURE_ANNOTATION]
+        let (payload, annotations) = layer_annotated("dir-img-cosign-key-rekor-valid/signature-1");
+        let sig = annotations[SIGNATURE_ANNOTATION]
             .as_str()
             .unwrap()
             .to_owned();
-        let bundle = v["annotations"][BUNDLE_ANNOTATION]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let bundle = annotations[BUNDLE_ANNOTATION].as_str().unwrap().to_owned();
         (payload, sig, bundle)
     }
 
