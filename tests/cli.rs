@@ -299,8 +299,16 @@ fn the_tools_listing_reflects_the_catalog_and_filters() {
         assert!(keys.contains(&("qa", name)), "{name}");
     }
     // Every tool reads, except the ones that write a credential directory
-    // or an artifact into the project's cache.
-    let writers = ["ontoref_credential_fetch", "ontoref_artifact_pull"];
+    // or an artifact into the project's cache, and the knowledge writes.
+    let writers = [
+        "ontoref_credential_fetch",
+        "ontoref_artifact_pull",
+        "ontoref_qa_add",
+        "ontoref_qa_update",
+        "ontoref_qa_delete",
+        "ontoref_backlog_add",
+        "ontoref_backlog_update",
+    ];
     for t in tools {
         let writes = writers.iter().any(|w| t["name"] == *w);
         assert_eq!(t["read_only"], !writes, "{t}");
@@ -316,7 +324,8 @@ fn the_tools_listing_reflects_the_catalog_and_filters() {
         "--exclude-tools",
         "ontoref_qa_list",
     ]));
-    assert_eq!(v["total"], 2);
+    // show and search, and the three writes.
+    assert_eq!(v["total"], 5);
 }
 
 #[test]

@@ -26,6 +26,7 @@ use ontoref_tools::project::ProjectError;
 use ontoref_tools::registry::cosign::CosignError;
 use ontoref_tools::registry::error::RegistryError;
 use ontoref_tools::vault::VaultError;
+use ontoref_tools::write::WriteError;
 
 /// One example error, as the checks see it.
 struct Example {
@@ -78,6 +79,7 @@ fn every_error() -> Vec<Example> {
         examples_of::<RegistryError>("RegistryError"),
         examples_of::<OntologyError>("OntologyError"),
         examples_of::<AttestationError>("AttestationError"),
+        examples_of::<WriteError>("WriteError"),
         examples_of::<Refusal>("Refusal"),
         examples_of::<FramingError>("FramingError"),
         examples_of::<TokenFileError>("TokenFileError"),

@@ -37,13 +37,21 @@ async fn rmcp_client_lists_and_calls_every_tool() {
         let a = t.annotations.as_ref().unwrap();
         let reads_only = !matches!(
             t.name.as_ref(),
-            "ontoref_credential_fetch" | "ontoref_artifact_pull"
+            "ontoref_credential_fetch"
+                | "ontoref_artifact_pull"
+                | "ontoref_qa_add"
+                | "ontoref_qa_update"
+                | "ontoref_qa_delete"
+                | "ontoref_backlog_add"
+                | "ontoref_backlog_update"
         );
+        // Changing or removing knowledge is destructive; adding is not.
+        let destructive = t.name.ends_with("_update") || t.name.ends_with("_delete");
         // Only the artifact tools reach outside the project (its registry).
         let open_world = t.name.starts_with("ontoref_artifact_");
         assert_eq!(
             (a.read_only_hint, a.destructive_hint, a.open_world_hint),
-            (Some(reads_only), Some(false), Some(open_world)),
+            (Some(reads_only), Some(destructive), Some(open_world)),
             "{}",
             t.name
         );
@@ -304,7 +312,16 @@ fn tool_selection_flags_shape_the_served_catalog() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["ontoref_qa_list", "ontoref_qa_search"]);
+    assert_eq!(
+        names,
+        [
+            "ontoref_qa_add",
+            "ontoref_qa_delete",
+            "ontoref_qa_list",
+            "ontoref_qa_search",
+            "ontoref_qa_update"
+        ]
+    );
     let r = session.request(
         "tools/call",
         json!({"name": "ontoref_qa_show", "arguments": {"id": "deploy-staging"}}),
@@ -329,6 +346,38 @@ fn tool_selection_flags_shape_the_served_catalog() {
     only.initialize();
     let r = only.request("tools/list", json!({}));
     assert_eq!(r["result"]["tools"].as_array().unwrap().len(), 1, "{r}");
+
+    // `--read-only` drops the writes, even from an explicit selection.
+    let mut reader = Session::start(
+        &s,
+        &[
+            "--project",
+            path_str(&fixture()),
+            "--toolsets",
+            "qa",
+            "--tools",
+            "ontoref_qa_add",
+            "--read-only",
+        ],
+        &[],
+    );
+    reader.initialize();
+    let r = reader.request("tools/list", json!({}));
+    let names: Vec<&str> = r["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["ontoref_qa_list", "ontoref_qa_search", "ontoref_qa_show"]
+    );
+    let r = reader.request(
+        "tools/call",
+        json!({"name": "ontoref_qa_add", "arguments": {"question": "Q?", "answer": "A."}}),
+    );
+    assert!(r.get("error").is_some(), "a dropped write cannot be called: {r}");
 }
 
 #[test]

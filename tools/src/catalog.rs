@@ -405,6 +405,22 @@ pub fn read_only_annotations(title: &str) -> rmcp::model::ToolAnnotations {
     a
 }
 
+/// The annotations of a tool that writes the project's knowledge files:
+/// not read-only, closed world; `destructive` when it changes or removes
+/// what exists, `idempotent` when a repeat has no further effect.
+pub fn write_annotations(
+    title: &str,
+    destructive: bool,
+    idempotent: bool,
+) -> rmcp::model::ToolAnnotations {
+    let mut a = rmcp::model::ToolAnnotations::with_title(title);
+    a.read_only_hint = Some(false);
+    a.destructive_hint = Some(destructive);
+    a.idempotent_hint = Some(idempotent);
+    a.open_world_hint = Some(false);
+    a
+}
+
 /// A `Cow` name, for `ToolBase::name`.
 pub const fn name(name: &'static str) -> Cow<'static, str> {
     Cow::Borrowed(name)

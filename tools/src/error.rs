@@ -22,6 +22,7 @@ use crate::project::ProjectError;
 use crate::registry::RegistryError;
 use crate::suggest::quote_list;
 use crate::vault::VaultError;
+use crate::write::WriteError;
 
 /// Any failure a tool can report.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +52,9 @@ pub enum ToolError {
     /// An attestation does not verify, or cannot be read.
     #[error(transparent)]
     Attestation(#[from] AttestationError),
+    /// A write to a knowledge file was refused or failed.
+    #[error(transparent)]
+    Write(#[from] WriteError),
     /// The arguments did not match the tool's input schema.
     #[error("invalid arguments for `{tool}`: {detail}")]
     InvalidParams {
@@ -96,6 +100,7 @@ impl ToolError {
             ToolError::Registry(e) => e.code(),
             ToolError::Ontology(e) => e.code(),
             ToolError::Attestation(e) => e.code(),
+            ToolError::Write(e) => e.code(),
             ToolError::InvalidParams { .. } => "invalid-params",
             ToolError::UnknownTool { .. } => "unknown-tool",
             ToolError::Unresolvable { .. } => "mode-unresolvable",
@@ -115,6 +120,7 @@ impl ToolError {
             ToolError::Registry(e) => e.hint(),
             ToolError::Ontology(e) => e.hint(),
             ToolError::Attestation(e) => e.hint(),
+            ToolError::Write(e) => e.hint(),
             ToolError::InvalidParams { tool, .. } => {
                 format!(
                     "check the arguments against the inputSchema of `{tool}` (`ontoref tools` lists every tool)"
@@ -163,7 +169,7 @@ impl From<LoadError> for ToolError {
 }
 
 impl ErrorCodes for ToolError {
-    const VARIANTS: usize = 13;
+    const VARIANTS: usize = 14;
 
     fn examples() -> Vec<Self> {
         fn one<E: ErrorCodes>() -> Option<E> {
@@ -178,6 +184,7 @@ impl ErrorCodes for ToolError {
         out.extend(one::<RegistryError>().map(ToolError::Registry));
         out.extend(one::<OntologyError>().map(ToolError::Ontology));
         out.extend(one::<AttestationError>().map(ToolError::Attestation));
+        out.extend(one::<WriteError>().map(ToolError::Write));
         out.extend(one::<LoadError>().map(|e| ToolError::Skipped(Arc::new(e))));
         out.extend([
             ToolError::InvalidParams {
@@ -213,6 +220,7 @@ impl ErrorCodes for ToolError {
             ToolError::Registry(_) => variant::<10, N>(),
             ToolError::Ontology(_) => variant::<11, N>(),
             ToolError::Attestation(_) => variant::<12, N>(),
+            ToolError::Write(_) => variant::<13, N>(),
         }
     }
 
@@ -234,6 +242,7 @@ impl ErrorCodes for ToolError {
             | ToolError::Registry(_)
             | ToolError::Ontology(_)
             | ToolError::Attestation(_)
+            | ToolError::Write(_)
             | ToolError::Skipped(_) => true,
             ToolError::InvalidParams { .. }
             | ToolError::UnknownTool { .. }

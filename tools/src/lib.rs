@@ -52,6 +52,7 @@ pub mod text;
 pub mod toolset;
 pub mod toolsets;
 pub mod vault;
+pub mod write;
 
 pub use catalog::{CatalogTool, Selection, ToolEntry, catalog};
 pub use engine::{Engine, EngineConfig};

@@ -71,6 +71,23 @@ pub struct Loader {
     stats: Stats,
 }
 
+/// A text evaluated as a file's content by [`Loader::check_text`]: the
+/// typed document and what its evaluation read.
+#[derive(Debug)]
+pub struct Checked<D> {
+    doc: Arc<D>,
+    key: [u8; 32],
+    deps_read: Vec<(PathBuf, [u8; 32])>,
+    started: SystemTime,
+}
+
+impl<D> Checked<D> {
+    /// The document.
+    pub fn doc(&self) -> &Arc<D> {
+        &self.doc
+    }
+}
+
 /// One document's cache slot; its lock also makes concurrent loads of the
 /// same file evaluate once.
 type Slot = Arc<tokio::sync::Mutex<Option<Entry>>>;
@@ -348,6 +365,81 @@ impl Loader {
             fsread::read_text(&real, max, Links::Refuse)
                 .map_err(|e| NclError::from_read(display.clone(), e))?
         };
+        let checked = self
+            .evaluate_text::<D>(path, text, !embedded, sandbox, started)
+            .await?;
+        let (deps, clean) = stamp_deps(&checked.deps_read, started);
+        if clean {
+            self.write_disk(path, &checked.key, &deps, checked.doc.as_ref());
+        }
+        *slot = Some(Entry {
+            deps,
+            doc: checked.doc.clone(),
+        });
+        Ok(Some(checked.doc))
+    }
+
+    /// Evaluates `text` as the content of the file at `path` would be (its
+    /// imports resolved beside `path`, the document's contract applied, in
+    /// the loader's sandbox), without reading or caching `path`: how a
+    /// write checks its new text before it replaces the file.
+    pub async fn check_text<D: Document>(
+        &self,
+        path: &Path,
+        text: String,
+    ) -> Result<Checked<D>, LoadError> {
+        let display = self.evaluator.display(path);
+        // A file about to be created: its directory must be admitted.
+        let probe = match path.parent() {
+            Some(dir) if !path.exists() => dir,
+            _ => path,
+        };
+        self.sandbox
+            .admit(probe)
+            .map_err(|reason| NclError::ImportDenied {
+                file: display,
+                line: None,
+                import: crate::echo::clip(&path.display().to_string()),
+                reason,
+            })?;
+        self.evaluate_text::<D>(path, text, true, &self.sandbox, SystemTime::now())
+            .await
+    }
+
+    /// Puts a document [`Loader::check_text`] made into the memory cache,
+    /// once its text is the file at `path`: the next load is a hit instead
+    /// of a second evaluation of what was just written. The main file is
+    /// marked racy, so the hit is checked against its content until it ages.
+    pub async fn install<D: Document>(&self, path: &Path, checked: &Checked<D>) {
+        let slot = {
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            slots
+                .entry((D::KIND, path.to_path_buf()))
+                .or_default()
+                .clone()
+        };
+        let mut slot = slot.lock().await;
+        let (mut deps, _) = stamp_deps(&checked.deps_read, checked.started);
+        for dep in deps.iter_mut().filter(|d| d.path == path) {
+            dep.stamp = Stamp::of(path);
+            dep.racy = true;
+        }
+        *slot = Some(Entry {
+            deps,
+            doc: checked.doc.clone(),
+        });
+    }
+
+    async fn evaluate_text<D: Document>(
+        &self,
+        path: &Path,
+        text: String,
+        on_disk: bool,
+        sandbox: &Sandbox,
+        started: SystemTime,
+    ) -> Result<Checked<D>, LoadError> {
+        let display = self.evaluator.display(path);
+        let fingerprint = sandbox.fingerprint();
         let main_sha = sha256(text.as_bytes());
         let key = self.key::<D>(path, &main_sha, &fingerprint);
         if let Some(err) = self.remembered_timeout(&key) {
@@ -357,7 +449,7 @@ impl Loader {
             name: path.to_path_buf(),
             format: Format::Nickel,
             text: text.clone(),
-            on_disk: !embedded,
+            on_disk,
         };
         let main = match D::CONTRACT {
             None => main,
@@ -390,17 +482,13 @@ impl Loader {
             text: &text,
             key,
         };
-        let doc = D::from_value(evaluated.value, &source)?;
-        let (deps, clean) = stamp_deps(&deps_read, started);
-        if clean {
-            self.write_disk(path, &key, &deps, &doc);
-        }
-        let doc = Arc::new(doc);
-        *slot = Some(Entry {
-            deps,
-            doc: doc.clone(),
-        });
-        Ok(Some(doc))
+        let doc = Arc::new(D::from_value(evaluated.value, &source)?);
+        Ok(Checked {
+            doc,
+            key,
+            deps_read,
+            started,
+        })
     }
 
     fn key<D: Document>(&self, path: &Path, main_sha: &[u8; 32], sandbox: &[u8; 32]) -> [u8; 32] {

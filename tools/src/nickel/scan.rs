@@ -51,6 +51,37 @@ pub struct Scan {
     pub lexical_error: Option<(usize, &'static str)>,
 }
 
+/// What a top-level token is, for [`tokens`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokKind {
+    /// `{`, `[`, `[|` (as `[`) or `(`: the byte opening it.
+    Open(u8),
+    /// `}`, `]`, `|]` or `)`.
+    Close,
+    /// `,`.
+    Comma,
+    /// An identifier or keyword.
+    Word,
+    /// A whole string literal, delimiters and interpolations included.
+    Str,
+    /// An operator (`=`, `|`, `->`, `..`, …).
+    Op,
+    /// Anything else: numbers, enum tags, `;`, `.`.
+    Other,
+}
+
+/// A token of the source outside any string, with its byte span;
+/// comments and whitespace are not tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token {
+    /// Its kind.
+    pub kind: TokKind,
+    /// First byte.
+    pub start: usize,
+    /// One past its last byte.
+    pub end: usize,
+}
+
 /// Why a source is refused before evaluation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PrecheckError {
@@ -114,6 +145,17 @@ pub fn scan(text: &str) -> Result<Scan, PrecheckError> {
     Scanner::new(text).run()
 }
 
+/// Scans `text` as [`scan`] does and also returns its tokens outside
+/// strings, in order: what an in-place edit locates records and fields by
+/// (`crate::write::layout`), with the same tokenisation the import scan
+/// trusts.
+pub fn tokens(text: &str) -> Result<(Scan, Vec<Token>), PrecheckError> {
+    let mut scanner = Scanner::new(text);
+    scanner.tokens = Some(Vec::new());
+    let found = scanner.run_keep()?;
+    Ok((found, scanner.tokens.take().unwrap_or_default()))
+}
+
 struct Scanner<'a> {
     b: &'a [u8],
     text: &'a str,
@@ -124,6 +166,10 @@ struct Scanner<'a> {
     chains: Vec<usize>,
     pending: Pending,
     out: Scan,
+    /// Tokens outside strings, when asked for ([`tokens`]).
+    tokens: Option<Vec<Token>>,
+    /// Where the top-level string being read began.
+    str_start: Option<usize>,
 }
 
 fn is_ident_start(c: u8) -> bool {
@@ -145,6 +191,38 @@ impl<'a> Scanner<'a> {
             chains: vec![0],
             pending: Pending::None,
             out: Scan::default(),
+            tokens: None,
+            str_start: None,
+        }
+    }
+
+    /// Records a token from `start` to the cursor, if tokens are asked for
+    /// and the scan is outside every string.
+    fn tok(&mut self, kind: TokKind, start: usize) {
+        if self.modes.len() == 1
+            && let Some(tokens) = self.tokens.as_mut()
+        {
+            tokens.push(Token {
+                kind,
+                start,
+                end: self.i,
+            });
+        }
+    }
+
+    /// A string opens at `start`: remembered when it is a top-level one.
+    fn string_opens(&mut self, start: usize) {
+        if self.modes.len() == 1 {
+            self.str_start = Some(start);
+        }
+    }
+
+    /// A string closed: recorded when that brought the scan back to the top.
+    fn string_closed(&mut self) {
+        if self.modes.len() == 1
+            && let Some(start) = self.str_start.take()
+        {
+            self.tok(TokKind::Str, start);
         }
     }
 
@@ -198,6 +276,10 @@ impl<'a> Scanner<'a> {
     }
 
     fn run(mut self) -> Result<Scan, PrecheckError> {
+        self.run_keep()
+    }
+
+    fn run_keep(&mut self) -> Result<Scan, PrecheckError> {
         while self.i < self.b.len() && self.out.lexical_error.is_none() {
             match self.modes.last().copied() {
                 Some(Mode::Normal { .. }) | None => self.normal()?,
@@ -209,7 +291,7 @@ impl<'a> Scanner<'a> {
             self.error("unterminated string or interpolation");
         }
         self.settle();
-        Ok(self.out)
+        Ok(std::mem::take(&mut self.out))
     }
 
     /// A token that cannot continue a pending import ends it: a complete
@@ -233,6 +315,7 @@ impl<'a> Scanner<'a> {
                 self.bump(end - self.i);
             }
             b'"' => {
+                self.string_opens(self.i);
                 self.bump(1);
                 self.pending = match std::mem::replace(&mut self.pending, Pending::None) {
                     Pending::Path { line } => Pending::InPath {
@@ -252,12 +335,16 @@ impl<'a> Scanner<'a> {
             b'0'..=b'9' => {
                 self.settle();
                 let n = self.number();
+                let start = self.i;
                 self.bump(n);
+                self.tok(TokKind::Other, start);
             }
             b'.' if self.peek(1).is_some_and(|d| d.is_ascii_digit()) => {
                 self.settle();
                 let n = self.number();
+                let start = self.i;
                 self.bump(n);
+                self.tok(TokKind::Other, start);
             }
             c if is_ident_start(c) || c == b'_' => self.word()?,
             b'{' => {
@@ -265,17 +352,21 @@ impl<'a> Scanner<'a> {
                 if let Some(Mode::Normal { braces }) = self.modes.last_mut() {
                     *braces += 1;
                 }
+                let start = self.i;
                 self.bump(1);
+                self.tok(TokKind::Open(b'{'), start);
                 self.open()?;
             }
             b'}' => {
                 self.settle();
+                let start = self.i;
                 self.bump(1);
                 let nested = self.modes.len() > 1;
                 match self.modes.last_mut() {
                     Some(Mode::Normal { braces }) if *braces > 0 => {
                         *braces -= 1;
                         self.close();
+                        self.tok(TokKind::Close, start);
                     }
                     _ if nested => {
                         // The end of an interpolation: back to its string.
@@ -288,28 +379,43 @@ impl<'a> Scanner<'a> {
             b'[' => {
                 self.settle();
                 let n = if self.peek(1) == Some(b'|') { 2 } else { 1 };
+                let start = self.i;
                 self.bump(n);
+                self.tok(TokKind::Open(b'['), start);
                 self.open()?;
             }
             b'(' => {
                 self.settle();
+                let start = self.i;
                 self.bump(1);
+                self.tok(TokKind::Open(b'('), start);
                 self.open()?;
             }
             b']' | b')' => {
                 self.settle();
+                let start = self.i;
                 self.bump(1);
                 self.close();
+                self.tok(TokKind::Close, start);
             }
             b'|' if self.peek(1) == Some(b']') => {
                 self.settle();
+                let start = self.i;
                 self.bump(2);
                 self.close();
+                self.tok(TokKind::Close, start);
             }
             b',' | b';' => {
                 self.settle();
                 self.separator();
+                let start = self.i;
                 self.bump(1);
+                let kind = if c == b',' {
+                    TokKind::Comma
+                } else {
+                    TokKind::Other
+                };
+                self.tok(kind, start);
             }
             b'+' | b'-' | b'*' | b'/' | b'%' | b'@' | b'&' | b'|' | b'<' | b'>' | b'=' | b'!' => {
                 self.settle();
@@ -318,13 +424,17 @@ impl<'a> Scanner<'a> {
                     .iter()
                     .take_while(|c| b"+-*/%@&|<>=!".contains(c))
                     .count();
+                let start = self.i;
                 self.bump(len.max(1));
+                self.tok(TokKind::Op, start);
                 self.chain()?;
             }
             _ => {
                 self.settle();
                 let len = self.text[self.i..].chars().next().map_or(1, char::len_utf8);
+                let start = self.i;
                 self.bump(len);
+                self.tok(TokKind::Other, start);
             }
         }
         Ok(())
@@ -377,7 +487,9 @@ impl<'a> Scanner<'a> {
         if !s.get(underscores).copied().is_some_and(is_ident_start) {
             // `_` alone is a token of its own.
             self.settle();
+            let start = self.i;
             self.bump(underscores.max(1));
+            self.tok(TokKind::Other, start);
             return Ok(());
         }
         // `m%"`: a multiline string (longer than the identifier `m`).
@@ -385,6 +497,7 @@ impl<'a> Scanner<'a> {
             let percents = s[1..].iter().take_while(|c| **c == b'%').count();
             if percents > 0 && s.get(1 + percents) == Some(&b'"') {
                 self.settle();
+                self.string_opens(self.i);
                 self.bump(2 + percents);
                 self.modes.push(Mode::Multi { n: percents });
                 return self.open();
@@ -402,6 +515,7 @@ impl<'a> Scanner<'a> {
             let percents = s[len..].iter().take_while(|c| **c == b'%').count();
             if percents > 0 && s.get(len + percents) == Some(&b'"') {
                 self.settle();
+                self.string_opens(self.i);
                 self.bump(len + percents + 1);
                 self.modes.push(Mode::Multi { n: percents });
                 return self.open();
@@ -420,7 +534,9 @@ impl<'a> Scanner<'a> {
                 }
             }
         }
+        let start = self.i;
         self.bump(len);
+        self.tok(TokKind::Word, start);
         Ok(())
     }
 
@@ -428,6 +544,7 @@ impl<'a> Scanner<'a> {
     fn quote(&mut self) -> Result<(), PrecheckError> {
         let s = &self.b[self.i..];
         if s.get(1) == Some(&b'"') {
+            self.string_opens(self.i);
             self.bump(2);
             self.pending = match std::mem::replace(&mut self.pending, Pending::None) {
                 Pending::Tag { import } => Pending::InTag {
@@ -462,11 +579,15 @@ impl<'a> Scanner<'a> {
                     self.settle();
                 }
             }
+            let start = self.i;
             self.bump(len);
+            self.tok(TokKind::Other, start);
             return Ok(());
         }
         self.settle();
+        let start = self.i;
         self.bump(1);
+        self.tok(TokKind::Other, start);
         Ok(())
     }
 
@@ -486,6 +607,7 @@ impl<'a> Scanner<'a> {
                 self.bump(1);
                 self.modes.pop();
                 self.close();
+                self.string_closed();
                 self.pending = match std::mem::replace(&mut self.pending, Pending::None) {
                     Pending::InPath { line, path } => Pending::As {
                         import: Import {
@@ -611,6 +733,7 @@ impl<'a> Scanner<'a> {
                     self.bump(1 + k);
                     self.modes.pop();
                     self.close();
+                    self.string_closed();
                 } else if k > n {
                     self.error("a multiline string closed with more `%` than it opened with");
                 } else {

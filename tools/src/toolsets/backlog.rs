@@ -8,13 +8,15 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::backlog::{BacklogGet, BacklogList, BacklogStats, ItemFilter};
-use crate::catalog::{name, read_only_annotations};
+use crate::catalog::{name, read_only_annotations, write_annotations};
 use crate::command::ToolCommand;
 use crate::engine::Engine;
 use crate::error::ToolError;
 use crate::onto_mcp_tool;
 use crate::text::Text;
 use crate::toolsets::limit;
+use crate::write::Written;
+use crate::write::backlog::{ItemChange, NewItem};
 
 crate::declare_toolset! {
     id: "backlog",
@@ -224,6 +226,191 @@ impl ToolCommand for BacklogListTool {
         out.table(&["id", "status", "priority", "kind", "title"], &rows);
         out.line(&format!("\n{} of {}", list.items.len(), list.total));
         out.next_page(list.next_cursor.as_deref());
+        true
+    }
+}
+
+/// Arguments of `ontoref_backlog_add`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BacklogAddParams {
+    /// A one-line title.
+    pub title: String,
+    /// The kind, an enum tag: `Todo`, `Bug`, `Research`, `Chore`, …
+    pub kind: String,
+    /// The priority, an enum tag: `High`, `Medium`, `Low`.
+    pub priority: String,
+    /// What is to be done and why.
+    pub detail: String,
+    /// The status, an enum tag; `Open` when left out.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Ids of related ADRs.
+    #[serde(default)]
+    pub related_adrs: Vec<String>,
+    /// The state dimension (.ontology/state.ncl) the item moves.
+    #[serde(default)]
+    pub related_dim: Option<String>,
+    /// What the item becomes when done: `PrItem` or `StateTransition`.
+    #[serde(default)]
+    pub graduates_to: Option<String>,
+}
+
+/// Adds a backlog item.
+#[onto_mcp_tool(toolset = "backlog", custom_cli)]
+pub struct BacklogAddTool;
+
+impl ToolBase for BacklogAddTool {
+    type Parameter = BacklogAddParams;
+    type Output = Written;
+    type Error = ToolError;
+
+    fn name() -> Cow<'static, str> {
+        name("ontoref_backlog_add")
+    }
+
+    fn title() -> Option<String> {
+        Some("Add a backlog item".to_owned())
+    }
+
+    fn description() -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(
+            "Add an item of open work to the project's backlog (reflection/backlog.ncl): title, \
+             kind (an enum tag such as Todo, Bug, Research), priority (High, Medium, Low), detail, \
+             and optionally status (default Open), related_adrs, related_dim, graduates_to. \
+             Returns the new `id`, the next free `bl-NNN`; `created` is today. The file is \
+             edited in place and checked against its contract first (`backlog-invalid` with \
+             Nickel's diagnostic otherwise, file unchanged). List first (ontoref_backlog_list) \
+             to avoid duplicates.",
+        ))
+    }
+
+    fn annotations() -> Option<ToolAnnotations> {
+        Some(write_annotations("Add a backlog item", false, false))
+    }
+}
+
+impl AsyncTool<Engine> for BacklogAddTool {
+    async fn invoke(engine: &Engine, p: BacklogAddParams) -> Result<Written, ToolError> {
+        let actor = crate::write::actor(engine);
+        crate::write::backlog::add(
+            engine,
+            NewItem {
+                title: p.title,
+                kind: p.kind,
+                priority: p.priority,
+                status: p.status,
+                detail: p.detail,
+                related_adrs: p.related_adrs,
+                related_dim: p.related_dim,
+                graduates_to: p.graduates_to,
+            },
+            &actor,
+        )
+        .await
+    }
+}
+
+impl ToolCommand for BacklogAddTool {
+    fn text(w: &Written, out: &mut Text) -> bool {
+        out.line(&format!("added {} to {}", w.id, w.file));
+        true
+    }
+}
+
+/// Arguments of `ontoref_backlog_update`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BacklogUpdateParams {
+    /// The item's id, e.g. `bl-003`.
+    pub id: String,
+    /// A new status, an enum tag: `Open`, `InProgress`, `Done`, …
+    #[serde(default)]
+    pub status: Option<String>,
+    /// A new priority.
+    #[serde(default)]
+    pub priority: Option<String>,
+    /// New details.
+    #[serde(default)]
+    pub detail: Option<String>,
+    /// A new title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// A new kind.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// New related ADR ids (replace them all).
+    #[serde(default)]
+    pub related_adrs: Option<Vec<String>>,
+    /// A new state dimension.
+    #[serde(default)]
+    pub related_dim: Option<String>,
+    /// What the item becomes when done.
+    #[serde(default)]
+    pub graduates_to: Option<String>,
+}
+
+/// Changes fields of a backlog item.
+#[onto_mcp_tool(toolset = "backlog", custom_cli)]
+pub struct BacklogUpdateTool;
+
+impl ToolBase for BacklogUpdateTool {
+    type Parameter = BacklogUpdateParams;
+    type Output = Written;
+    type Error = ToolError;
+
+    fn name() -> Cow<'static, str> {
+        name("ontoref_backlog_update")
+    }
+
+    fn title() -> Option<String> {
+        Some("Update a backlog item".to_owned())
+    }
+
+    fn description() -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(
+            "Change fields of one backlog item (reflection/backlog.ncl) by id, typically its \
+             status (Open, InProgress, Done) or priority; fields left out stay as they are. Only \
+             that item's text changes; the file is checked against its contract before it is \
+             replaced (`backlog-invalid` otherwise, file unchanged). An unknown id is \
+             `backlog-item-not-found` with the closest ids.",
+        ))
+    }
+
+    fn annotations() -> Option<ToolAnnotations> {
+        Some(write_annotations("Update a backlog item", true, true))
+    }
+}
+
+impl AsyncTool<Engine> for BacklogUpdateTool {
+    async fn invoke(engine: &Engine, p: BacklogUpdateParams) -> Result<Written, ToolError> {
+        let change = ItemChange {
+            id: p.id,
+            title: p.title,
+            kind: p.kind,
+            priority: p.priority,
+            status: p.status,
+            detail: p.detail,
+            related_adrs: p.related_adrs,
+            related_dim: p.related_dim,
+            graduates_to: p.graduates_to,
+        };
+        if change.is_empty() {
+            return Err(ToolError::InvalidParams {
+                tool: "ontoref_backlog_update".to_owned(),
+                detail: "nothing to change: give status, priority, detail, title, kind, \
+                         related_adrs, related_dim or graduates_to"
+                    .to_owned(),
+            });
+        }
+        let actor = crate::write::actor(engine);
+        crate::write::backlog::update(engine, change, &actor).await
+    }
+}
+
+impl ToolCommand for BacklogUpdateTool {
+    fn text(w: &Written, out: &mut Text) -> bool {
+        out.line(&format!("updated {} in {}", w.id, w.file));
         true
     }
 }

@@ -7,7 +7,7 @@ use rmcp::model::ToolAnnotations;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::catalog::{name, read_only_annotations};
+use crate::catalog::{name, read_only_annotations, write_annotations};
 use crate::command::ToolCommand;
 use crate::engine::Engine;
 use crate::error::ToolError;
@@ -15,12 +15,14 @@ use crate::onto_mcp_tool;
 use crate::qa::{QaList, QaSearch, QaShow};
 use crate::text::{Hit, Text};
 use crate::toolsets::limit;
+use crate::write::Written;
+use crate::write::qa::{EntryChange, NewEntry};
 
 crate::declare_toolset! {
     id: "qa",
     title: "Q&A knowledge",
     when: "to learn how this project does something",
-    description: "The team's questions and answers (reflection/qa.ncl): search by topic for ranked snippets, read one entry whole, or page through them. Search before reading.",
+    description: "The team's questions and answers (reflection/qa.ncl): search by topic for ranked snippets, read one entry whole, or page through them. Search before reading; record what you learn.",
     needs_caller: false,
 }
 
@@ -280,6 +282,221 @@ impl ToolCommand for QaShowTool {
         if shown.truncated {
             out.line("(answer cut to fit one response)");
         }
+        true
+    }
+}
+
+/// Arguments of `ontoref_qa_add`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QaAddParams {
+    /// The question, as a reader would ask it.
+    pub question: String,
+    /// The answer: the commands to run and what to expect; line breaks are kept.
+    pub answer: String,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Ids of related ADRs or Q&A entries.
+    #[serde(default)]
+    pub related: Vec<String>,
+    /// A kebab-case id; the next free `qa-NNN` when left out.
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+/// Adds a Q&A entry.
+#[onto_mcp_tool(toolset = "qa", custom_cli)]
+pub struct QaAddTool;
+
+impl ToolBase for QaAddTool {
+    type Parameter = QaAddParams;
+    type Output = Written;
+    type Error = ToolError;
+
+    fn name() -> Cow<'static, str> {
+        name("ontoref_qa_add")
+    }
+
+    fn title() -> Option<String> {
+        Some("Add a Q&A entry".to_owned())
+    }
+
+    fn description() -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(
+            "Record a question and its answer in the project's Q&A store (reflection/qa.ncl) so \
+             every agent and person of the team finds it. Search first (ontoref_qa_search) and \
+             update an existing entry rather than adding a near duplicate. Returns the new `id` \
+             (the one given, kebab-case, or the next free `qa-NNN`). The entry is written by the \
+             caller, dated today and unverified; the file is edited in place (nothing else in it \
+             changes) and checked against its contract first: a refused entry is \
+             `qa-invalid-entry` with Nickel's diagnostic, a taken id `qa-duplicate-id`, and the \
+             file is then unchanged.",
+        ))
+    }
+
+    fn annotations() -> Option<ToolAnnotations> {
+        Some(write_annotations("Add a Q&A entry", false, false))
+    }
+}
+
+impl AsyncTool<Engine> for QaAddTool {
+    async fn invoke(engine: &Engine, p: QaAddParams) -> Result<Written, ToolError> {
+        let actor = crate::write::actor(engine);
+        crate::write::qa::add(
+            engine,
+            NewEntry {
+                id: p.id,
+                question: p.question,
+                answer: p.answer,
+                tags: p.tags,
+                related: p.related,
+            },
+            &actor,
+        )
+        .await
+    }
+}
+
+impl ToolCommand for QaAddTool {
+    fn text(w: &Written, out: &mut Text) -> bool {
+        out.line(&format!("added {} to {}", w.id, w.file));
+        true
+    }
+}
+
+/// Arguments of `ontoref_qa_update`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QaUpdateParams {
+    /// The entry's id.
+    pub id: String,
+    /// A new question.
+    #[serde(default)]
+    pub question: Option<String>,
+    /// A new answer (replaces the whole answer).
+    #[serde(default)]
+    pub answer: Option<String>,
+    /// New tags (replace them all).
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    /// New related ids (replace them all).
+    #[serde(default)]
+    pub related: Option<Vec<String>>,
+    /// Whether a person has checked the answer against the code.
+    #[serde(default)]
+    pub verified: Option<bool>,
+}
+
+/// Changes fields of a Q&A entry.
+#[onto_mcp_tool(toolset = "qa", custom_cli)]
+pub struct QaUpdateTool;
+
+impl ToolBase for QaUpdateTool {
+    type Parameter = QaUpdateParams;
+    type Output = Written;
+    type Error = ToolError;
+
+    fn name() -> Cow<'static, str> {
+        name("ontoref_qa_update")
+    }
+
+    fn title() -> Option<String> {
+        Some("Update a Q&A entry".to_owned())
+    }
+
+    fn description() -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(
+            "Change fields of one Q&A entry (reflection/qa.ncl) by id: question, answer, tags, \
+             related or verified; fields left out stay as they are, a given list replaces the \
+             old one. Read the entry first (ontoref_qa_show). Only that entry's text changes; \
+             the file is checked against its contract before it is replaced (`qa-invalid-entry` \
+             otherwise, file unchanged). An unknown id is `qa-not-found` with the closest ids.",
+        ))
+    }
+
+    fn annotations() -> Option<ToolAnnotations> {
+        Some(write_annotations("Update a Q&A entry", true, true))
+    }
+}
+
+impl AsyncTool<Engine> for QaUpdateTool {
+    async fn invoke(engine: &Engine, p: QaUpdateParams) -> Result<Written, ToolError> {
+        let change = EntryChange {
+            id: p.id,
+            question: p.question,
+            answer: p.answer,
+            tags: p.tags,
+            related: p.related,
+            verified: p.verified,
+        };
+        if change.is_empty() {
+            return Err(ToolError::InvalidParams {
+                tool: "ontoref_qa_update".to_owned(),
+                detail: "nothing to change: give question, answer, tags, related or verified"
+                    .to_owned(),
+            });
+        }
+        let actor = crate::write::actor(engine);
+        crate::write::qa::update(engine, change, &actor).await
+    }
+}
+
+impl ToolCommand for QaUpdateTool {
+    fn text(w: &Written, out: &mut Text) -> bool {
+        out.line(&format!("updated {} in {}", w.id, w.file));
+        true
+    }
+}
+
+/// Arguments of `ontoref_qa_delete`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QaDeleteParams {
+    /// The entry's id.
+    pub id: String,
+}
+
+/// Deletes a Q&A entry.
+#[onto_mcp_tool(toolset = "qa", custom_cli)]
+pub struct QaDeleteTool;
+
+impl ToolBase for QaDeleteTool {
+    type Parameter = QaDeleteParams;
+    type Output = Written;
+    type Error = ToolError;
+
+    fn name() -> Cow<'static, str> {
+        name("ontoref_qa_delete")
+    }
+
+    fn title() -> Option<String> {
+        Some("Delete a Q&A entry".to_owned())
+    }
+
+    fn description() -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(
+            "Delete one Q&A entry (reflection/qa.ncl) by id: its text and its line go, the rest \
+             of the file stays byte for byte. Prefer ontoref_qa_update to correct an entry. An \
+             unknown id is `qa-not-found` with the closest ids.",
+        ))
+    }
+
+    fn annotations() -> Option<ToolAnnotations> {
+        Some(write_annotations("Delete a Q&A entry", true, true))
+    }
+}
+
+impl AsyncTool<Engine> for QaDeleteTool {
+    async fn invoke(engine: &Engine, p: QaDeleteParams) -> Result<Written, ToolError> {
+        let actor = crate::write::actor(engine);
+        crate::write::qa::delete(engine, &p.id, &actor).await
+    }
+}
+
+impl ToolCommand for QaDeleteTool {
+    fn text(w: &Written, out: &mut Text) -> bool {
+        out.line(&format!("deleted {} from {}", w.id, w.file));
         true
     }
 }

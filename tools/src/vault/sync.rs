@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
 use crate::error::ToolError;
+use crate::fswrite::FileLock;
 use crate::nickel::sandbox::{EMBEDDED_ROOT, Sandbox};
 use crate::registry::RegistryError;
 use crate::registry::archive::{self, Limits, VAULT_LAYER_MEDIA_TYPE};
@@ -441,7 +442,10 @@ pub(crate) async fn install(
     // staging directory of a fixed name: a vault that did not change is
     // staged at the same paths, so its scope checks are answered by the
     // loader's disk cache.
-    let _lock = SyncLock::acquire(&parent.join(format!(".{}.sync.lock", vault.id))).await?;
+    let lock_path = parent.join(format!(".{}.sync.lock", vault.id));
+    let _lock = FileLock::acquire(&lock_path, std::time::Duration::from_secs(60))
+        .await
+        .map_err(|(op, e)| RegistryError::io(op, &lock_path, &e))?;
     let staging = Staging::create(parent.join(format!(".{}.staging", vault.id)))?;
     let entries = archive::unpack(layer, &staging.0, reference, &Limits::default())?;
     check_staged(engine, &staging.0, reference).await?;
@@ -472,40 +476,6 @@ impl Staging {
 impl Drop for Staging {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// An exclusive `flock` on a vault's sync lock file, released when
-/// dropped (or when the process dies).
-struct SyncLock {
-    _file: std::fs::File,
-}
-
-impl SyncLock {
-    async fn acquire(path: &Path) -> Result<SyncLock, RegistryError> {
-        use std::os::fd::AsRawFd as _;
-        use std::os::unix::fs::OpenOptionsExt as _;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| RegistryError::io("open", path, &e))?;
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        loop {
-            // SAFETY: a valid open descriptor; flock only reads it.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-            if rc == 0 {
-                return Ok(SyncLock { _file: file });
-            }
-            let err = std::io::Error::last_os_error();
-            if err.kind() != std::io::ErrorKind::WouldBlock || std::time::Instant::now() > deadline
-            {
-                return Err(RegistryError::io("lock", path, &err));
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
     }
 }
 

@@ -1,0 +1,237 @@
+//! Adding, changing and deleting Q&A entries in `reflection/qa.ncl`.
+
+use super::Written;
+use super::render::Lit;
+use super::splice;
+use super::store::{Open, Store, next_id, today};
+use crate::engine::Engine;
+use crate::error::ToolError;
+use crate::model::{Kind, ModelError};
+use crate::qa::{QaEntry, QaStore};
+
+/// A new entry.
+#[derive(Debug, Clone, Default)]
+pub struct NewEntry {
+    /// The id; the next free `qa-NNN` when `None`.
+    pub id: Option<String>,
+    /// The question.
+    pub question: String,
+    /// The answer.
+    pub answer: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Ids of related ADRs or entries.
+    pub related: Vec<String>,
+}
+
+/// Fields of an entry to change; `None` leaves one as it is.
+#[derive(Debug, Clone, Default)]
+pub struct EntryChange {
+    /// The entry's id.
+    pub id: String,
+    /// A new question.
+    pub question: Option<String>,
+    /// A new answer.
+    pub answer: Option<String>,
+    /// New tags (all of them).
+    pub tags: Option<Vec<String>>,
+    /// New related ids (all of them).
+    pub related: Option<Vec<String>>,
+    /// Checked by a person, or not.
+    pub verified: Option<bool>,
+}
+
+impl EntryChange {
+    /// Whether it changes anything.
+    pub fn is_empty(&self) -> bool {
+        self.question.is_none()
+            && self.answer.is_none()
+            && self.tags.is_none()
+            && self.related.is_none()
+            && self.verified.is_none()
+    }
+
+    fn fields(&self) -> Vec<(&'static str, Lit)> {
+        let mut out = Vec::new();
+        if let Some(q) = &self.question {
+            out.push(("question", Lit::Str(q.clone())));
+        }
+        if let Some(a) = &self.answer {
+            out.push(("answer", Lit::Str(a.clone())));
+        }
+        if let Some(t) = &self.tags {
+            out.push(("tags", Lit::List(t.clone())));
+        }
+        if let Some(r) = &self.related {
+            out.push(("related", Lit::List(r.clone())));
+        }
+        if let Some(v) = self.verified {
+            out.push(("verified", Lit::Bool(v)));
+        }
+        out
+    }
+
+    fn apply(&self, e: &QaEntry) -> QaEntry {
+        let mut e = e.clone();
+        if let Some(q) = &self.question {
+            e.question.clone_from(q);
+        }
+        if let Some(a) = &self.answer {
+            e.answer.clone_from(a);
+        }
+        if let Some(t) = &self.tags {
+            e.tags.clone_from(t);
+        }
+        if let Some(r) = &self.related {
+            e.related.clone_from(r);
+        }
+        if let Some(v) = self.verified {
+            e.verified = v;
+        }
+        e
+    }
+}
+
+/// Adds `new` at the end of the store, written by `actor` today.
+pub async fn add(engine: &Engine, new: NewEntry, actor: &str) -> Result<Written, ToolError> {
+    let open = Open::<QaStore>::open(engine, Store::Qa).await?;
+    let current = open.current.entries();
+    let id = match new.id {
+        Some(id) => {
+            if current.iter().any(|e| e.id == id) {
+                return Err(duplicate(&id).into());
+            }
+            id
+        }
+        None => next_id("qa", current.iter().map(|e| e.id.as_str())),
+    };
+    let entry = QaEntry {
+        id: id.clone(),
+        question: new.question,
+        answer: new.answer,
+        actor: actor.to_owned(),
+        created_at: today(),
+        tags: new.tags,
+        related: new.related,
+        verified: false,
+    };
+    let fields = [
+        ("id", Lit::Str(entry.id.clone())),
+        ("question", Lit::Str(entry.question.clone())),
+        ("answer", Lit::Str(entry.answer.clone())),
+        ("actor", Lit::Str(entry.actor.clone())),
+        ("created_at", Lit::Str(entry.created_at.clone())),
+        ("tags", Lit::List(entry.tags.clone())),
+        ("related", Lit::List(entry.related.clone())),
+        ("verified", Lit::Bool(false)),
+    ];
+    let before = open.current.clone();
+    let text = open.text.clone();
+    let layout = open.layout.clone();
+    open.commit(
+        engine,
+        |multiline| Ok(splice::append(&text, &layout, &fields, multiline)),
+        |after: &QaStore| {
+            let (old, new) = (before.entries(), after.entries());
+            if new.len() == old.len() + 1 && new[..old.len()] == *old && new[old.len()] == entry {
+                Ok(())
+            } else {
+                Err(format!("entry `{}` or another entry differs", entry.id))
+            }
+        },
+    )
+    .await?;
+    tracing::info!(actor, id = %id, file = Store::Qa.file(), op = "add", "knowledge written");
+    Ok(Written::new(id, Store::Qa))
+}
+
+/// Sets the fields `change` names on its entry.
+pub async fn update(engine: &Engine, change: EntryChange, actor: &str) -> Result<Written, ToolError> {
+    let open = Open::<QaStore>::open(engine, Store::Qa).await?;
+    let before = open.current.clone();
+    let entries = before.entries();
+    let index = position(entries, &change.id)?;
+    if open.layout.elements.len() != entries.len() {
+        return Err(open.misaligned(entries.len()));
+    }
+    let element = open.layout.elements[index].clone();
+    let fields = change.fields();
+    let expected: Vec<QaEntry> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| if i == index { change.apply(e) } else { e.clone() })
+        .collect();
+    let text = open.text.clone();
+    open.commit(
+        engine,
+        |multiline| {
+            splice::update(&text, &element, &fields, multiline).map_err(|detail| {
+                super::error::WriteError::NotEditable {
+                    file: Store::Qa.file().to_owned(),
+                    detail: format!("entry `{}`: {detail}", change.id),
+                }
+                .into()
+            })
+        },
+        |after: &QaStore| {
+            if after.entries() == expected.as_slice() {
+                Ok(())
+            } else {
+                Err(format!("entry `{}` or another entry differs", change.id))
+            }
+        },
+    )
+    .await?;
+    tracing::info!(actor, id = %change.id, file = Store::Qa.file(), op = "update", "knowledge written");
+    Ok(Written::new(change.id, Store::Qa))
+}
+
+/// Deletes entry `id`.
+pub async fn delete(engine: &Engine, id: &str, actor: &str) -> Result<Written, ToolError> {
+    let open = Open::<QaStore>::open(engine, Store::Qa).await?;
+    let before = open.current.clone();
+    let entries = before.entries();
+    let index = position(entries, id)?;
+    if open.layout.elements.len() != entries.len() {
+        return Err(open.misaligned(entries.len()));
+    }
+    let element = open.layout.elements[index].clone();
+    let expected: Vec<QaEntry> = entries
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != index)
+        .map(|(_, e)| e.clone())
+        .collect();
+    let text = open.text.clone();
+    open.commit(
+        engine,
+        |_| Ok(splice::remove(&text, &element)),
+        |after: &QaStore| {
+            if after.entries() == expected.as_slice() {
+                Ok(())
+            } else {
+                Err(format!("removing `{id}` changed other entries"))
+            }
+        },
+    )
+    .await?;
+    tracing::info!(actor, id, file = Store::Qa.file(), op = "delete", "knowledge written");
+    Ok(Written::new(id.to_owned(), Store::Qa))
+}
+
+fn position(entries: &[QaEntry], id: &str) -> Result<usize, ModelError> {
+    entries
+        .iter()
+        .position(|e| e.id == id)
+        .ok_or_else(|| ModelError::not_found(Kind::Qa, id, entries.iter().map(|e| e.id.as_str())))
+}
+
+fn duplicate(id: &str) -> ModelError {
+    ModelError::DuplicateId {
+        kind: Kind::Qa,
+        file: Store::Qa.file().to_owned(),
+        line: String::new(),
+        id: id.to_owned(),
+        first: " (already in the store)".to_owned(),
+    }
+}

@@ -1,0 +1,311 @@
+//! One write to a store file, start to end: refuse a project ontoref must
+//! not write, take the advisory lock beside the file, read the file under
+//! it, locate the records, make the new text, evaluate it against the
+//! file's contract in process, check that it holds exactly what was asked
+//! (every other record unchanged), then replace the file durably (temporary
+//! file, fsync, rename, fsync of the directory) and hand the checked
+//! document to the loader's cache. Any failure before the rename leaves the
+//! file byte for byte as it was.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::error::WriteError;
+use super::layout::{Layout, locate};
+use crate::engine::Engine;
+use crate::error::ToolError;
+use crate::fsread::{self, Links};
+use crate::fswrite::{FileLock, write_durable};
+use crate::model::{Document, Kind, LoadError, ModelError};
+use crate::project::ProjectOrigin;
+
+/// How long a writer waits for another's lock.
+pub const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// A store file ontoref writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    /// `reflection/qa.ncl`.
+    Qa,
+    /// `reflection/backlog.ncl`.
+    Backlog,
+}
+
+impl Store {
+    /// The file, relative to the project root.
+    pub fn file(self) -> &'static str {
+        match self {
+            Store::Qa => "reflection/qa.ncl",
+            Store::Backlog => "reflection/backlog.ncl",
+        }
+    }
+
+    /// The name of its array of records.
+    pub fn list(self) -> &'static str {
+        match self {
+            Store::Qa => "entries",
+            Store::Backlog => "items",
+        }
+    }
+
+    /// The record kind, for the model's errors.
+    pub fn kind(self) -> Kind {
+        match self {
+            Store::Qa => Kind::Qa,
+            Store::Backlog => Kind::BacklogItem,
+        }
+    }
+
+    /// The text of a new store file with no records.
+    fn skeleton(self) -> &'static str {
+        match self {
+            Store::Qa => {
+                "# reflection/qa.ncl: the project's questions and answers.\nlet s = import \"schemas/qa.ncl\" in\n{\n  entries = [],\n} | s.QaStore\n"
+            }
+            Store::Backlog => {
+                "# reflection/backlog.ncl: the project's open work.\nlet b = import \"schemas/backlog.ncl\" in\n{\n  items = [],\n} | b.Backlog\n"
+            }
+        }
+    }
+}
+
+/// A store file opened for one write: its lock is held until this is
+/// dropped.
+pub struct Open<D> {
+    store: Store,
+    path: PathBuf,
+    /// The file's text, read under the lock.
+    pub text: String,
+    /// The records as the text was when read.
+    pub layout: Layout,
+    /// The document the file evaluates to.
+    pub current: Arc<D>,
+    _lock: FileLock,
+}
+
+impl<D: Document + Default> Open<D> {
+    /// Opens `store` of the engine's project for writing.
+    pub async fn open(engine: &Engine, store: Store) -> Result<Open<D>, ToolError> {
+        let project = engine.project();
+        let file = store.file();
+        if project.origin() == ProjectOrigin::Embedded {
+            return Err(WriteError::ReadOnly {
+                root: project.root().display().to_string(),
+                why: "it is the agent-first template built into the binary".into(),
+            }
+            .into());
+        }
+        let path = project.file(file);
+        let dir = path
+            .parent()
+            .ok_or_else(|| ToolError::Internal(format!("{file} has no directory")))?;
+        let io = |op: &'static str, e: std::io::Error| WriteError::Io {
+            op,
+            file: file.to_owned(),
+            reason: e.to_string(),
+        };
+        if !dir.exists() {
+            std::fs::create_dir_all(dir).map_err(|e| io("create the directory of", e))?;
+        }
+        guard_directory(project.root(), dir, file)?;
+        let lock_path = dir.join(format!(
+            ".{}.lock",
+            path.file_name().and_then(|n| n.to_str()).unwrap_or("store")
+        ));
+        let lock = FileLock::acquire(&lock_path, LOCK_WAIT)
+            .await
+            .map_err(|(op, e)| {
+                if e.kind() == std::io::ErrorKind::WouldBlock {
+                    WriteError::Busy {
+                        file: file.to_owned(),
+                        seconds: LOCK_WAIT.as_secs(),
+                    }
+                } else {
+                    io(op, e)
+                }
+            })?;
+        let exists = match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_file() => true,
+            Ok(_) => {
+                return Err(WriteError::NotEditable {
+                    file: file.to_owned(),
+                    detail: "it is not a regular file (a link or a directory)".into(),
+                }
+                .into());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(io("read", e).into()),
+        };
+        let max = engine.loader().evaluator().options().limits.max_file;
+        let (text, current) = if exists {
+            let text = fsread::read_text(&path, max, Links::Refuse).map_err(|e| {
+                WriteError::Io {
+                    op: "read",
+                    file: file.to_owned(),
+                    reason: e.to_string(),
+                }
+            })?;
+            let current = engine
+                .loader()
+                .load::<D>(&path)
+                .await?
+                .unwrap_or_default();
+            (text, current)
+        } else {
+            (store.skeleton().to_owned(), Arc::new(D::default()))
+        };
+        let layout = locate(&text, store.list()).map_err(|detail| WriteError::NotEditable {
+            file: file.to_owned(),
+            detail,
+        })?;
+        Ok(Open {
+            store,
+            path,
+            text,
+            layout,
+            current,
+            _lock: lock,
+        })
+    }
+
+    /// The file's records do not line up with what it evaluates to.
+    pub fn misaligned(&self, records: usize) -> ToolError {
+        WriteError::NotEditable {
+            file: self.store.file().to_owned(),
+            detail: format!(
+                "its `{}` array literal has {} elements but the file evaluates to {records} records",
+                self.store.list(),
+                self.layout.elements.len()
+            ),
+        }
+        .into()
+    }
+
+    /// Writes the text `make` builds, once it evaluates against the
+    /// contract and `expect` finds it holds what was asked. `make(true)`
+    /// may write multi-line strings as blocks; should that text not read
+    /// back exactly, `make(false)` (one-line strings only) is tried.
+    pub async fn commit(
+        self,
+        engine: &Engine,
+        make: impl Fn(bool) -> Result<String, ToolError>,
+        expect: impl Fn(&D) -> Result<(), String>,
+    ) -> Result<Arc<D>, ToolError> {
+        let file = self.store.file();
+        let loader = engine.loader();
+        let blocks = make(true)?;
+        let plain = make(false)?;
+        let tries = if blocks == plain {
+            vec![blocks]
+        } else {
+            vec![blocks, plain]
+        };
+        let mut last = String::new();
+        for text in tries {
+            let checked = loader
+                .check_text::<D>(&self.path, text.clone())
+                .await
+                .map_err(|e| self.invalid(e))?;
+            if let Err(why) = expect(checked.doc()) {
+                last = why;
+                continue;
+            }
+            write_durable(&self.path, text.as_bytes()).map_err(|(op, e)| WriteError::Io {
+                op,
+                file: file.to_owned(),
+                reason: e.to_string(),
+            })?;
+            loader.install(&self.path, &checked).await;
+            return Ok(checked.doc().clone());
+        }
+        Err(WriteError::NotEditable {
+            file: file.to_owned(),
+            detail: format!("the edited file does not read back as asked: {last}"),
+        }
+        .into())
+    }
+
+    /// A candidate the loader refused, as the store's invalid-entry error.
+    fn invalid(&self, err: LoadError) -> ToolError {
+        match err {
+            LoadError::Model(e) => e.into(),
+            LoadError::Ncl(e) => ModelError::Invalid {
+                kind: self.store.kind(),
+                file: self.store.file().to_owned(),
+                line: String::new(),
+                field: self.store.list().to_owned(),
+                detail: e.to_string(),
+            }
+            .into(),
+        }
+    }
+}
+
+/// Refuses a store directory that resolves outside the project, or into
+/// `.ontology/` or `adrs/`, which writes never touch.
+fn guard_directory(root: &Path, dir: &Path, file: &str) -> Result<(), WriteError> {
+    let refuse = |detail: String| WriteError::NotEditable {
+        file: file.to_owned(),
+        detail,
+    };
+    let real_root = root
+        .canonicalize()
+        .map_err(|e| refuse(format!("the project root cannot be resolved: {e}")))?;
+    let real = dir
+        .canonicalize()
+        .map_err(|e| refuse(format!("its directory cannot be resolved: {e}")))?;
+    let inside = real
+        .strip_prefix(&real_root)
+        .map_err(|_| refuse("its directory resolves outside the project".into()))?;
+    if inside.starts_with(".ontology") || inside.starts_with("adrs") {
+        return Err(refuse(format!(
+            "its directory resolves into {}, which ontoref never writes",
+            inside.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Today's date, `YYYY-MM-DD` (UTC).
+pub fn today() -> String {
+    chrono::Utc::now().format("%Y-%m-%d").to_string()
+}
+
+/// The next free id `prefix-NNN` among `ids`: one past the largest number
+/// used, at least three digits.
+pub fn next_id<'a>(prefix: &str, ids: impl Iterator<Item = &'a str>) -> String {
+    let max = ids
+        .filter_map(|id| id.strip_prefix(prefix)?.strip_prefix('-'))
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .filter_map(|n| n.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0);
+    format!("{prefix}-{:03}", max + 1)
+}
+
+/// Whether `id` is the protocol's kebab-case id.
+pub fn is_kebab(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .split(['-', '_', '.'])
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_ids_follow_the_largest_number() {
+        assert_eq!(next_id("qa", ["a", "qa-007", "qa-12", "qa-x"].into_iter()), "qa-013");
+        assert_eq!(next_id("bl", std::iter::empty()), "bl-001");
+        assert_eq!(next_id("bl", ["bl-1000"].into_iter()), "bl-1001");
+    }
+
+    #[test]
+    fn kebab_ids() {
+        assert!(is_kebab("qa-001") && is_kebab("a.b_c"));
+        assert!(!is_kebab("Qa") && !is_kebab("a--b") && !is_kebab("") && !is_kebab("-a"));
+    }
+}
