@@ -349,6 +349,13 @@ fn sessions_list_read_only_tools_and_an_unknown_session_is_404() {
             .all(|n| !n.starts_with("ontoref_secrets") && *n != "ontoref_credential_fetch"),
         "the vault over HTTP without a token file: {names:?}"
     );
+    // Nor any write: anyone who can reach the port could otherwise edit the store.
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.ends_with("_add") || n.ends_with("_update") || n.ends_with("_delete")),
+        "knowledge writes over HTTP without a token file: {names:?}"
+    );
     let (status, _, body) = server.rpc(
         &json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
                 "params": {"name": "ontoref_qa_show", "arguments": {"id": "deploy-staging"}}}),
@@ -675,6 +682,7 @@ fn tokens_are_required_on_every_mcp_route() {
     let names = tool_names(&list);
     assert_eq!(names.len(), crate::util::catalog_names().len(), "{names:?}");
     assert!(names.iter().any(|n| n == "ontoref_credential_fetch"));
+    assert!(names.iter().any(|n| n == "ontoref_qa_add"), "{names:?}");
 
     // A request may not name another actor.
     let (status, _, body) = server.rpc(

@@ -377,7 +377,10 @@ fn tool_selection_flags_shape_the_served_catalog() {
         "tools/call",
         json!({"name": "ontoref_qa_add", "arguments": {"question": "Q?", "answer": "A."}}),
     );
-    assert!(r.get("error").is_some(), "a dropped write cannot be called: {r}");
+    assert!(
+        r.get("error").is_some(),
+        "a dropped write cannot be called: {r}"
+    );
 }
 
 #[test]

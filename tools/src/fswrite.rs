@@ -133,18 +133,25 @@ mod tests {
     async fn a_lock_excludes_a_second_holder_until_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(".lock");
-        let held = FileLock::acquire(&path, Duration::from_secs(1)).await.unwrap();
+        let held = FileLock::acquire(&path, Duration::from_secs(1))
+            .await
+            .unwrap();
         let (op, _) = FileLock::acquire(&path, Duration::from_millis(50))
             .await
             .unwrap_err();
         assert_eq!(op, "lock");
         drop(held);
-        FileLock::acquire(&path, Duration::from_millis(50)).await.unwrap();
+        FileLock::acquire(&path, Duration::from_millis(50))
+            .await
+            .unwrap();
         // Never through a symbolic link.
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&path, &link).unwrap();
         assert_eq!(
-            FileLock::acquire(&link, Duration::from_millis(50)).await.unwrap_err().0,
+            FileLock::acquire(&link, Duration::from_millis(50))
+                .await
+                .unwrap_err()
+                .0,
             "open"
         );
     }

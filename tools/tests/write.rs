@@ -63,9 +63,10 @@ fn entry(question: &str, answer: &str) -> NewEntry {
 async fn an_add_then_its_delete_gives_back_the_file_byte_for_byte() {
     let (_d, e) = template();
     let original = std::fs::read(qa_path(&e)).unwrap();
-    let written = ontoref_tools::write::qa::add(&e, entry("How?", "Like this.\nThen that."), "agent")
-        .await
-        .unwrap();
+    let written =
+        ontoref_tools::write::qa::add(&e, entry("How?", "Like this.\nThen that."), "agent")
+            .await
+            .unwrap();
     assert_eq!(written.id, "qa-001");
     assert_eq!(written.file, "reflection/qa.ncl");
     let after = std::fs::read_to_string(qa_path(&e)).unwrap();
@@ -121,7 +122,10 @@ async fn awkward_answers_read_back_exactly() {
     }
     // The multi-line answers are written as blocks where that is exact.
     let text = std::fs::read_to_string(qa_path(&e)).unwrap();
-    assert!(text.contains("m%%%%\""), "the `\"%%%` answer needs four `%`");
+    assert!(
+        text.contains("m%%%%\""),
+        "the `\"%%%` answer needs four `%`"
+    );
     // And an update replaces one answer with another, exactly.
     ontoref_tools::write::qa::update(
         &e,
@@ -326,7 +330,10 @@ async fn backlog_items_are_added_and_moved_along() {
     assert_eq!((item.kind.as_str(), item.status.as_str()), ("Todo", "Open"));
     assert_eq!(item.graduates_to.as_deref(), Some("PrItem"));
     let text = std::fs::read_to_string(e.project().root().join("reflection/backlog.ncl")).unwrap();
-    assert!(text.contains("kind = 'Todo,\n      priority = 'Medium,"), "{text}");
+    assert!(
+        text.contains("kind = 'Todo,\n      priority = 'Medium,"),
+        "{text}"
+    );
     ontoref_tools::write::backlog::update(
         &e,
         ItemChange {

@@ -110,7 +110,17 @@ impl ItemChange {
 /// today.
 pub async fn add(engine: &Engine, new: NewItem, actor: &str) -> Result<Written, ToolError> {
     let open = Open::<Backlog>::open(engine, Store::Backlog).await?;
-    let id = next_id("bl", open.current.items().iter().map(|i| i.id.as_str()));
+    let ids = match open.literal_ids() {
+        Some(ids) => ids,
+        None => open
+            .current(engine)
+            .await?
+            .items()
+            .iter()
+            .map(|i| i.id.clone())
+            .collect(),
+    };
+    let id = next_id("bl", ids.iter().map(String::as_str));
     let item = Item {
         id: id.clone(),
         title: new.title,
@@ -139,15 +149,15 @@ pub async fn add(engine: &Engine, new: NewItem, actor: &str) -> Result<Written, 
         fields.push(("graduates_to", Lit::Tag(g.clone())));
     }
     fields.push(("created", Lit::Str(item.created.clone())));
-    let before = open.current.clone();
+    let count = ids.len();
     let text = open.text.clone();
     let layout = open.layout.clone();
     open.commit(
         engine,
         |multiline| Ok(splice::append(&text, &layout, &fields, multiline)),
         |after: &Backlog| {
-            let (old, new) = (before.items(), after.items());
-            if new.len() == old.len() + 1 && new[..old.len()] == *old && new[old.len()] == item {
+            let new = after.items();
+            if new.len() == count + 1 && new[count] == item {
                 Ok(())
             } else {
                 Err(format!("item `{}` or another item differs", item.id))
@@ -160,17 +170,24 @@ pub async fn add(engine: &Engine, new: NewItem, actor: &str) -> Result<Written, 
 }
 
 /// Sets the fields `change` names on its item.
-pub async fn update(engine: &Engine, change: ItemChange, actor: &str) -> Result<Written, ToolError> {
+pub async fn update(
+    engine: &Engine,
+    change: ItemChange,
+    actor: &str,
+) -> Result<Written, ToolError> {
     let open = Open::<Backlog>::open(engine, Store::Backlog).await?;
-    let before = open.current.clone();
+    let before = open.current(engine).await?;
     let items = before.items();
-    let index = items.iter().position(|i| i.id == change.id).ok_or_else(|| {
-        ModelError::not_found(
-            Kind::BacklogItem,
-            &change.id,
-            items.iter().map(|i| i.id.as_str()),
-        )
-    })?;
+    let index = items
+        .iter()
+        .position(|i| i.id == change.id)
+        .ok_or_else(|| {
+            ModelError::not_found(
+                Kind::BacklogItem,
+                &change.id,
+                items.iter().map(|i| i.id.as_str()),
+            )
+        })?;
     if open.layout.elements.len() != items.len() {
         return Err(open.misaligned(items.len()));
     }
@@ -179,7 +196,13 @@ pub async fn update(engine: &Engine, change: ItemChange, actor: &str) -> Result<
     let expected: Vec<Item> = items
         .iter()
         .enumerate()
-        .map(|(i, item)| if i == index { change.apply(item) } else { item.clone() })
+        .map(|(i, item)| {
+            if i == index {
+                change.apply(item)
+            } else {
+                item.clone()
+            }
+        })
         .collect();
     let text = open.text.clone();
     open.commit(

@@ -111,7 +111,8 @@ pub fn locate(text: &str, list: &str) -> Result<Layout, String> {
             ));
         }
     };
-    if spelled(&toks[at + 1]) != "=" || toks.get(at + 2).map(|t| t.kind) != Some(TokKind::Open(b'['))
+    if spelled(&toks[at + 1]) != "="
+        || toks.get(at + 2).map(|t| t.kind) != Some(TokKind::Open(b'['))
     {
         return Err(format!(
             "`{list}` is not defined as an array literal (`{list} = [ … ]`)"
@@ -120,7 +121,9 @@ pub fn locate(text: &str, list: &str) -> Result<Layout, String> {
     let open = at + 2;
     let close = matching[open].ok_or("an unclosed `[`")?;
     if text.as_bytes()[toks[open].start..toks[open].end].len() != 1 {
-        return Err(format!("`{list}` is an array literal of another kind (`[| … |]`)"));
+        return Err(format!(
+            "`{list}` is an array literal of another kind (`[| … |]`)"
+        ));
     }
     match toks.get(close + 1).map(|t| t.kind) {
         Some(TokKind::Comma | TokKind::Close) => {}
@@ -299,11 +302,17 @@ let s = import "schemas/qa.ncl" in
         assert_eq!(names, ["id", "answer", "tags"]);
         let answer = a.field("answer").unwrap();
         let value = &QA[answer.value_start..answer.value_end];
-        assert!(value.starts_with("m%\"") && value.ends_with("\"%"), "{value}");
+        assert!(
+            value.starts_with("m%\"") && value.ends_with("\"%"),
+            "{value}"
+        );
         let tags = a.field("tags").unwrap();
         assert_eq!(&QA[tags.value_start..tags.value_end], r#"["x", "y"]"#);
         let b = &l.elements[1];
-        assert_eq!(&QA[b.field("id").unwrap().value_start..b.field("id").unwrap().value_end], "\"b\"");
+        assert_eq!(
+            &QA[b.field("id").unwrap().value_start..b.field("id").unwrap().value_end],
+            "\"b\""
+        );
         assert_eq!(
             &QA[b.field("quoted").unwrap().value_start..b.field("quoted").unwrap().value_end],
             "'Tag"

@@ -95,15 +95,25 @@ impl EntryChange {
 /// Adds `new` at the end of the store, written by `actor` today.
 pub async fn add(engine: &Engine, new: NewEntry, actor: &str) -> Result<Written, ToolError> {
     let open = Open::<QaStore>::open(engine, Store::Qa).await?;
-    let current = open.current.entries();
+    // The ids as written, or, when some are computed, as evaluated.
+    let ids = match open.literal_ids() {
+        Some(ids) => ids,
+        None => open
+            .current(engine)
+            .await?
+            .entries()
+            .iter()
+            .map(|e| e.id.clone())
+            .collect(),
+    };
     let id = match new.id {
         Some(id) => {
-            if current.iter().any(|e| e.id == id) {
+            if ids.contains(&id) {
                 return Err(duplicate(&id).into());
             }
             id
         }
-        None => next_id("qa", current.iter().map(|e| e.id.as_str())),
+        None => next_id("qa", ids.iter().map(String::as_str)),
     };
     let entry = QaEntry {
         id: id.clone(),
@@ -125,15 +135,17 @@ pub async fn add(engine: &Engine, new: NewEntry, actor: &str) -> Result<Written,
         ("related", Lit::List(entry.related.clone())),
         ("verified", Lit::Bool(false)),
     ];
-    let before = open.current.clone();
+    // The array literal's elements are the records, one each: the new one
+    // comes last, after as many as there were.
+    let count = ids.len();
     let text = open.text.clone();
     let layout = open.layout.clone();
     open.commit(
         engine,
         |multiline| Ok(splice::append(&text, &layout, &fields, multiline)),
         |after: &QaStore| {
-            let (old, new) = (before.entries(), after.entries());
-            if new.len() == old.len() + 1 && new[..old.len()] == *old && new[old.len()] == entry {
+            let new = after.entries();
+            if new.len() == count + 1 && new[count] == entry {
                 Ok(())
             } else {
                 Err(format!("entry `{}` or another entry differs", entry.id))
@@ -146,9 +158,13 @@ pub async fn add(engine: &Engine, new: NewEntry, actor: &str) -> Result<Written,
 }
 
 /// Sets the fields `change` names on its entry.
-pub async fn update(engine: &Engine, change: EntryChange, actor: &str) -> Result<Written, ToolError> {
+pub async fn update(
+    engine: &Engine,
+    change: EntryChange,
+    actor: &str,
+) -> Result<Written, ToolError> {
     let open = Open::<QaStore>::open(engine, Store::Qa).await?;
-    let before = open.current.clone();
+    let before = open.current(engine).await?;
     let entries = before.entries();
     let index = position(entries, &change.id)?;
     if open.layout.elements.len() != entries.len() {
@@ -159,7 +175,13 @@ pub async fn update(engine: &Engine, change: EntryChange, actor: &str) -> Result
     let expected: Vec<QaEntry> = entries
         .iter()
         .enumerate()
-        .map(|(i, e)| if i == index { change.apply(e) } else { e.clone() })
+        .map(|(i, e)| {
+            if i == index {
+                change.apply(e)
+            } else {
+                e.clone()
+            }
+        })
         .collect();
     let text = open.text.clone();
     open.commit(
@@ -189,7 +211,7 @@ pub async fn update(engine: &Engine, change: EntryChange, actor: &str) -> Result
 /// Deletes entry `id`.
 pub async fn delete(engine: &Engine, id: &str, actor: &str) -> Result<Written, ToolError> {
     let open = Open::<QaStore>::open(engine, Store::Qa).await?;
-    let before = open.current.clone();
+    let before = open.current(engine).await?;
     let entries = before.entries();
     let index = position(entries, id)?;
     if open.layout.elements.len() != entries.len() {
@@ -215,7 +237,13 @@ pub async fn delete(engine: &Engine, id: &str, actor: &str) -> Result<Written, T
         },
     )
     .await?;
-    tracing::info!(actor, id, file = Store::Qa.file(), op = "delete", "knowledge written");
+    tracing::info!(
+        actor,
+        id,
+        file = Store::Qa.file(),
+        op = "delete",
+        "knowledge written"
+    );
     Ok(Written::new(id.to_owned(), Store::Qa))
 }
 

@@ -77,7 +77,8 @@ pub fn multiline_safe(s: &str) -> bool {
     s.contains('\n')
         && !s.contains('\r')
         && !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
-        && s.lines().any(|l| l.chars().next().is_some_and(|c| !c.is_whitespace()))
+        && s.lines()
+            .any(|l| l.chars().next().is_some_and(|c| !c.is_whitespace()))
         && !s
             .split('\n')
             .any(|l| !l.is_empty() && l.chars().all(char::is_whitespace))
@@ -139,13 +140,19 @@ mod tests {
         assert!(!multiline_safe("  all\n  indented"));
         assert!(!multiline_safe("a\r\nb"));
         assert!(!multiline_safe("a\n   \nb"));
-        assert_eq!(render(&Lit::Str("a\n   \nb".into()), "", true), r#""a\n   \nb""#);
+        assert_eq!(
+            render(&Lit::Str("a\n   \nb".into()), "", true),
+            r#""a\n   \nb""#
+        );
     }
 
     #[test]
     fn tags_lists_and_booleans() {
         assert_eq!(render(&Lit::Tag("High".into()), "", true), "'High");
-        assert_eq!(render(&Lit::Tag("in progress".into()), "", true), "'\"in progress\"");
+        assert_eq!(
+            render(&Lit::Tag("in progress".into()), "", true),
+            "'\"in progress\""
+        );
         assert_eq!(
             render(&Lit::List(vec!["a".into(), "b\"".into()]), "", true),
             r#"["a", "b\""]"#

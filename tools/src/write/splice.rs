@@ -137,7 +137,10 @@ mod tests {
         let empty = "{\n  entries = [],\n}";
         let l = locate(empty, "entries").unwrap();
         let out = append(empty, &l, &[("id", Lit::Str("c".into()))], true);
-        assert_eq!(out, "{\n  entries = [\n    {\n      id = \"c\",\n    },\n  ],\n}");
+        assert_eq!(
+            out,
+            "{\n  entries = [\n    {\n      id = \"c\",\n    },\n  ],\n}"
+        );
     }
 
     #[test]
@@ -172,7 +175,13 @@ mod tests {
         );
         let one_line = "{ entries = [ { id = \"a\" }, { id = \"b\" } ] }";
         let l = locate(one_line, "entries").unwrap();
-        assert_eq!(remove(one_line, &l.elements[0]), "{ entries = [  { id = \"b\" } ] }");
-        assert_eq!(remove(one_line, &l.elements[1]), "{ entries = [ { id = \"a\" },  ] }");
+        assert_eq!(
+            remove(one_line, &l.elements[0]),
+            "{ entries = [  { id = \"b\" } ] }"
+        );
+        assert_eq!(
+            remove(one_line, &l.elements[1]),
+            "{ entries = [ { id = \"a\" },  ] }"
+        );
     }
 }

@@ -21,7 +21,9 @@ use crate::model::{Document, Kind, LoadError, ModelError};
 use crate::project::ProjectOrigin;
 
 /// How long a writer waits for another's lock.
-pub const LOCK_WAIT: Duration = Duration::from_secs(10);
+/// Generous: writers queue behind each other, and a queue of a hundred
+/// writes is still well inside it.
+pub const LOCK_WAIT: Duration = Duration::from_secs(60);
 
 /// A store file ontoref writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,9 +81,10 @@ pub struct Open<D> {
     pub text: String,
     /// The records as the text was when read.
     pub layout: Layout,
-    /// The document the file evaluates to.
-    pub current: Arc<D>,
+    /// Whether the file exists (else `text` is a new store's).
+    exists: bool,
     _lock: FileLock,
+    _doc: std::marker::PhantomData<D>,
 }
 
 impl<D: Document + Default> Open<D> {
@@ -138,22 +141,14 @@ impl<D: Document + Default> Open<D> {
             Err(e) => return Err(io("read", e).into()),
         };
         let max = engine.loader().evaluator().options().limits.max_file;
-        let (text, current) = if exists {
-            let text = fsread::read_text(&path, max, Links::Refuse).map_err(|e| {
-                WriteError::Io {
-                    op: "read",
-                    file: file.to_owned(),
-                    reason: e.to_string(),
-                }
-            })?;
-            let current = engine
-                .loader()
-                .load::<D>(&path)
-                .await?
-                .unwrap_or_default();
-            (text, current)
+        let text = if exists {
+            fsread::read_text(&path, max, Links::Refuse).map_err(|e| WriteError::Io {
+                op: "read",
+                file: file.to_owned(),
+                reason: e.to_string(),
+            })?
         } else {
-            (store.skeleton().to_owned(), Arc::new(D::default()))
+            store.skeleton().to_owned()
         };
         let layout = locate(&text, store.list()).map_err(|detail| WriteError::NotEditable {
             file: file.to_owned(),
@@ -164,9 +159,37 @@ impl<D: Document + Default> Open<D> {
             path,
             text,
             layout,
-            current,
+            exists,
             _lock: lock,
+            _doc: std::marker::PhantomData,
         })
+    }
+
+    /// The document the file evaluates to now (through the loader's cache:
+    /// no evaluation when this process wrote or read it last).
+    pub async fn current(&self, engine: &Engine) -> Result<Arc<D>, ToolError> {
+        if !self.exists {
+            return Ok(Arc::new(D::default()));
+        }
+        Ok(engine
+            .loader()
+            .load::<D>(&self.path)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// The ids of the records as written in the text, when every record
+    /// is a record literal whose `id` is a plain string literal: enough to
+    /// pick a new id and place it without evaluating the file first.
+    pub fn literal_ids(&self) -> Option<Vec<String>> {
+        self.layout
+            .elements
+            .iter()
+            .map(|e| {
+                let f = e.field("id")?;
+                plain_string(&self.text[f.value_start..f.value_end])
+            })
+            .collect()
     }
 
     /// The file's records do not line up with what it evaluates to.
@@ -267,6 +290,29 @@ fn guard_directory(root: &Path, dir: &Path, file: &str) -> Result<(), WriteError
     Ok(())
 }
 
+/// The value of a one-line Nickel string literal without interpolation,
+/// its escapes decoded; `None` for anything else.
+pub fn plain_string(literal: &str) -> Option<String> {
+    let inner = literal.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push(match chars.next()? {
+                'n' => '\n',
+                'r' => '\r',
+                't' => '\t',
+                c @ ('"' | '\\' | '%' | '\'') => c,
+                _ => return None,
+            }),
+            '%' if chars.clone().next() == Some('{') => return None,
+            '"' => return None,
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
 /// Today's date, `YYYY-MM-DD` (UTC).
 pub fn today() -> String {
     chrono::Utc::now().format("%Y-%m-%d").to_string()
@@ -284,28 +330,28 @@ pub fn next_id<'a>(prefix: &str, ids: impl Iterator<Item = &'a str>) -> String {
     format!("{prefix}-{:03}", max + 1)
 }
 
-/// Whether `id` is the protocol's kebab-case id.
-pub fn is_kebab(id: &str) -> bool {
-    !id.is_empty()
-        && id
-            .split(['-', '_', '.'])
-            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn next_ids_follow_the_largest_number() {
-        assert_eq!(next_id("qa", ["a", "qa-007", "qa-12", "qa-x"].into_iter()), "qa-013");
+        assert_eq!(
+            next_id("qa", ["a", "qa-007", "qa-12", "qa-x"].into_iter()),
+            "qa-013"
+        );
         assert_eq!(next_id("bl", std::iter::empty()), "bl-001");
         assert_eq!(next_id("bl", ["bl-1000"].into_iter()), "bl-1001");
     }
 
     #[test]
-    fn kebab_ids() {
-        assert!(is_kebab("qa-001") && is_kebab("a.b_c"));
-        assert!(!is_kebab("Qa") && !is_kebab("a--b") && !is_kebab("") && !is_kebab("-a"));
+    fn plain_strings_decode_and_others_do_not() {
+        assert_eq!(
+            plain_string(r#""a\"b\\c\%{""#).as_deref(),
+            Some("a\"b\\c%{")
+        );
+        assert_eq!(plain_string(r#""x %{y}""#), None);
+        assert_eq!(plain_string("m%\"x\"%"), None);
+        assert_eq!(plain_string("c.id"), None);
     }
 }
