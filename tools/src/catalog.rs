@@ -421,6 +421,24 @@ pub fn write_annotations(
     a
 }
 
+/// `_meta` asking Claude Code to keep this tool's definition loaded
+/// despite tool search (`anthropic/alwaysLoad`): for the one tool a model
+/// should always see.
+pub fn always_load_meta() -> rmcp::model::MetaObject {
+    let mut m = rmcp::model::JsonObject::new();
+    m.insert("anthropic/alwaysLoad".into(), true.into());
+    rmcp::model::MetaObject(m)
+}
+
+/// `_meta` asking Claude Code to confirm every call with the user, in
+/// every permission mode (`anthropic/requiresUserInteraction`): for tools
+/// that issue or use registry credentials.
+pub fn user_interaction_meta() -> rmcp::model::MetaObject {
+    let mut m = rmcp::model::JsonObject::new();
+    m.insert("anthropic/requiresUserInteraction".into(), true.into());
+    rmcp::model::MetaObject(m)
+}
+
 /// A `Cow` name, for `ToolBase::name`.
 pub const fn name(name: &'static str) -> Cow<'static, str> {
     Cow::Borrowed(name)
@@ -429,6 +447,29 @@ pub const fn name(name: &'static str) -> Cow<'static, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn claude_code_hints_sit_on_the_right_tools_only() {
+        let with = |key: &str| -> Vec<String> {
+            let mut names: Vec<String> = catalog()
+                .iter()
+                .filter(|t| {
+                    t.tool()
+                        .meta
+                        .as_ref()
+                        .is_some_and(|m| m.0.get(key) == Some(&serde_json::Value::Bool(true)))
+                })
+                .map(|t| t.name().to_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        assert_eq!(with("anthropic/alwaysLoad"), ["ontoref_search"]);
+        assert_eq!(
+            with("anthropic/requiresUserInteraction"),
+            ["ontoref_artifact_pull", "ontoref_credential_fetch"]
+        );
+    }
 
     #[test]
     fn names_are_unique_prefixed_snake_case() {

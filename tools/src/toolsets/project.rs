@@ -124,6 +124,10 @@ impl ToolBase for SearchTool {
         ))
     }
 
+    fn meta() -> Option<rmcp::model::MetaObject> {
+        Some(crate::catalog::always_load_meta())
+    }
+
     fn annotations() -> Option<ToolAnnotations> {
         Some(read_only_annotations("Search the whole project"))
     }

@@ -219,6 +219,10 @@ impl ToolBase for CredentialFetchTool {
         ))
     }
 
+    fn meta() -> Option<rmcp::model::MetaObject> {
+        Some(crate::catalog::user_interaction_meta())
+    }
+
     fn annotations() -> Option<ToolAnnotations> {
         let mut a = ToolAnnotations::with_title("Fetch a registry credential");
         a.read_only_hint = Some(false);
@@ -291,6 +295,10 @@ impl ToolBase for ArtifactPullTool {
              cached files. Refusals are named errors (signature-invalid, target-not-in-scope, …) \
              with a hint. Audited.",
         ))
+    }
+
+    fn meta() -> Option<rmcp::model::MetaObject> {
+        Some(crate::catalog::user_interaction_meta())
     }
 
     fn annotations() -> Option<ToolAnnotations> {
