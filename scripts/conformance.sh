@@ -54,6 +54,8 @@ run_scenarios=(
     http-header-validation                    # 2026-07-28: Mcp-Method/Mcp-Name/version headers
     sep-2164-resource-not-found               # 2026-07-28: -32602 with data.uri, no empty contents
     input-required-result-unsupported-methods # 2026-07-28: no input_required on tools/list
+    resources-list                            # every resource has a uri and a name
+    prompts-list                              # every prompt has a name and a description
 )
 # Server scenarios not run, with the reason. A scenario the suite lists that is in neither list
 # fails the script, so a new suite version cannot add scenarios silently.
@@ -73,14 +75,15 @@ skip_scenarios=(
     input-required-result-result-type input-required-result-tampered-state
     input-required-result-capability-check input-required-result-ignore-extra-params
     input-required-result-validate-input
-    # fixture resources (test://static-text, ...) and prompts (test_simple_prompt, ...); ontoref
-    # declares both capabilities but has none, so these would only find the fixtures missing:
-    resources-list resources-read-text resources-read-binary resources-templates-read
+    # fixture resources (test://static-text, ...) and prompts (test_simple_prompt, ...): ontoref
+    # serves its own (ontoref://<kind>/{id}; ondaod, adr-draft, run-mode, explain-path), so these
+    # would only find the fixtures missing; subscriptions are not offered:
+    resources-read-text resources-read-binary resources-templates-read
     resources-subscribe resources-unsubscribe
-    prompts-list prompts-get-simple prompts-get-with-args prompts-get-embedded-resource
+    prompts-get-simple prompts-get-with-args prompts-get-embedded-resource
     prompts-get-with-image
-    completion-complete                       # fixture prompt test_prompt_with_arguments;
-                                              #   completions capability not declared
+    completion-complete                       # fixture prompt test_prompt_with_arguments (ontoref
+                                              #   completes its own prompts and templates)
     logging-set-level                         # logging capability not declared (deprecated in
                                               #   2026-07-28)
     # extensions ontoref does not implement (skills SEP-2640, tasks):

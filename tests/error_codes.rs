@@ -23,8 +23,10 @@ use ontoref_tools::nickel::NclError;
 use ontoref_tools::ontologies::OntologyError;
 use ontoref_tools::paging::CursorError;
 use ontoref_tools::project::ProjectError;
+use ontoref_tools::prompts::PromptError;
 use ontoref_tools::registry::cosign::CosignError;
 use ontoref_tools::registry::error::RegistryError;
+use ontoref_tools::resources::ResourceError;
 use ontoref_tools::vault::VaultError;
 use ontoref_tools::write::WriteError;
 
@@ -85,6 +87,8 @@ fn every_error() -> Vec<Example> {
         examples_of::<TokenFileError>("TokenFileError"),
         examples_of::<CliError>("CliError"),
         examples_of::<CosignError>("CosignError"),
+        examples_of::<ResourceError>("ResourceError"),
+        examples_of::<PromptError>("PromptError"),
     ]
     .into_iter()
     .flatten()

@@ -180,7 +180,7 @@ fn both_protocol_eras_are_served() {
     assert_eq!(init["result"]["serverInfo"]["name"], "ontoref");
     assert_eq!(
         init["result"]["capabilities"],
-        json!({"tools": {}, "prompts": {}, "resources": {}})
+        json!({"tools": {}, "prompts": {}, "resources": {}, "completions": {}})
     );
     let served = catalog_names().len();
     let r = legacy.request("tools/list", json!({}));
@@ -217,7 +217,7 @@ fn both_protocol_eras_are_served() {
 }
 
 #[test]
-fn prompts_and_resources_are_empty_and_completions_undeclared() {
+fn resources_prompts_and_completions_on_the_wire_in_both_eras() {
     let s = Sandbox::new();
     let mut session = Session::start(&s, &["--project", path_str(&fixture())], &[]);
     let init = session.initialize();
@@ -226,25 +226,176 @@ fn prompts_and_resources_are_empty_and_completions_undeclared() {
         caps["prompts"].is_object() && caps["resources"].is_object(),
         "{init}"
     );
-    assert!(caps.get("completions").is_none(), "{init}");
-    for (method, key) in [
-        ("prompts/list", "prompts"),
-        ("resources/list", "resources"),
-        ("resources/templates/list", "resourceTemplates"),
-    ] {
-        let r = session.request(method, json!({}));
-        assert_eq!(r["result"][key], json!([]), "{method}: {r}");
+    assert!(caps["completions"].is_object(), "{init}");
+    for (modern, meta) in [(false, json!(null)), (true, modern_meta())] {
+        let with = |mut params: Value| {
+            if modern {
+                params["_meta"] = meta.clone();
+            }
+            params
+        };
+        let templates = session.request("resources/templates/list", with(json!({})));
+        let listed = templates["result"]["resourceTemplates"].as_array().unwrap();
+        let uris: Vec<&str> = listed
+            .iter()
+            .map(|t| t["uriTemplate"].as_str().unwrap())
+            .collect();
+        // Nothing is vendored: no ontology extension template.
+        assert_eq!(
+            uris,
+            [
+                "ontoref://qa/{id}",
+                "ontoref://adr/{id}",
+                "ontoref://node/{id}",
+                "ontoref://backlog/{id}",
+                "ontoref://mode/{id}"
+            ],
+            "{templates}"
+        );
+        assert!(listed.iter().all(|t| t["mimeType"] == "text/markdown"
+            && t["title"].is_string()
+            && t["description"].is_string()));
+        let r = session.request("resources/list", with(json!({})));
+        let resources = r["result"]["resources"].as_array().unwrap();
+        let staging = resources
+            .iter()
+            .find(|x| x["uri"] == "ontoref://qa/deploy-staging")
+            .unwrap_or_else(|| panic!("{r}"));
+        assert_eq!(staging["name"], "deploy-staging");
+        assert_eq!(staging["title"], "How do we deploy to staging?");
+        assert_eq!(staging["mimeType"], "text/markdown");
+        assert!(
+            staging["annotations"]["lastModified"].is_string(),
+            "{staging}"
+        );
+        // Modes come from ontoref-base too, embedded: no file time for them.
+        assert!(
+            resources
+                .iter()
+                .any(|x| x["uri"] == "ontoref://mode/release")
+        );
+        assert_eq!(r["result"].get("ttlMs").is_some(), modern, "{r}");
+        let r = session.request(
+            "resources/read",
+            with(json!({"uri": "ontoref://qa/deploy-staging"})),
+        );
+        let contents = &r["result"]["contents"][0];
+        assert_eq!(contents["mimeType"], "text/markdown", "{r}");
+        assert!(
+            contents["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("## How do we deploy to staging?")
+        );
+        assert!(contents["_meta"]["lastModified"].is_string(), "{r}");
+        assert_eq!(r["result"]["cacheScope"].is_string(), modern, "{r}");
+        // Unknown: -32002 before 2026-07-28, -32602 from it on; the closest ids.
+        let r = session.request(
+            "resources/read",
+            with(json!({"uri": "ontoref://qa/deploy-stagin"})),
+        );
+        assert_eq!(
+            r["error"]["code"],
+            if modern { -32602 } else { -32002 },
+            "{r}"
+        );
+        assert_eq!(r["error"]["data"]["uri"], "ontoref://qa/deploy-stagin");
+        assert_eq!(r["error"]["data"]["closest"][0], "deploy-staging", "{r}");
+        assert_eq!(r["error"]["data"]["code"], "resource-not-found", "{r}");
+        let r = session.request("resources/read", with(json!({"uri": "ontoref://nothing"})));
+        assert_eq!(r["error"]["data"]["uri"], "ontoref://nothing", "{r}");
+        assert!(
+            r["error"]["data"]["templates"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("ontoref://adr/{id}")),
+            "{r}"
+        );
+        let r = session.request(
+            "completion/complete",
+            with(
+                json!({"ref": {"type": "ref/resource", "uri": "ontoref://qa/{id}"},
+                        "argument": {"name": "id", "value": "d"}}),
+            ),
+        );
+        assert_eq!(
+            r["result"]["completion"],
+            json!({
+                "values": ["deploy-staging", "database-migrations", "local-dev-setup", "stdio-transport"],
+                "total": 4,
+                "hasMore": false
+            }),
+            "{r}"
+        );
+        let r = session.request(
+            "completion/complete",
+            with(json!({"ref": {"type": "ref/prompt", "name": "ondaod"},
+                        "argument": {"name": "question", "value": "wh"}})),
+        );
+        assert_eq!(r["result"]["completion"]["values"], json!([]), "{r}");
+        let r = session.request("prompts/list", with(json!({})));
+        let names: Vec<&str> = r["result"]["prompts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["adr-draft", "explain-path", "ondaod", "run-mode"],
+            "{r}"
+        );
+        let r = session.request(
+            "prompts/get",
+            with(json!({"name": "run-mode", "arguments": {"id": "release"}})),
+        );
+        let text = r["result"]["messages"][0]["content"]["text"]
+            .as_str()
+            .unwrap();
+        assert!(text.contains("1. **"), "{text}");
+        assert_eq!(r["result"]["messages"][0]["role"], "user");
+        let r = session.request("prompts/get", with(json!({"name": "run-mode"})));
+        assert_eq!(r["error"]["code"], -32602, "{r}");
+        assert!(
+            r["error"]["message"].as_str().unwrap().contains("`id`"),
+            "{r}"
+        );
+        let r = session.request("prompts/get", with(json!({"name": "nothing"})));
+        assert_eq!(r["error"]["code"], -32602, "{r}");
     }
-    let r = session.request("resources/read", json!({"uri": "ontoref://nothing"}));
-    assert_eq!(r["error"]["code"], -32002, "{r}");
-    assert_eq!(r["error"]["data"]["uri"], "ontoref://nothing", "{r}");
-    let r = session.request("prompts/get", json!({"name": "nothing"}));
-    assert_eq!(r["error"]["code"], -32602, "{r}");
-    let r = session.request(
-        "completion/complete",
-        json!({"ref": {"type": "ref/prompt", "name": "x"}, "argument": {"name": "a", "value": ""}}),
+}
+
+#[test]
+fn resources_and_prompts_follow_the_toolsets_served() {
+    let s = Sandbox::new();
+    let mut session = Session::start(
+        &s,
+        &["--project", path_str(&fixture()), "--toolsets", "qa"],
+        &[],
     );
-    assert_eq!(r["error"]["code"], -32601, "{r}");
+    session.initialize();
+    let r = session.request("resources/templates/list", json!({}));
+    assert_eq!(
+        r["result"]["resourceTemplates"][0]["uriTemplate"], "ontoref://qa/{id}",
+        "{r}"
+    );
+    assert_eq!(
+        r["result"]["resourceTemplates"].as_array().unwrap().len(),
+        1
+    );
+    let r = session.request("resources/list", json!({}));
+    assert!(
+        r["result"]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["uri"].as_str().unwrap().starts_with("ontoref://qa/")),
+        "{r}"
+    );
+    let r = session.request("resources/read", json!({"uri": "ontoref://mode/release"}));
+    assert_eq!(r["error"]["code"], -32002, "{r}");
+    let r = session.request("prompts/list", json!({}));
+    assert_eq!(r["result"]["prompts"], json!([]), "{r}");
 }
 
 #[test]

@@ -114,7 +114,7 @@ async def test_negotiated_protocol_version(connect, mode: str) -> None:
         caps = client.server_capabilities
         assert caps.tools is not None
         assert caps.prompts is not None and caps.resources is not None
-        assert caps.completions is None
+        assert caps.completions is not None
 
 
 async def test_tools_list(connect, ontoref_bin: Path, mode: str) -> None:
@@ -147,15 +147,20 @@ async def test_tools_list(connect, ontoref_bin: Path, mode: str) -> None:
         assert by_name["ontoref_qa_show"].input_schema.get("required") == ["id"]
 
 
-async def test_prompts_and_resources_are_empty(connect, mode: str) -> None:
+async def test_prompts_and_resources_are_served(connect, mode: str) -> None:
+    # The fixture project's Q&A entries are resources (tests/python/test_resources_prompts.py
+    # covers resources, prompts and completions in depth, on the template).
     async with connect(mode) as client:
-        assert (await client.list_prompts()).prompts == []
-        assert (await client.list_resources()).resources == []
-        assert (await client.list_resource_templates()).resource_templates == []
+        assert {p.name for p in (await client.list_prompts()).prompts} == {
+            "adr-draft", "explain-path", "ondaod", "run-mode"}
+        uris = {r.uri for r in (await client.list_resources()).resources}
+        assert {f"ontoref://qa/{qa_id}" for qa_id in ALL_IDS} <= uris
+        assert "ontoref://qa/{id}" in {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
         with pytest.raises(MCPError) as missing:
             await client.read_resource("ontoref://nothing")
         # -32002 (resource not found) before 2026-07-28, -32602 (invalid params) from it on.
         assert missing.value.code == (-32002 if mode == "legacy" else -32602), missing.value.error
+        assert missing.value.data["uri"] == "ontoref://nothing"
         assert "ontoref://nothing" in str(missing.value.error)
 
 

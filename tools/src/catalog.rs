@@ -19,7 +19,7 @@ use crate::command::{ArgSpec, ToolCommand, arg_specs, default_words};
 use crate::engine::Engine;
 use crate::error::{ToolError, clip};
 use crate::suggest::{closest, quote_list};
-use crate::text::{Style, Text};
+use crate::text::Style;
 use crate::toolset;
 
 /// A boxed, sendable future.
@@ -160,13 +160,7 @@ where
     Box::pin(async move {
         let output = <T as AsyncTool<Engine>>::invoke(engine, params::<T>(args)?).await?;
         let value = to_value::<T>(&output)?;
-        let text = style.map(|style| {
-            let mut text = Text::new(style);
-            if !T::text(&output, &mut text) {
-                text.value(&value);
-            }
-            text.finish()
-        });
+        let text = style.map(|style| crate::command::render::<T>(&output, style));
         Ok(Ran {
             failed: T::failed(&output),
             value,

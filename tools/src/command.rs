@@ -19,7 +19,7 @@ use rmcp::handler::server::router::tool::ToolBase;
 use rmcp::model::Tool;
 use serde_json::{Map, Value};
 
-use crate::text::Text;
+use crate::text::{Style, Text};
 
 /// A tool's command line. `#[onto_mcp_tool]` implements it with the
 /// defaults; a tool that says `custom_cli` implements it beside its other
@@ -45,6 +45,19 @@ pub trait ToolCommand: ToolBase {
         let _ = output;
         false
     }
+}
+
+/// `output` as text for a person in `style`: the tool's own rendering
+/// ([`ToolCommand::text`]), else the generic rendering of its JSON
+/// ([`Text::value`]). The one rendering of an output: the command line
+/// prints it, and the MCP resources ([`crate::resources`]) and prompts
+/// ([`crate::prompts`]) serve it as Markdown.
+pub fn render<T: ToolCommand>(output: &T::Output, style: Style) -> String {
+    let mut text = Text::new(style);
+    if !T::text(output, &mut text) {
+        text.value(&serde_json::to_value(output).unwrap_or_default());
+    }
+    text.finish()
 }
 
 /// Parameter names that are positional when required.

@@ -1,17 +1,30 @@
-//! The MCP server handler: the selected catalog tools in an rmcp
-//! `ToolRouter`, built once at start-up, served over whatever transport the
-//! binary picks.
+//! The MCP server handler: the thin adapter between rmcp and the domain.
+//! The selected catalog tools sit in an rmcp `ToolRouter`, built once at
+//! start-up, served over whatever transport the binary picks.
 //!
 //! Tool failures become `isError` results whose structured content is
 //! `{"error": {"code", "message", "hint"}}`; JSON-RPC errors are kept for
 //! requests that cannot be routed: an unknown or disabled tool is -32602
 //! naming it (cut to 100 characters) with the closest served names, an
-//! unknown method -32601; every echoed input is cut ([`clip`]). Tools,
-//! prompts and resources are declared; ontoref has no prompts or resources
-//! (yet), so their lists are empty and reading one is "not found". Clients
-//! that list prompts and resources whatever the capabilities say (several
-//! IDE assistants do) then get an answer instead of an error.
-//! Completions are not declared and answer "method not found".
+//! unknown method -32601; every echoed input is cut ([`clip`]).
+//!
+//! Resources, prompts and completions are declared and served from the
+//! domain modules, whose values this module only translates into rmcp's:
+//! [`crate::resources`] (the templates `ontoref://<kind>/{id}`, the paged
+//! listing, each record read as Markdown with its file's modification time
+//! as `lastModified`), [`crate::prompts`] (`ondaod`, `adr-draft`,
+//! `run-mode`, `explain-path`) and [`crate::complete`] (ids, mode ids and
+//! artifact paths ranked for what was typed). A kind of resource or a
+//! prompt is served with its toolset. An unknown resource is "resource not
+//! found" (-32002) before 2026-07-28 and invalid params (-32602) from it
+//! on, with the URI and the closest ids (or the templates) in `data`; an
+//! unknown prompt, a missing or unknown argument, a completion for
+//! something not served: -32602 with a clear message; a project that fails
+//! to load: -32603 with the error's code and hint in `data`. Lists and
+//! reads carry `ttlMs: 0` and `cacheScope: public` for 2026-07-28 peers
+//! (the files may change at any time; nothing served depends on the
+//! caller).
+//!
 //! A transport that authenticates requests (HTTP) hands the server a
 //! [`CallerFn`] with [`OntorefServer::with_caller`]; a call it finds a
 //! caller for runs as that actor, or as none ([`crate::actor`]), never as
@@ -26,12 +39,13 @@ use std::time::Instant;
 use rmcp::handler::server::router::tool::{ToolRoute, ToolRouter};
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
-    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestMethod,
-    CompleteRequestParams, CompleteResult, CustomRequest, CustomResult, ErrorCode,
-    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ResultType,
-    ServerCapabilities, ServerConfig, Tool,
+    Annotations, CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult,
+    CompleteRequestParams, CompleteResult, CompletionInfo, CustomRequest, CustomResult, ErrorCode,
+    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, MetaObject,
+    PaginatedRequestParams, Prompt, PromptArgument, PromptMessage, ProtocolVersion,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference, Resource,
+    ResourceContents, ResourceTemplate, ResultType, Role, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -39,8 +53,11 @@ use tracing::Instrument;
 
 use crate::actor::as_actor;
 use crate::catalog::{CatalogTool, InvokeFn};
+use crate::complete::Completion;
 use crate::engine::Engine;
 use crate::error::{clip, clip_to};
+use crate::prompts::{PromptDef, PromptError};
+use crate::resources::{MIME_TYPE, ResourceError, ResourceKind};
 use crate::suggest::{closest, quote_list};
 
 /// How a server finds who made a request, from the request's rmcp
@@ -58,6 +75,10 @@ pub struct OntorefServer {
     instructions: Arc<str>,
     /// How to find a request's caller, when a transport authenticates.
     caller: Option<CallerFn>,
+    /// The kinds of resource served: those of the toolsets served.
+    kinds: Arc<[ResourceKind]>,
+    /// The prompts served: those of the toolsets served.
+    prompts: Arc<[&'static PromptDef]>,
 }
 
 impl std::fmt::Debug for OntorefServer {
@@ -78,11 +99,14 @@ impl OntorefServer {
                 Box::pin(run(invoke, ctx))
             }));
         }
+        let toolsets = || tools.iter().map(|t| t.toolset);
         OntorefServer {
             engine,
             router: Arc::new(router),
-            instructions: crate::toolset::instructions(tools.iter().map(|t| t.toolset)).into(),
+            instructions: crate::toolset::instructions(toolsets()).into(),
             caller: None,
+            kinds: crate::resources::served_kinds(toolsets()).into(),
+            prompts: crate::prompts::served_prompts(toolsets()).into(),
         }
     }
 
@@ -133,6 +157,119 @@ impl OntorefServer {
 /// How much of an unknown tool's name its error quotes.
 const UNKNOWN_TOOL_ECHO_CHARS: usize = 100;
 
+/// The `_meta` key of a read resource's last modification time (RFC 3339):
+/// the contents of a read have no `annotations` in either protocol era.
+pub const LAST_MODIFIED_META: &str = "lastModified";
+
+/// A domain error as a JSON-RPC error: `invalid` says whether the request
+/// was at fault (then `not_found`, -32002 before 2026-07-28, or -32602),
+/// else -32603. `data` carries the code, the hint and `extra`.
+fn rpc_error(
+    modern: bool,
+    invalid: bool,
+    resource_not_found: bool,
+    message: String,
+    code: &str,
+    hint: &str,
+    extra: serde_json::Map<String, serde_json::Value>,
+) -> ErrorData {
+    let mut data = serde_json::Map::new();
+    data.insert("code".into(), code.into());
+    data.insert("hint".into(), hint.into());
+    data.extend(extra);
+    let message = format!("{message}; {hint}");
+    let data = Some(serde_json::Value::Object(data));
+    match (invalid, resource_not_found && !modern) {
+        // 2026-07-28 (SEP-2164) reports an unknown resource as invalid
+        // params; earlier revisions as -32002 "resource not found".
+        (true, true) => ErrorData::resource_not_found(message, data),
+        (true, false) => ErrorData::invalid_params(message, data),
+        (false, _) => ErrorData::internal_error(message, data),
+    }
+}
+
+/// A resource error as a JSON-RPC error, with the URI and the closest ids
+/// or the templates in `data`. `reading`: from `resources/read`, where an
+/// unknown resource is "resource not found" before 2026-07-28.
+fn resource_error(e: &ResourceError, modern: bool, reading: bool) -> ErrorData {
+    let mut extra = serde_json::Map::new();
+    match e {
+        ResourceError::UnknownUri { uri, templates } => {
+            extra.insert("uri".into(), uri.as_str().into());
+            extra.insert("templates".into(), templates.clone().into());
+        }
+        ResourceError::NotFound { uri, closest, .. } => {
+            extra.insert("uri".into(), uri.as_str().into());
+            extra.insert("closest".into(), closest.clone().into());
+        }
+        ResourceError::UnknownArgument { argument, .. } => {
+            extra.insert("argument".into(), argument.as_str().into());
+        }
+        _ => {}
+    }
+    if !e.is_caller_fault() {
+        tracing::warn!(code = e.code(), "resource request failed: {e}");
+    }
+    rpc_error(
+        modern,
+        e.is_caller_fault(),
+        reading && e.is_not_found(),
+        e.to_string(),
+        e.code(),
+        &e.hint(),
+        extra,
+    )
+}
+
+/// A prompt error as a JSON-RPC error: -32602 when the request was at
+/// fault (with the closest names or values in `data`), else -32603.
+fn prompt_error(e: &PromptError) -> ErrorData {
+    let mut extra = serde_json::Map::new();
+    if !e.closest().is_empty() {
+        extra.insert("closest".into(), e.closest().to_vec().into());
+    }
+    if !e.is_invalid_request() {
+        tracing::warn!(code = e.code(), "prompt request failed: {e}");
+    }
+    rpc_error(
+        false,
+        e.is_invalid_request(),
+        false,
+        e.to_string(),
+        e.code(),
+        &e.hint(),
+        extra,
+    )
+}
+
+/// A completion as rmcp's (at most 100 values; the total and whether any
+/// were left out).
+fn completion_info(c: Completion) -> CompletionInfo {
+    let mut info = CompletionInfo::default();
+    info.total = Some(u32::try_from(c.total).unwrap_or(u32::MAX));
+    info.has_more = Some(c.has_more);
+    info.values = c.values;
+    info
+}
+
+/// A prompt's arguments as strings (other JSON values as their JSON).
+fn string_arguments(
+    arguments: Option<rmcp::model::JsonObject>,
+) -> std::collections::BTreeMap<String, String> {
+    arguments
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            (k, v)
+        })
+        .collect()
+}
+
 async fn run(
     invoke: InvokeFn,
     ctx: ToolCallContext<'_, OntorefServer>,
@@ -170,6 +307,7 @@ impl ServerHandler for OntorefServer {
                 .enable_tools()
                 .enable_prompts()
                 .enable_resources()
+                .enable_completions()
                 .build(),
         )
         .with_server_info(
@@ -246,9 +384,26 @@ impl ServerHandler for OntorefServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
         let (ttl_ms, cache_scope) = cache_hints(&context);
+        let prompts = self
+            .prompts
+            .iter()
+            .map(|p| {
+                let arguments = p
+                    .arguments
+                    .iter()
+                    .map(|a| {
+                        PromptArgument::new(a.name)
+                            .with_title(a.title)
+                            .with_description(a.description)
+                            .with_required(a.required)
+                    })
+                    .collect();
+                Prompt::new(p.name, Some(p.description), Some(arguments)).with_title(p.title)
+            })
+            .collect();
         Ok(ListPromptsResult {
             result_type: Some(ResultType::COMPLETE),
-            prompts: Vec::new(),
+            prompts,
             meta: None,
             next_cursor: None,
             ttl_ms,
@@ -261,24 +416,62 @@ impl ServerHandler for OntorefServer {
         request: GetPromptRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        let name = clip(&request.name);
-        Err(ErrorData::invalid_params(
-            format!("no prompt named `{name}`: this server has no prompts"),
-            Some(serde_json::json!({ "name": name })),
-        ))
+        let span = tracing::info_span!("prompts/get", prompt = %clip_to(&request.name, 100));
+        async move {
+            let started = Instant::now();
+            let arguments = string_arguments(request.arguments);
+            let built =
+                crate::prompts::get(&self.engine, &self.prompts, &request.name, &arguments).await;
+            tracing::info!(
+                duration_us = started.elapsed().as_micros() as u64,
+                is_error = built.is_err(),
+                "request done"
+            );
+            let text = built.map_err(|e| prompt_error(&e))?;
+            let messages = text
+                .messages
+                .into_iter()
+                .map(|m| PromptMessage::new_text(Role::User, m))
+                .collect();
+            Ok(GetPromptResponse::Complete(
+                GetPromptResult::new(messages).with_description(text.description),
+            ))
+        }
+        .instrument(span)
+        .await
     }
 
     async fn list_resources(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
         let (ttl_ms, cache_scope) = cache_hints(&context);
+        let cursor = request.and_then(|r| r.cursor);
+        let page = crate::resources::list(&self.engine, &self.kinds, cursor.as_deref())
+            .await
+            .map_err(|e| resource_error(&e, is_modern(&context), false))?;
+        let resources = page
+            .resources
+            .into_iter()
+            .map(|r| {
+                let mut resource = Resource::new(r.uri, r.name)
+                    .with_title(r.title)
+                    .with_description(r.kind.title())
+                    .with_mime_type(MIME_TYPE);
+                if let Some(at) = r.last_modified {
+                    let mut annotations = Annotations::default();
+                    annotations.last_modified = Some(at);
+                    resource = resource.with_annotations(annotations);
+                }
+                resource
+            })
+            .collect();
         Ok(ListResourcesResult {
             result_type: Some(ResultType::COMPLETE),
-            resources: Vec::new(),
+            resources,
             meta: None,
-            next_cursor: None,
+            next_cursor: page.next_cursor,
             ttl_ms,
             cache_scope,
         })
@@ -290,9 +483,18 @@ impl ServerHandler for OntorefServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
         let (ttl_ms, cache_scope) = cache_hints(&context);
+        let resource_templates = crate::resources::templates(&self.engine, &self.kinds)
+            .into_iter()
+            .map(|t| {
+                ResourceTemplate::new(t.uri_template, t.name)
+                    .with_title(t.title)
+                    .with_description(t.description)
+                    .with_mime_type(MIME_TYPE)
+            })
+            .collect();
         Ok(ListResourceTemplatesResult {
             result_type: Some(ResultType::COMPLETE),
-            resource_templates: Vec::new(),
+            resource_templates,
             meta: None,
             next_cursor: None,
             ttl_ms,
@@ -305,24 +507,68 @@ impl ServerHandler for OntorefServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let uri = clip(&request.uri);
-        let message = format!("no resource `{uri}`: this server has no resources");
-        let data = Some(serde_json::json!({ "uri": uri }));
-        // 2026-07-28 (SEP-2164) reports an unknown resource as invalid
-        // params; earlier revisions as -32002 "resource not found".
-        Err(if is_modern(&context) {
-            ErrorData::invalid_params(message, data)
-        } else {
-            ErrorData::resource_not_found(message, data)
-        })
+        let span = tracing::info_span!("resources/read", uri = %clip_to(&request.uri, 100));
+        async move {
+            let started = Instant::now();
+            let read = crate::resources::read(&self.engine, &self.kinds, &request.uri).await;
+            tracing::info!(
+                duration_us = started.elapsed().as_micros() as u64,
+                is_error = read.is_err(),
+                "request done"
+            );
+            let resource = read.map_err(|e| resource_error(&e, is_modern(&context), true))?;
+            let mut contents =
+                ResourceContents::text(resource.markdown, resource.uri).with_mime_type(MIME_TYPE);
+            if let Some(at) = resource.last_modified {
+                let mut meta = MetaObject::new();
+                meta.insert(LAST_MODIFIED_META.into(), at.into());
+                contents = contents.with_meta(meta);
+            }
+            let mut result = ReadResourceResult::new(vec![contents]);
+            (result.ttl_ms, result.cache_scope) = cache_hints(&context);
+            Ok(ReadResourceResponse::Complete(result))
+        }
+        .instrument(span)
+        .await
     }
 
     async fn complete(
         &self,
-        _request: CompleteRequestParams,
-        _context: RequestContext<RoleServer>,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
-        Err(ErrorData::method_not_found::<CompleteRequestMethod>())
+        let argument = &request.argument;
+        let completion = match &request.r#ref {
+            Reference::Resource(r) => crate::resources::complete_id(
+                &self.engine,
+                &self.kinds,
+                &r.uri,
+                &argument.name,
+                &argument.value,
+            )
+            .await
+            .map_err(|e| resource_error(&e, is_modern(&context), false))?,
+            Reference::Prompt(p) => crate::prompts::complete_argument(
+                &self.engine,
+                &self.prompts,
+                &p.name,
+                &argument.name,
+                &argument.value,
+            )
+            .await
+            .map_err(|e| prompt_error(&e))?,
+            other => {
+                return Err(ErrorData::invalid_params(
+                    format!(
+                        "completion for a `{}` reference is not supported; ontoref completes \
+                         `ref/resource` and `ref/prompt`",
+                        other.reference_type()
+                    ),
+                    None,
+                ));
+            }
+        };
+        Ok(CompleteResult::new(completion_info(completion)))
     }
 
     /// Any method rmcp does not know: -32601 naming it, cut (rmcp's default

@@ -55,6 +55,60 @@ impl Text {
         }
     }
 
+    /// A heading below [`Text::heading`]: `### title` in Markdown, the
+    /// title and a colon in plain text; both followed by an empty line.
+    pub fn subheading(&mut self, title: &str) {
+        if self.is_markdown() {
+            let _ = writeln!(self.out, "### {title}\n");
+        } else {
+            let _ = writeln!(self.out, "{title}:\n");
+        }
+    }
+
+    /// A list item, `- text`; continuation lines are indented under it.
+    pub fn item(&mut self, text: &str) {
+        let mut lines = text.trim_end().lines();
+        let _ = writeln!(self.out, "- {}", lines.next().unwrap_or_default());
+        for line in lines {
+            let _ = writeln!(self.out, "  {line}");
+        }
+    }
+
+    /// Labelled facts, the empty ones left out, then an empty line: a
+    /// Markdown list (`- **label:** value`) or `label: value` lines.
+    pub fn facts(&mut self, facts: &[(&str, String)]) {
+        let mut any = false;
+        for (label, value) in facts.iter().filter(|(_, v)| !v.is_empty()) {
+            any = true;
+            if self.is_markdown() {
+                let _ = writeln!(self.out, "- **{label}:** {value}");
+            } else {
+                let _ = writeln!(self.out, "{label}: {value}");
+            }
+        }
+        if any {
+            self.blank();
+        }
+    }
+
+    /// `text` as inline code in Markdown (fenced with enough backticks),
+    /// as itself in plain text.
+    pub fn code(&self, text: &str) -> String {
+        if !self.is_markdown() {
+            return text.to_owned();
+        }
+        let mut fence = String::from("`");
+        while text.contains(fence.as_str()) {
+            fence.push('`');
+        }
+        let pad = if text.starts_with('`') || text.ends_with('`') {
+            " "
+        } else {
+            ""
+        };
+        format!("{fence}{pad}{text}{pad}{fence}")
+    }
+
     /// One line, as written.
     pub fn line(&mut self, line: &str) {
         let _ = writeln!(self.out, "{line}");
@@ -290,6 +344,26 @@ fn scalar(v: &Value) -> String {
     }
 }
 
+/// `text` cut to at most `max_bytes` (on a character boundary) followed by
+/// a line saying how much was left out and `rest` (where to read it);
+/// unchanged when it fits.
+pub fn bounded(mut text: String, max_bytes: usize, rest: &str) -> String {
+    if text.len() <= max_bytes {
+        return text;
+    }
+    let full = text.len();
+    let mut cut = max_bytes;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
+    let _ = write!(
+        text,
+        "\n\n… (cut at {cut} of {full} bytes to keep the answer small; {rest})\n"
+    );
+    text
+}
+
 /// Renders `value` in `style` with the generic rendering.
 pub fn render_value(value: &Value, style: Style) -> String {
     let mut text = Text::new(style);
@@ -333,6 +407,35 @@ mod tests {
         assert!(
             md.contains("| id | n | tags |\n|---|---|---|\n| a | 1 | x, y |\n| bb | 22 |  |\n"),
             "{md}"
+        );
+    }
+
+    #[test]
+    fn facts_items_and_code_adapt_to_the_style() {
+        let mut md = Text::new(Style::Markdown);
+        md.subheading("Steps");
+        md.facts(&[("status", "Open".into()), ("empty", String::new())]);
+        md.item("one\ntwo");
+        assert_eq!(md.code("a`b"), "``a`b``");
+        assert_eq!(md.code("`x"), "`` `x ``");
+        assert_eq!(
+            md.finish(),
+            "### Steps\n\n- **status:** Open\n\n- one\n  two\n"
+        );
+        let mut plain = Text::new(Style::Plain);
+        plain.facts(&[("status", "Open".into())]);
+        assert_eq!(plain.code("a`b"), "a`b");
+        assert_eq!(plain.finish(), "status: Open\n\n");
+    }
+
+    #[test]
+    fn bounded_cuts_on_a_character_boundary_and_says_so() {
+        assert_eq!(bounded("short".into(), 10, "x"), "short");
+        let cut = bounded("é".repeat(100), 51, "read the file");
+        assert!(cut.starts_with(&"é".repeat(25)), "{cut}");
+        assert!(
+            cut.ends_with("(cut at 50 of 200 bytes to keep the answer small; read the file)\n"),
+            "{cut}"
         );
     }
 

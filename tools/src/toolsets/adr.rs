@@ -92,7 +92,7 @@ pub struct AdrGetParams {
 }
 
 /// Reads one architecture decision.
-#[onto_mcp_tool(toolset = "adr")]
+#[onto_mcp_tool(toolset = "adr", custom_cli)]
 pub struct AdrGetTool;
 
 impl ToolBase for AdrGetTool {
@@ -154,6 +154,60 @@ impl ToolCommand for AdrListTool {
             out.value(&serde_json::json!(list.findings));
         }
         out.next_page(list.next_cursor.as_deref());
+        true
+    }
+}
+
+impl ToolCommand for AdrGetTool {
+    /// The decision as a document: title, status line, context, decision,
+    /// rationale and constraints (the `ontoref://adr/{id}` resource too).
+    fn text(got: &AdrGet, out: &mut Text) -> bool {
+        let a = &got.adr;
+        out.heading(&format!("{}: {}", a.id, a.title));
+        let chain = if got.chain.len() > 1 {
+            got.chain.join(" → ")
+        } else {
+            String::new()
+        };
+        out.facts(&[
+            ("status", cell_of(&a.status)),
+            ("date", a.date.clone()),
+            ("file", out.code(&got.file)),
+            ("supersedes", a.supersedes.clone().unwrap_or_default()),
+            ("superseded by", got.superseded_by.join(", ")),
+            ("chain", chain),
+        ]);
+        out.subheading("Context");
+        out.passage(&a.context);
+        out.subheading("Decision");
+        out.passage(&a.decision);
+        if !a.rationale.is_empty() {
+            out.subheading("Rationale");
+            for r in &a.rationale {
+                out.item(&format!("{}: {}", r.claim, r.detail));
+            }
+            out.blank();
+        }
+        if !a.constraints.is_empty() {
+            out.subheading("Constraints");
+            for c in &a.constraints {
+                let check = c
+                    .check
+                    .as_ref()
+                    .map(|m| {
+                        let json = serde_json::Value::Object(m.clone()).to_string();
+                        format!("\ncheck: {}", out.code(&json))
+                    })
+                    .unwrap_or_default();
+                out.item(&format!(
+                    "{} ({}): {}{check}",
+                    out.code(&c.id),
+                    cell_of(&c.severity),
+                    c.claim
+                ));
+            }
+            out.blank();
+        }
         true
     }
 }

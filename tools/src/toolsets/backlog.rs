@@ -104,7 +104,7 @@ pub struct BacklogGetParams {
 }
 
 /// Reads one backlog item.
-#[onto_mcp_tool(toolset = "backlog")]
+#[onto_mcp_tool(toolset = "backlog", custom_cli)]
 pub struct BacklogGetTool;
 
 impl ToolBase for BacklogGetTool {
@@ -205,6 +205,31 @@ mod stats_tests {
             assert_eq!(sum, total, "{dim}: {stats}");
         }
         assert_eq!(stats["by_kind"]["Bug"], listed["total"], "{stats}");
+    }
+}
+
+impl ToolCommand for BacklogGetTool {
+    /// The item as a document: title, its fields, then its detail (the
+    /// `ontoref://backlog/{id}` resource too).
+    fn text(got: &BacklogGet, out: &mut Text) -> bool {
+        let i = &got.item;
+        out.heading(&format!("{}: {}", i.id, i.title));
+        out.facts(&[
+            ("status", i.status.clone()),
+            ("priority", i.priority.clone()),
+            ("kind", i.kind.clone()),
+            ("created", i.created.clone()),
+            ("related ADRs", i.related_adrs.join(", ")),
+            (
+                "related dimension",
+                i.related_dim.clone().unwrap_or_default(),
+            ),
+            ("graduates to", i.graduates_to.clone().unwrap_or_default()),
+        ]);
+        if !i.detail.is_empty() {
+            out.passage(&i.detail);
+        }
+        true
     }
 }
 

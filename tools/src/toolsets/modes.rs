@@ -237,7 +237,15 @@ impl AsyncTool<Engine> for ValidateModesTool {
 }
 
 impl ToolCommand for ModeResolveTool {
+    /// Plain text: where the mode resolves and why, then its steps. In
+    /// Markdown, the same as a numbered runbook whose steps carry their
+    /// command, verification and on-error (the `ontoref://mode/{id}`
+    /// resource and the `run-mode` prompt serve this).
     fn text(r: &Resolution, out: &mut Text) -> bool {
+        if out.is_markdown() {
+            runbook(r, out);
+            return true;
+        }
         out.line(&format!(
             "{} resolves at {} ({})\n\nwhy:",
             r.mode,
@@ -278,6 +286,61 @@ impl ToolCommand for ModeResolveTool {
             out.line(&format!("\nwarning: {w}"));
         }
         true
+    }
+}
+
+/// A resolved mode in Markdown: where it resolves and why, then every step
+/// numbered in order with its actor, level, dependencies, command,
+/// verification and what to do on error.
+fn runbook(r: &Resolution, out: &mut Text) {
+    out.heading(&format!("Mode {}", out.code(&r.mode)));
+    out.line(&format!(
+        "Resolves at **{}** ({}).\n",
+        r.resolved_level.name,
+        cell_of(&r.resolved_level.index)
+    ));
+    out.subheading("Why it resolves there");
+    for (i, link) in r.chain.iter().enumerate() {
+        out.line(&format!(
+            "{}. [{}] {}: {}",
+            i + 1,
+            cell_of(&link.index),
+            link.outcome,
+            link.reason
+        ));
+    }
+    out.blank();
+    out.subheading("Steps");
+    for (i, s) in r.steps.iter().enumerate() {
+        let step = &s.step;
+        out.line(&format!("{}. **{}**: {}", i + 1, step.id, step.action));
+        let mut facts = vec![format!("from level: {}", s.from_level)];
+        if let Some(actor) = &step.actor {
+            facts.push(format!("actor: {actor}"));
+        }
+        if !step.depends_on.is_empty() {
+            facts.push(format!("after: {}", step.depends_on.join(", ")));
+        }
+        if let Some(cmd) = &step.cmd {
+            facts.push(format!("command: {}", out.code(cmd)));
+        }
+        if let Some(verify) = &step.verify {
+            facts.push(format!("verify: {verify}"));
+        }
+        if let Some(on_error) = &step.on_error {
+            facts.push(format!("on error: {on_error}"));
+        }
+        for fact in facts {
+            out.line(&format!("   - {fact}"));
+        }
+    }
+    out.blank();
+    if !r.warnings.is_empty() {
+        out.subheading("Warnings");
+        for w in &r.warnings {
+            out.item(w);
+        }
+        out.blank();
     }
 }
 

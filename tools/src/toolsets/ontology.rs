@@ -107,7 +107,7 @@ pub struct NodeGetParams {
 }
 
 /// Reads one node and its edges.
-#[onto_mcp_tool(toolset = "ontology")]
+#[onto_mcp_tool(toolset = "ontology", custom_cli)]
 pub struct NodeGetTool;
 
 impl ToolBase for NodeGetTool {
@@ -430,6 +430,87 @@ impl ToolCommand for ListOntologyExtensionsTool {
 
 impl ToolCommand for GetOntologyExtensionTool {
     const WORDS: Option<&'static str> = Some("ontology show");
+
+    /// The extension's identity, what this view holds, then its content
+    /// (the `ontoref://ontology/{id}` resource too).
+    fn text(v: &ExtensionView, out: &mut Text) -> bool {
+        out.heading(&format!("{} {}", v.id, v.version));
+        let page = v.page.as_ref().map_or_else(String::new, |p| {
+            format!(
+                "{} {}..{} of {}",
+                p.part,
+                p.offset + 1,
+                p.offset + p.count,
+                p.total
+            )
+        });
+        out.facts(&[
+            ("view", v.view.as_str().to_owned()),
+            (
+                "section",
+                v.section.map(|s| s.key().to_owned()).unwrap_or_default(),
+            ),
+            ("sha256", out.code(&v.sha256)),
+            (
+                "verified",
+                if v.verified {
+                    "yes"
+                } else {
+                    "no: hash-pinned only"
+                }
+                .to_owned(),
+            ),
+            ("page", page),
+            ("omitted", v.omitted.join(", ")),
+            ("next cursor", v.next_cursor.clone().unwrap_or_default()),
+        ]);
+        if let Some(hint) = &v.hint {
+            out.passage(hint);
+        }
+        out.value(&v.content);
+        true
+    }
+}
+
+impl ToolCommand for NodeGetTool {
+    /// The node as a document: name, level and pole, description, the files
+    /// and ADRs it names, and its edges (the `ontoref://node/{id}` resource
+    /// too).
+    fn text(got: &NodeGet, out: &mut Text) -> bool {
+        let n = &got.node;
+        out.heading(&format!("{} ({})", n.name, out.code(&n.id)));
+        let paths: Vec<String> = n.artifact_paths.iter().map(|p| out.code(p)).collect();
+        out.facts(&[
+            ("level", cell_of(&n.level)),
+            ("pole", cell_of(&n.pole)),
+            ("invariant", if n.invariant { "yes" } else { "" }.to_owned()),
+            ("artifact paths", paths.join(", ")),
+            ("ADRs", n.adrs.join(", ")),
+        ]);
+        out.passage(&n.description);
+        for (title, links) in [
+            ("Incoming edges", &got.incoming),
+            ("Outgoing edges", &got.outgoing),
+        ] {
+            if links.is_empty() {
+                continue;
+            }
+            out.subheading(title);
+            let rows: Vec<Vec<String>> = links
+                .iter()
+                .map(|l| {
+                    vec![
+                        l.kind.clone(),
+                        l.node.clone(),
+                        l.note.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            out.table(&["kind", "node", "note"], &rows);
+            out.blank();
+        }
+        true
+    }
 }
 
 impl ToolCommand for NodeListTool {
