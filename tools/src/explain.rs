@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
-use globset::{GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
+use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -215,26 +215,61 @@ struct Entry {
     written: String,
 }
 
-/// The globs, as one set when it builds, else one matcher each.
+/// The globs rooted in one directory (their [`fixed_dir`]): one set when
+/// it builds, else one matcher each, and the entries of each glob.
 #[derive(Debug)]
-enum Globs {
+struct GlobGroup {
+    matchers: Matchers,
+    /// Entries of each glob, by its position in the group.
+    entries: Vec<Vec<usize>>,
+}
+
+#[derive(Debug)]
+enum Matchers {
     Set(GlobSet),
     Each(Vec<GlobMatcher>),
 }
 
-impl Globs {
-    fn matching(&self, path: &str, into: &mut Vec<usize>) {
-        into.clear();
-        match self {
-            Globs::Set(set) => set.matches_into(path, into),
-            Globs::Each(each) => {
-                into.extend(
-                    each.iter()
-                        .enumerate()
-                        .filter_map(|(i, g)| g.is_match(path).then_some(i)),
-                );
-            }
+impl GlobGroup {
+    fn new(globs: Vec<(Glob, Vec<usize>)>) -> GlobGroup {
+        let mut set = GlobSetBuilder::new();
+        for (g, _) in &globs {
+            set.add(g.clone());
         }
+        let matchers = match set.build() {
+            Ok(set) => Matchers::Set(set),
+            Err(_) => Matchers::Each(globs.iter().map(|(g, _)| g.compile_matcher()).collect()),
+        };
+        GlobGroup {
+            matchers,
+            entries: globs.into_iter().map(|(_, es)| es).collect(),
+        }
+    }
+
+    /// The entries of the globs matching `path`.
+    fn matching<'a>(
+        &'a self,
+        path: &str,
+        hits: &'a mut Vec<usize>,
+    ) -> impl Iterator<Item = usize> + 'a {
+        hits.clear();
+        match &self.matchers {
+            Matchers::Set(set) => set.matches_into(path, hits),
+            Matchers::Each(each) => hits.extend(
+                each.iter()
+                    .enumerate()
+                    .filter_map(|(i, g)| g.is_match(path).then_some(i)),
+            ),
+        }
+        hits.iter()
+            .filter_map(|&g| self.entries.get(g))
+            .flatten()
+            .copied()
+    }
+
+    /// Every entry of the group.
+    fn all(&self) -> impl Iterator<Item = usize> + '_ {
+        self.entries.iter().flatten().copied()
     }
 }
 
@@ -246,11 +281,9 @@ pub struct PathIndex {
     entries: Vec<Entry>,
     /// Normalised literal artifact path → entries.
     literals: BTreeMap<String, Vec<usize>>,
-    globs: Globs,
-    /// Entries of each glob of `globs`, by its position.
-    glob_entries: Vec<Vec<usize>>,
-    /// A glob's fixed directory → the globs (positions) rooted there.
-    glob_dirs: BTreeMap<String, Vec<usize>>,
+    /// The globs by the directory they are rooted in (`` for `**/x`): a
+    /// path is only matched against the globs of its own directories.
+    globs: BTreeMap<String, GlobGroup>,
 }
 
 impl PathIndex {
@@ -259,10 +292,8 @@ impl PathIndex {
     pub fn new(core: Arc<Core>) -> PathIndex {
         let mut entries = Vec::new();
         let mut literals: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        let mut glob_ids: HashMap<String, usize> = HashMap::new();
-        let mut matchers = Vec::new();
-        let mut glob_entries: Vec<Vec<usize>> = Vec::new();
-        let mut glob_dirs: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        // Directory → glob text → (glob, entries).
+        let mut globs: BTreeMap<String, BTreeMap<String, (Glob, Vec<usize>)>> = BTreeMap::new();
         for (n, node) in core.nodes().iter().enumerate() {
             for written in &node.artifact_paths {
                 let Some(norm) = normalize_pattern(written) else {
@@ -277,37 +308,26 @@ impl PathIndex {
                     .then(|| GlobBuilder::new(&norm).literal_separator(true).build().ok())
                     .flatten();
                 match glob {
-                    Some(glob) => {
-                        let g = *glob_ids.entry(norm.clone()).or_insert_with(|| {
-                            matchers.push(glob);
-                            glob_entries.push(Vec::new());
-                            glob_dirs
-                                .entry(fixed_dir(&norm))
-                                .or_default()
-                                .push(matchers.len() - 1);
-                            matchers.len() - 1
-                        });
-                        glob_entries[g].push(e);
-                    }
+                    Some(glob) => globs
+                        .entry(fixed_dir(&norm))
+                        .or_default()
+                        .entry(norm)
+                        .or_insert_with(|| (glob, Vec::new()))
+                        .1
+                        .push(e),
                     None => literals.entry(norm).or_default().push(e),
                 }
             }
         }
-        let mut set = GlobSetBuilder::new();
-        for g in &matchers {
-            set.add(g.clone());
-        }
-        let globs = match set.build() {
-            Ok(set) => Globs::Set(set),
-            Err(_) => Globs::Each(matchers.iter().map(|g| g.compile_matcher()).collect()),
-        };
+        let globs = globs
+            .into_iter()
+            .map(|(dir, group)| (dir, GlobGroup::new(group.into_values().collect())))
+            .collect();
         PathIndex {
             core,
             entries,
             literals,
             globs,
-            glob_entries,
-            glob_dirs,
         }
     }
 
@@ -320,30 +340,37 @@ impl PathIndex {
     fn covers(&self, path: &str) -> Vec<(usize, Cover)> {
         let mut found = Vec::new();
         let mut hits = Vec::new();
-        for (at, depth) in ancestors(path) {
-            let here = at.len() == path.len();
-            let cover = if here {
-                Cover::Exact
+        let here = |at: &str, depth: usize, exact: Cover| {
+            if at.len() == path.len() {
+                exact
             } else {
                 Cover::Holds(usize::MAX - depth)
-            };
-            if let Some(es) = self.literals.get(at) {
-                found.extend(es.iter().map(|&e| (e, cover)));
             }
-            self.globs.matching(at, &mut hits);
-            let cover = if here { Cover::Glob } else { cover };
-            for &g in &hits {
-                found.extend(self.glob_entries[g].iter().map(|&e| (e, cover)));
+        };
+        let chain: Vec<(&str, usize)> = ancestors(path).collect();
+        for &(at, depth) in &chain {
+            if let Some(es) = self.literals.get(at) {
+                found.extend(es.iter().map(|&e| (e, here(at, depth, Cover::Exact))));
+            }
+        }
+        // A glob rooted in `dir` can only match what lies under `dir`: the
+        // root's globs, then those of each directory holding `path`.
+        let dirs = std::iter::once("").chain(chain.iter().skip(1).map(|&(a, _)| a));
+        for dir in dirs {
+            let Some(group) = self.globs.get(dir) else {
+                continue;
+            };
+            for &(at, depth) in chain.iter().filter(|(at, _)| at.len() > dir.len()) {
+                let cover = here(at, depth, Cover::Glob);
+                found.extend(group.matching(at, &mut hits).map(|e| (e, cover)));
             }
         }
         for (_, es) in under(&self.literals, path) {
             found.extend(es.iter().map(|&e| (e, Cover::Under)));
         }
-        let rooted = self.glob_dirs.get(path).into_iter().map(|gs| (path, gs));
-        for (_, gs) in rooted.chain(under(&self.glob_dirs, path)) {
-            for &g in gs {
-                found.extend(self.glob_entries[g].iter().map(|&e| (e, Cover::Under)));
-            }
+        let rooted = self.globs.get(path).into_iter().map(|g| (path, g));
+        for (_, group) in rooted.chain(under(&self.globs, path)) {
+            found.extend(group.all().map(|e| (e, Cover::Under)));
         }
         found
     }
@@ -382,16 +409,19 @@ impl PathIndex {
                 .take(NEAREST_CANDIDATES)
                 .filter_map(|(_, es)| es.first().map(|&e| self.entries[e].written.as_str()))
                 .collect();
-            let rooted = self.glob_dirs.get(dir).into_iter().map(|gs| (dir, gs));
-            for (_, gs) in rooted
-                .chain(under(&self.glob_dirs, dir))
+            let rooted = self.globs.get(dir).into_iter().map(|g| (dir, g));
+            for (_, group) in rooted
+                .chain(under(&self.globs, dir))
                 .take(NEAREST_CANDIDATES)
             {
-                candidates.extend(gs.iter().filter_map(|&g| {
-                    let e = *self.glob_entries.get(g)?.first()?;
-                    Some(self.entries[e].written.as_str())
-                }));
+                candidates.extend(
+                    group
+                        .entries
+                        .iter()
+                        .filter_map(|es| es.first().map(|&e| self.entries[e].written.as_str())),
+                );
             }
+            candidates.truncate(NEAREST_CANDIDATES);
             if candidates.is_empty() {
                 continue;
             }
@@ -410,7 +440,7 @@ impl PathIndex {
         // No directory in common: the closest top-level names, as written
         // when an artifact path is just that name, else as a directory.
         let mut tops: BTreeMap<&str, String> = BTreeMap::new();
-        for key in self.literals.keys().chain(self.glob_dirs.keys()) {
+        for key in self.literals.keys().chain(self.globs.keys()) {
             let top = key.split('/').next().unwrap_or(key);
             if top.is_empty() || tops.contains_key(top) {
                 continue;
