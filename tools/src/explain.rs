@@ -616,10 +616,11 @@ fn binding(adrs: &AdrSet, id: &str) -> Option<BindingAdr> {
 /// The first [`QA_CAP`] entries whose question or answer mentions `path`,
 /// and how many do.
 fn mentions(qa: &QaStore, path: &str) -> (Vec<QaMention>, usize) {
+    let finder = PathFinder::new(path);
     let mut out = Vec::new();
     let mut total = 0;
     for e in qa.entries() {
-        if mentions_path(&e.question, path) || mentions_path(&e.answer, path) {
+        if finder.in_text(&e.question) || finder.in_text(&e.answer) {
             total += 1;
             if out.len() < QA_CAP {
                 out.push(QaMention {
@@ -642,29 +643,53 @@ fn name_char(c: char) -> bool {
 /// `qa.ncl.bak`) nor under another directory (`a/src/x` for `src/x`); a
 /// leading `./` and anything under the path (`src/` + `x`) still count.
 pub fn mentions_path(text: &str, path: &str) -> bool {
-    if path.is_empty() {
-        return false;
+    PathFinder::new(path).in_text(text)
+}
+
+/// [`mentions_path`] for one path over many texts: the substring searcher
+/// is built once.
+struct PathFinder<'p> {
+    path: &'p str,
+    finder: memchr::memmem::Finder<'p>,
+}
+
+impl<'p> PathFinder<'p> {
+    fn new(path: &'p str) -> PathFinder<'p> {
+        PathFinder {
+            path,
+            finder: memchr::memmem::Finder::new(path.as_bytes()),
+        }
     }
-    text.match_indices(path).any(|(at, _)| {
-        let before = &text[..at];
-        let after = &text[at + path.len()..];
-        let starts = match before.chars().next_back() {
-            None => true,
-            Some('/') => before.strip_suffix("./").is_some_and(|b| {
-                b.chars()
-                    .next_back()
-                    .is_none_or(|c| !name_char(c) && c != '.' && c != '/')
-            }),
-            Some(c) => !name_char(c) && c != '.',
-        };
-        let mut rest = after.chars();
-        let ends = match rest.next() {
-            None => true,
-            Some('.') => rest.next().is_none_or(|c| !name_char(c)),
-            Some(c) => !name_char(c),
-        };
-        starts && ends
-    })
+
+    fn in_text(&self, text: &str) -> bool {
+        if self.path.is_empty() {
+            return false;
+        }
+        self.finder.find_iter(text.as_bytes()).any(|at| {
+            // A match of a UTF-8 needle starts and ends on character
+            // boundaries; `get` keeps that from being a panic regardless.
+            let (Some(before), Some(after)) = (text.get(..at), text.get(at + self.path.len()..))
+            else {
+                return false;
+            };
+            let starts = match before.chars().next_back() {
+                None => true,
+                Some('/') => before.strip_suffix("./").is_some_and(|b| {
+                    b.chars()
+                        .next_back()
+                        .is_none_or(|c| !name_char(c) && c != '.' && c != '/')
+                }),
+                Some(c) => !name_char(c) && c != '.',
+            };
+            let mut rest = after.chars();
+            let ends = match rest.next() {
+                None => true,
+                Some('.') => rest.next().is_none_or(|c| !name_char(c)),
+                Some(c) => !name_char(c),
+            };
+            starts && ends
+        })
+    }
 }
 
 /// A node whose artifact paths cover the asked path.
