@@ -284,6 +284,10 @@ pub struct PathIndex {
     /// The globs by the directory they are rooted in (`` for `**/x`): a
     /// path is only matched against the globs of its own directories.
     globs: BTreeMap<String, GlobGroup>,
+    /// Each top-level name of an artifact path → how `nearest` shows it:
+    /// as written when an artifact path is just that name, else as a
+    /// directory (`src/`).
+    tops: BTreeMap<String, String>,
 }
 
 impl PathIndex {
@@ -319,15 +323,28 @@ impl PathIndex {
                 }
             }
         }
-        let globs = globs
+        let globs: BTreeMap<String, GlobGroup> = globs
             .into_iter()
             .map(|(dir, group)| (dir, GlobGroup::new(group.into_values().collect())))
             .collect();
+        let mut tops: BTreeMap<String, String> = BTreeMap::new();
+        for key in literals.keys().chain(globs.keys()) {
+            let top = key.split('/').next().unwrap_or(key);
+            if top.is_empty() || tops.contains_key(top) {
+                continue;
+            }
+            let shown = match literals.get(top).and_then(|es| es.first()) {
+                Some(&e) => entries[e].written.clone(),
+                None => format!("{top}/"),
+            };
+            tops.insert(top.to_owned(), shown);
+        }
         PathIndex {
             core,
             entries,
             literals,
             globs,
+            tops,
         }
     }
 
@@ -437,24 +454,11 @@ impl PathIndex {
                 .map(|(_, c)| c.to_owned())
                 .collect();
         }
-        // No directory in common: the closest top-level names, as written
-        // when an artifact path is just that name, else as a directory.
-        let mut tops: BTreeMap<&str, String> = BTreeMap::new();
-        for key in self.literals.keys().chain(self.globs.keys()) {
-            let top = key.split('/').next().unwrap_or(key);
-            if top.is_empty() || tops.contains_key(top) {
-                continue;
-            }
-            let shown = match self.literals.get(top).and_then(|es| es.first()) {
-                Some(&e) => self.entries[e].written.clone(),
-                None => format!("{top}/"),
-            };
-            tops.insert(top, shown);
-        }
+        // No directory in common: the closest top-level names.
         let first = path.split('/').next().unwrap_or(path);
-        closest(first, tops.keys().copied(), NEAREST_CAP)
+        closest(first, self.tops.keys().map(String::as_str), NEAREST_CAP)
             .into_iter()
-            .filter_map(|t| tops.get(t.as_str()).cloned())
+            .filter_map(|t| self.tops.get(&t).cloned())
             .collect()
     }
 
