@@ -251,6 +251,11 @@ fn the_cli_and_mcp_give_the_same_json() {
         ),
         ("ontoref_state", json!({}), vec!["state"]),
         (
+            "ontoref_explain_path",
+            json!({"path": "src/output.rs"}),
+            vec!["explain", "src/output.rs"],
+        ),
+        (
             "ontoref_adr_list",
             json!({"status": "Accepted"}),
             vec!["adr", "list", "--status", "Accepted"],
@@ -268,6 +273,113 @@ fn the_cli_and_mcp_give_the_same_json() {
             "{tool}"
         );
     }
+}
+
+fn explain(s: &Sandbox, root: &std::path::Path, path: &str) -> std::process::Output {
+    s.run(&[
+        "--project",
+        path_str(root),
+        "explain",
+        path,
+        "--fmt",
+        "json",
+    ])
+}
+
+#[test]
+fn explain_names_the_nodes_constraints_and_qa_binding_a_path() {
+    let s = Sandbox::new();
+    let ok = |path: &str| {
+        let out = explain(&s, &template(), path);
+        assert!(out.status.success(), "{path}: {}", stderr(&out));
+        json_out(&out)
+    };
+    let got = ok("src/output.rs");
+    assert_eq!(
+        ids(&got, "nodes"),
+        ["context-is-scarce", "bound-tool-output"]
+    );
+    let adr = &got["adrs"][0];
+    assert_eq!(adr["id"], "adr-005");
+    assert_eq!(adr["hard"][0]["id"], "shared-budget-constant");
+    assert_eq!(adr["hard"][0]["check"]["tag"], "Grep");
+    assert_eq!(adr["hard"][0]["check"]["paths"], json!(["src/output.rs"]));
+    assert_eq!(adr["soft"][0]["id"], "no-per-tool-budgets");
+    assert_eq!(ids(&got, "qa"), ["what-binds-this-file"]);
+
+    // A glob of the template covers a sops file anywhere.
+    let got = ok("deploy/prod.sops.yaml");
+    assert_eq!(got["nodes"][0]["matched"], json!(["**/*.sops.yaml"]));
+    assert_eq!(ids(&got, "adrs"), ["adr-002", "adr-004"]);
+
+    // Unmatched: empty, exit 0, the nearest artifact paths.
+    let got = ok("src/vault/gate.rs");
+    assert_eq!(got["total_nodes"], 0);
+    assert_eq!(got["nodes"], json!([]));
+    assert_eq!(got["nearest"], json!(["src/output.rs", "src/transport/"]));
+    assert!(got["hint"].is_string());
+
+    // Leaving the project is refused, as a named error.
+    for bad in ["../outside.rs", "/etc/passwd"] {
+        let out = explain(&s, &template(), bad);
+        assert!(!out.status.success(), "{bad}");
+        assert_eq!(json_out(&out)["error"]["code"], "invalid-params", "{bad}");
+    }
+}
+
+#[test]
+fn explain_answers_the_issue_example_and_survives_a_broken_qa_store() {
+    // `ontoref explain src/vault/gate.rs` in a project whose vault code is
+    // a glob of one node, bound by an Accepted ADR with Hard and Soft
+    // constraints and by one that fails to load; its Q&A store is broken.
+    let s = Sandbox::new();
+    let root = s.project(
+        "vaulted",
+        &[
+            (
+                ".ontology/core.ncl",
+                r#"{ nodes = [
+                    { id = "gate-first", name = "The gate decides before decryption", pole = 'Yin, level = 'Axiom, description = "d", invariant = true, artifact_paths = ["src/vault/**/*.rs"], adrs = ["adr-001", "adr-002"] },
+                    { id = "docs", name = "Docs", pole = 'Yang, level = 'Practice, description = "d", artifact_paths = ["docs/"] },
+                  ], edges = [] }"#,
+            ),
+            (
+                "adrs/adr-001-gate.ncl",
+                r#"let a = import "schemas/adr.ncl" in a.make_adr { id = "adr-001", title = "Gate before decrypt", status = 'Accepted, date = "2026-01-01", context = "c", decision = "d", constraints = [
+                    { id = "no-decrypt-before-grant", severity = 'Hard, claim = "Nothing is decrypted before the gate returns a Grant", check = { tag = "Grep", paths = ["src/vault/"], pattern = "decrypt\\(", must_be_empty = false } },
+                    { id = "checks-in-order", severity = 'Soft, claim = "The gate runs its checks in the protocol's order" },
+                  ] }"#,
+            ),
+            ("adrs/adr-002-broken.ncl", "{ id = "),
+            ("reflection/qa.ncl", "{ entries = [ { id = 1 } ] }"),
+        ],
+    );
+    let out = explain(&s, &root, "src/vault/gate.rs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = json_out(&out);
+    assert_eq!(ids(&got, "nodes"), ["gate-first"]);
+    assert_eq!(got["nodes"][0]["invariant"], true);
+    let adr = &got["adrs"][0];
+    assert_eq!(
+        adr["hard"][0]["claim"],
+        "Nothing is decrypted before the gate returns a Grant"
+    );
+    assert_eq!(adr["hard"][0]["check"]["pattern"], "decrypt\\(");
+    assert_eq!(adr["soft"][0]["id"], "checks-in-order");
+    assert!(adr["soft"][0].get("check").is_none(), "{got}");
+    assert_eq!(got["missing_adrs"], json!(["adr-002"]));
+    assert_eq!(got["problems"][0]["code"], "qa-invalid-entry", "{got}");
+    // The directory, and an absolute path inside the project.
+    let got = json_out(&explain(&s, &root, "src/vault/"));
+    assert_eq!(ids(&got, "nodes"), ["gate-first"]);
+    let abs = root.join("src/vault/keys/age.rs");
+    let got = json_out(&explain(&s, &root, path_str(&abs)));
+    assert_eq!(got["path"], "src/vault/keys/age.rs");
+    assert_eq!(ids(&got, "nodes"), ["gate-first"]);
+    // A sibling the glob does not reach.
+    let got = json_out(&explain(&s, &root, "src/vault.rs"));
+    assert_eq!(got["total_nodes"], 0);
+    assert_eq!(got["nearest"], json!(["src/vault/**/*.rs"]));
 }
 
 const CORE_OK: &str = r#"{ nodes = [ { id = "a", name = "A", pole = 'Yang, level = 'Axiom, description = "d" } ], edges = [] }"#;

@@ -14,6 +14,7 @@ use crate::backlog::Backlog;
 use crate::corpus::{Corpus, Fingerprint};
 use crate::embedded::SCHEMAS;
 use crate::error::ToolError;
+use crate::explain::PathIndex;
 use crate::manifest::Manifest;
 use crate::model::{Document, Skipped};
 use crate::modes::{BASE, Hierarchy, Level, LevelIndex, Mode, Workflow, assemble, modes_dir};
@@ -122,6 +123,7 @@ pub struct Engine {
     adr_set: std::sync::Mutex<Option<(AdrStamps, Arc<AdrSet>)>>,
     ontologies: std::sync::Mutex<Option<(Stamps, Option<Arc<Snapshot>>)>>,
     ontology_docs: Arc<DocCache>,
+    path_index: std::sync::Mutex<Option<Arc<PathIndex>>>,
     actor: Option<String>,
     config_home: PathBuf,
     vault: VaultState,
@@ -217,6 +219,7 @@ impl Engine {
             adr_set: std::sync::Mutex::default(),
             ontologies: std::sync::Mutex::default(),
             ontology_docs: Arc::default(),
+            path_index: std::sync::Mutex::default(),
             actor: config.actor.clone().filter(|a| !a.is_empty()),
             config_home,
             vault: VaultState::new(runtime, config.credential_ttl),
@@ -520,6 +523,24 @@ impl Engine {
     pub fn ontologies(&self) -> Result<Arc<Snapshot>, ToolError> {
         self.ontology_snapshot()?
             .ok_or_else(|| snapshot::not_vendored(self.project.root()).into())
+    }
+
+    /// The reverse index of the ontology's `artifact_paths`
+    /// (`explain::PathIndex`), built once per loaded core: kept while
+    /// [`Engine::core`] returns the same document.
+    pub async fn path_index(&self) -> Result<Arc<PathIndex>, ToolError> {
+        let core = self.core().await?;
+        if let Ok(cached) = self.path_index.lock()
+            && let Some(index) = cached.as_ref()
+            && Arc::ptr_eq(index.core(), &core)
+        {
+            return Ok(index.clone());
+        }
+        let index = Arc::new(PathIndex::new(core));
+        if let Ok(mut cached) = self.path_index.lock() {
+            *cached = Some(index.clone());
+        }
+        Ok(index)
     }
 
     /// The Q&A store; empty when `reflection/qa.ncl` does not exist.

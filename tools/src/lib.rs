@@ -29,6 +29,7 @@ pub mod engine;
 pub mod error;
 pub mod error_body;
 pub mod escrow;
+pub mod explain;
 pub mod fsread;
 pub mod fswrite;
 pub mod hex;

@@ -42,6 +42,16 @@ pub fn closest<'a>(
         .collect()
 }
 
+/// The edit distance between the first 100 characters of `a` and of `b`,
+/// for ranking suggestions that are not names (paths).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let cut = |s: &str| match s.char_indices().nth(CLOSEST_INPUT_CHARS) {
+        None => s.len(),
+        Some((end, _)) => end,
+    };
+    levenshtein(&a[..cut(a)], &b[..cut(b)])
+}
+
 fn levenshtein(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();

@@ -14,6 +14,7 @@ use crate::catalog::{name, read_only_annotations};
 use crate::command::ToolCommand;
 use crate::engine::Engine;
 use crate::error::ToolError;
+use crate::explain::{BoundConstraint, Explained, ProjectPath};
 use crate::onto_mcp_tool;
 use crate::ontologies::resolve::Section;
 use crate::ontologies::snapshot::{ExtensionList, ExtensionView, View};
@@ -242,6 +243,208 @@ impl AsyncTool<Engine> for StateTool {
             &*engine.gates().await?,
         ))
     }
+}
+
+fn default_explain_limit() -> u32 {
+    20
+}
+
+/// Arguments of `ontoref_explain_path`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExplainPathParams {
+    /// The file or directory to explain, relative to the project root
+    /// (`src/vault/gate.rs`, `src/vault/`); an absolute path inside the
+    /// project is accepted.
+    pub path: String,
+    /// Nodes per page.
+    #[serde(default = "default_explain_limit")]
+    #[schemars(range(min = 1, max = 100))]
+    pub limit: u32,
+    /// `next_cursor` from the previous page, with the same path.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+/// What binds a file or directory: the reverse index of `artifact_paths`.
+#[onto_mcp_tool(toolset = "ontology", custom_cli)]
+pub struct ExplainPathTool;
+
+impl ToolBase for ExplainPathTool {
+    type Parameter = ExplainPathParams;
+    type Output = Explained;
+    type Error = ToolError;
+
+    fn name() -> Cow<'static, str> {
+        name("ontoref_explain_path")
+    }
+
+    fn title() -> Option<String> {
+        Some("Explain what binds a path".to_owned())
+    }
+
+    fn description() -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(
+            "Before editing a file or directory, ask what binds it: the ontology nodes whose \
+             artifact_paths cover `path`, every ADR binding those nodes with its Hard (must hold) \
+             and Soft (should hold) constraints, each a claim and its check as the ADR states it, \
+             and the Q&A entries that mention the path. `path` is relative to the project root \
+             (`src/vault/gate.rs`, `src/vault/`); an absolute path inside the project is \
+             accepted, one outside it or a `..` leaving it is `invalid-params`. An artifact path \
+             covers `path` when it names it, is a directory holding it (`src/` or `src`), or is a \
+             glob matching it or a directory holding it (`*` stays within one directory, `**` \
+             crosses them); when `path` is a directory, artifact paths and globs lying under it \
+             count too. Nodes come most specific first (exact, glob, nearest enclosing \
+             directory, then what lies under), each {id, name, level, invariant, matched: its \
+             patterns that matched as written, adrs: ids}; `adrs` lists each binding ADR once: \
+             {id, title, status, hard, soft}, where a Superseded ADR shows `superseded_by` \
+             instead of constraints; `missing_adrs` names ids a node cites that are not loaded. \
+             `qa`: up to 10 entries {id, question} whose question or answer contains the path \
+             exactly (case-sensitive, as a whole path; `total_qa` counts all); read one with \
+             ontoref_qa_show. No match is not an error: `nodes` is empty, `nearest` lists the \
+             closest artifact paths the ontology does name, and `hint` says what to do. Pages \
+             hold `limit` nodes (default 20, max 100) within the response budget; pass \
+             `next_cursor` back as `cursor` with the same path (later pages list only ADRs not \
+             shown before, and no Q&A).",
+        ))
+    }
+
+    fn annotations() -> Option<ToolAnnotations> {
+        Some(read_only_annotations("Explain what binds a path"))
+    }
+}
+
+impl AsyncTool<Engine> for ExplainPathTool {
+    async fn invoke(engine: &Engine, p: ExplainPathParams) -> Result<Explained, ToolError> {
+        let limit = limit(&Self::name(), p.limit, 100)?;
+        let root = engine.project().root();
+        let resolved = std::fs::canonicalize(root).ok();
+        let roots: Vec<&std::path::Path> =
+            std::iter::once(root).chain(resolved.as_deref()).collect();
+        let path =
+            ProjectPath::parse(&p.path, &roots).map_err(|detail| ToolError::InvalidParams {
+                tool: Self::name().into_owned(),
+                detail,
+            })?;
+        let index = engine.path_index().await?;
+        let adrs = engine.adrs().await?;
+        // A broken Q&A store costs its mentions, not the answer.
+        let (qa, problem) = match engine.qa().await {
+            Ok(qa) => (qa, None),
+            Err(e) => (std::sync::Arc::default(), Some(e.body())),
+        };
+        let mut out = index.explain(&adrs, &qa, &path, limit, p.cursor.as_deref())?;
+        out.problems.extend(problem);
+        Ok(out)
+    }
+}
+
+impl ToolCommand for ExplainPathTool {
+    const WORDS: Option<&'static str> = Some("explain");
+    const POSITIONAL: &'static [&'static str] = &["path"];
+
+    fn text(x: &Explained, out: &mut Text) -> bool {
+        out.heading(&x.path);
+        if x.total_nodes == 0 {
+            out.line("no ontology node covers this path");
+            out.list_field("nearest", &x.nearest);
+        } else {
+            let rows: Vec<Vec<String>> = x
+                .nodes
+                .iter()
+                .map(|n| {
+                    vec![
+                        n.id.clone(),
+                        cell_of(&n.level),
+                        n.matched.join(", "),
+                        n.adrs.join(", "),
+                    ]
+                })
+                .collect();
+            out.table(&["node", "level", "matched", "adrs"], &rows);
+            out.line(&format!("\n{} of {} nodes", x.nodes.len(), x.total_nodes));
+        }
+        for a in &x.adrs {
+            out.blank();
+            bullet(
+                out,
+                0,
+                &format!("{} ({}): {}", a.id, cell_of(&a.status), a.title),
+            );
+            if !a.superseded_by.is_empty() {
+                bullet(
+                    out,
+                    1,
+                    &format!("superseded by {}", a.superseded_by.join(", ")),
+                );
+            }
+            for (severity, list) in [("Hard", &a.hard), ("Soft", &a.soft)] {
+                for c in list {
+                    bullet(out, 1, &format!("{severity} {}: {}", c.id, c.claim));
+                    if let Some(check) = check_text(c) {
+                        bullet(out, 2, &format!("check: {check}"));
+                    }
+                }
+            }
+        }
+        if !x.missing_adrs.is_empty() {
+            out.blank();
+            out.list_field("missing ADRs", &x.missing_adrs);
+        }
+        if !x.qa.is_empty() {
+            out.blank();
+            out.line(&format!(
+                "Q&A mentioning it ({} of {}):",
+                x.qa.len(),
+                x.total_qa
+            ));
+            let rows: Vec<Vec<String>> =
+                x.qa.iter()
+                    .map(|q| vec![q.id.clone(), q.question.clone()])
+                    .collect();
+            out.table(&["id", "question"], &rows);
+        }
+        if !x.problems.is_empty() {
+            out.blank();
+            out.line("left out:");
+            out.value(&serde_json::json!(x.problems));
+        }
+        if let Some(hint) = &x.hint {
+            out.blank();
+            out.field("hint", hint);
+        }
+        out.next_page(x.next_cursor.as_deref());
+        true
+    }
+}
+
+/// A line of a nested list: `- text` in Markdown, indented text in plain.
+fn bullet(out: &mut Text, depth: usize, text: &str) {
+    let indent = "  ".repeat(depth);
+    if out.is_markdown() {
+        out.line(&format!("{indent}- {text}"));
+    } else {
+        out.line(&format!("{indent}{text}"));
+    }
+}
+
+/// A constraint's check on one line: its kind, then its fields as JSON
+/// (`Grep paths=["src/"] pattern="x" must_be_empty=true`).
+fn check_text(c: &BoundConstraint) -> Option<String> {
+    let check = c.check.as_ref()?;
+    let mut parts: Vec<String> = check
+        .get("tag")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+        .into_iter()
+        .collect();
+    parts.extend(
+        check
+            .iter()
+            .filter(|(k, _)| k.as_str() != "tag")
+            .map(|(k, v)| format!("{k}={v}")),
+    );
+    Some(parts.join(" "))
 }
 
 fn default_extension_limit() -> u32 {
@@ -718,6 +921,181 @@ mod tests {
                 .is_none(),
             "{caps}"
         );
+    }
+
+    fn ids(v: &serde_json::Value, list: &str) -> Vec<String> {
+        v[list]
+            .as_array()
+            .unwrap_or_else(|| panic!("no `{list}` in {v}"))
+            .iter()
+            .map(|x| x["id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn explain_path_gives_the_nodes_the_binding_constraints_and_the_qa() {
+        let (e, _d) = template();
+        let got = call::<ExplainPathTool>(&e, json!({"path": "./src/output.rs"})).unwrap();
+        assert_eq!(got["path"], "src/output.rs");
+        assert_eq!(
+            ids(&got, "nodes"),
+            ["context-is-scarce", "bound-tool-output"]
+        );
+        assert_eq!(got["nodes"][0]["matched"], json!(["src/output.rs"]));
+        assert_eq!(got["nodes"][0]["invariant"], true);
+        // adr-005 binds both nodes and is listed once, constraints split.
+        assert_eq!(ids(&got, "adrs"), ["adr-005"]);
+        let adr = &got["adrs"][0];
+        assert_eq!(adr["status"], "Proposed");
+        assert_eq!(adr["hard"][0]["id"], "shared-budget-constant");
+        assert_eq!(
+            adr["hard"][0]["claim"],
+            "Tools take their limit from one shared budget constant"
+        );
+        assert_eq!(adr["hard"][0]["check"]["tag"], "Grep");
+        assert_eq!(
+            adr["hard"][0]["check"]["pattern"],
+            "pub const RESPONSE_BUDGET_BYTES"
+        );
+        assert_eq!(adr["soft"][0]["id"], "no-per-tool-budgets");
+        assert_eq!(ids(&got, "qa"), ["what-binds-this-file"]);
+        assert!(got["qa"][0].get("answer").is_none(), "{got}");
+        assert_eq!(got["total_qa"], 1);
+        for absent in ["nearest", "hint", "next_cursor", "missing_adrs"] {
+            assert!(got.get(absent).is_none(), "{absent}: {got}");
+        }
+
+        // A file under a directory prefix; Accepted ADRs with Hard and Soft
+        // constraints; several Q&A entries name the file.
+        let got = call::<ExplainPathTool>(&e, json!({"path": "reflection/qa.ncl"})).unwrap();
+        assert_eq!(
+            ids(&got, "nodes"),
+            ["knowledge-is-typed", "write-qa-entries"]
+        );
+        let adr = &got["adrs"][0];
+        assert_eq!(adr["id"], "adr-001");
+        assert_eq!(adr["status"], "Accepted");
+        assert!(!adr["hard"].as_array().unwrap().is_empty(), "{got}");
+        assert!(adr["hard"][0]["check"].is_object(), "{got}");
+        assert!(got["total_qa"].as_u64().unwrap() >= 2, "{got}");
+    }
+
+    #[test]
+    fn explain_path_matches_globs_and_directories() {
+        let (e, _d) = template();
+        // `**/*.sops.yaml` covers a sops file anywhere.
+        let got = call::<ExplainPathTool>(&e, json!({"path": "deploy/prod.sops.yaml"})).unwrap();
+        assert_eq!(ids(&got, "nodes"), ["agents-never-hold-secrets"]);
+        assert_eq!(got["nodes"][0]["matched"], json!(["**/*.sops.yaml"]));
+        assert_eq!(ids(&got, "adrs"), ["adr-002", "adr-004"]);
+        let hard: Vec<&str> = got["adrs"][0]["hard"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        assert!(hard.contains(&"no-secret-values-in-knowledge"), "{got}");
+        assert_eq!(got["adrs"][0]["soft"][0]["id"], "two-recipients");
+        // The token file: named exactly, inside `src-vault/`, and a sops
+        // file: the exact name comes first.
+        let got =
+            call::<ExplainPathTool>(&e, json!({"path": "src-vault/tokens.sops.yaml"})).unwrap();
+        let nodes = ids(&got, "nodes");
+        assert_eq!(nodes[0], "scope-tokens-per-client");
+        assert!(nodes.contains(&"fetch-credentials-through-vault".to_owned()));
+        // A directory also finds what lies under it.
+        let got = call::<ExplainPathTool>(&e, json!({"path": "src/"})).unwrap();
+        let nodes = ids(&got, "nodes");
+        for n in [
+            "context-is-scarce",
+            "bound-tool-output",
+            "serve-mcp-stdio-and-http",
+        ] {
+            assert!(nodes.contains(&n.to_owned()), "{n}: {got}");
+        }
+        // Pages: one node at a time, the ADR not repeated.
+        let first = call::<ExplainPathTool>(&e, json!({"path": "src", "limit": 1})).unwrap();
+        assert_eq!(first["total_nodes"], got["total_nodes"]);
+        let cursor = first["next_cursor"].as_str().unwrap();
+        let second =
+            call::<ExplainPathTool>(&e, json!({"path": "src", "limit": 1, "cursor": cursor}))
+                .unwrap();
+        assert_ne!(second["nodes"][0]["id"], first["nodes"][0]["id"]);
+        assert!(second.get("qa").is_none(), "{second}");
+        assert_eq!(
+            code::<ExplainPathTool>(&e, json!({"path": "adrs", "cursor": cursor})),
+            "invalid-cursor"
+        );
+    }
+
+    #[test]
+    fn explain_path_of_an_unmatched_path_is_empty_with_the_nearest_paths() {
+        let (e, _d) = template();
+        let got = call::<ExplainPathTool>(&e, json!({"path": "src/vault/gate.rs"})).unwrap();
+        assert_eq!(got["nodes"], json!([]));
+        assert_eq!(got["total_nodes"], 0);
+        assert_eq!(got["nearest"], json!(["src/output.rs", "src/transport/"]));
+        assert!(got["hint"].as_str().unwrap().contains("nearest"), "{got}");
+        assert!(got.get("adrs").is_none(), "{got}");
+        // Nothing shares a directory: the closest top-level names.
+        let got = call::<ExplainPathTool>(&e, json!({"path": "adr/adr-001.ncl"})).unwrap();
+        assert_eq!(got["nearest"][0], "adrs/", "{got}");
+    }
+
+    #[test]
+    fn explain_path_refuses_paths_outside_the_project() {
+        let (e, _d) = template();
+        for bad in [
+            json!({"path": "../secrets.txt"}),
+            json!({"path": "src/../../x"}),
+            json!({"path": "/etc/passwd"}),
+            json!({"path": ""}),
+            json!({"path": "."}),
+            json!({}),
+            json!({"path": "src", "limit": 0}),
+            json!({"path": "src", "limit": 101}),
+            json!({"path": "src", "depth": 2}),
+        ] {
+            assert_eq!(
+                code::<ExplainPathTool>(&e, bad.clone()),
+                "invalid-params",
+                "{bad}"
+            );
+        }
+        let err = call::<ExplainPathTool>(&e, json!({"path": "../x"})).unwrap_err();
+        assert!(err.to_string().contains("climbs out"), "{err}");
+        // An absolute path inside the project is its relative path.
+        let root = e.project().root().join("src/output.rs");
+        let got = call::<ExplainPathTool>(&e, json!({"path": root.to_str().unwrap()})).unwrap();
+        assert_eq!(got["path"], "src/output.rs");
+        assert_eq!(got["total_nodes"], 2);
+    }
+
+    #[test]
+    fn explain_path_text_shows_constraints_and_checks() {
+        use crate::text::Style;
+        let (e, _d) = template();
+        let params = ExplainPathParams {
+            path: "src/output.rs".into(),
+            limit: 20,
+            cursor: None,
+        };
+        let x = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(ExplainPathTool::invoke(&e, params))
+            .unwrap();
+        let mut out = Text::new(Style::Plain);
+        assert!(ExplainPathTool::text(&x, &mut out));
+        let text = out.finish();
+        assert!(text.contains("adr-005 (Proposed)"), "{text}");
+        assert!(
+            text.contains("Hard shared-budget-constant: Tools take"),
+            "{text}"
+        );
+        assert!(text.contains("check: Grep "), "{text}");
+        assert!(text.contains("what-binds-this-file"), "{text}");
     }
 
     #[test]
