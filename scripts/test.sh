@@ -59,7 +59,7 @@ step "cargo build --release"
 cargo build --workspace --release --all-targets
 
 step "benchmark smoke run (figures in BENCHMARKS.md come from a full run)"
-cargo bench --bench ontoref --bench transport --bench registry --bench ontologies -- --quick
+cargo bench --bench ontoref --bench transport --bench registry --bench ontologies --bench live --bench explain_path -- --quick
 
 step "cargo nextest (unit, integration, compile-fail)"
 cargo nextest run --workspace --release --no-fail-fast

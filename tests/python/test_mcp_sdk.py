@@ -24,6 +24,8 @@ INVALID_PARAMS = -32602
 EXPECTED_VERSION = {"legacy": "2025-11-25", "auto": "2026-07-28"}
 
 QA_TOOLS = {"ontoref_qa_list", "ontoref_qa_search", "ontoref_qa_show"}
+# The Q&A writes (tests/python/test_writes.py drives them).
+QA_WRITES = {"ontoref_qa_add", "ontoref_qa_update", "ontoref_qa_delete"}
 
 
 def catalog(ontoref_bin: Path, *args: str) -> set[str]:
@@ -136,11 +138,13 @@ async def test_tools_list(connect, ontoref_bin: Path, mode: str) -> None:
             assert ann is not None, tool.name
             # The credential fetch writes an expiring credential directory, the artifact pull the
             # project's cache (idempotently); the artifact tools reach the registry (open world).
+            # Knowledge updates and deletes change what exists (destructive, idempotent); adds do not.
             reads_only = tool.name in read_only
             artifact = tool.name.startswith("ontoref_artifact_")
+            changes = tool.name.endswith(("_update", "_delete"))
             assert ann.read_only_hint is reads_only, tool.name
-            assert ann.destructive_hint is False, tool.name
-            assert ann.idempotent_hint is (reads_only or artifact), tool.name
+            assert ann.destructive_hint is changes, tool.name
+            assert ann.idempotent_hint is (reads_only or artifact or changes), tool.name
             assert ann.open_world_hint is artifact, tool.name
         by_name = {tool.name: tool for tool in listing.tools}
         assert by_name["ontoref_qa_search"].input_schema.get("required") == ["query"]
@@ -167,13 +171,13 @@ async def test_prompts_and_resources_are_served(connect, mode: str) -> None:
 async def test_toolsets_select(connect, mode: str) -> None:
     async with connect(mode, "--toolsets", "qa") as client:
         listing = await client.list_tools()
-        assert {tool.name for tool in listing.tools} == QA_TOOLS
+        assert {tool.name for tool in listing.tools} == QA_TOOLS | QA_WRITES
 
 
 async def test_exclude_tools(connect, mode: str) -> None:
     async with connect(mode, "--toolsets", "qa", "--exclude-tools", "ontoref_qa_show") as client:
         listing = await client.list_tools()
-        assert sorted(tool.name for tool in listing.tools) == ["ontoref_qa_list", "ontoref_qa_search"]
+        assert sorted(tool.name for tool in listing.tools) == sorted(QA_TOOLS - {"ontoref_qa_show"} | QA_WRITES)
         # Excluded means not callable either, not just hidden.
         with pytest.raises(MCPError) as excinfo:
             await client.call_tool("ontoref_qa_show", {"id": "deploy-staging"})
@@ -184,7 +188,7 @@ async def test_read_only_keeps_read_only_tools(connect, ontoref_bin: Path, mode:
     async with connect(mode, "--read-only") as client:
         listing = await client.list_tools()
         writing = catalog(ontoref_bin) - catalog(ontoref_bin, "--read-only")
-        assert {"ontoref_credential_fetch", "ontoref_artifact_pull"} <= writing, writing
+        assert {"ontoref_credential_fetch", "ontoref_artifact_pull"} | QA_WRITES <= writing, writing
         assert sorted(tool.name for tool in listing.tools) == sorted(catalog(ontoref_bin) - writing)
 
 

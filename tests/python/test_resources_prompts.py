@@ -244,7 +244,8 @@ async def test_ondaod_reads_the_tensions_and_adr_draft_the_five_criteria(connect
             assert name in draft, name
         assert "| adr-004 |" in draft, draft
         explain = message_text(await client.get_prompt("explain-path", {"path": "adrs/"}))
-        assert "ontoref_explain_path" in explain and "`decisions-are-recorded`" in explain
+        assert "ontoref_explain_path" in explain and "decisions-are-recorded" in explain
+        assert "Hard qa-store-under-contract" in explain, explain
 
 
 async def test_prompt_mistakes_are_invalid_params(connect, project: Path, mode: str) -> None:

@@ -22,7 +22,7 @@ use crate::project::ProjectError;
 use crate::registry::RegistryError;
 use crate::suggest::quote_list;
 use crate::vault::VaultError;
-use crate::write::WriteError;
+use crate::write::error::WriteError;
 
 /// Any failure a tool can report.
 #[derive(Debug, thiserror::Error)]

@@ -12,8 +12,9 @@
 //!   the five-criterion ADR test;
 //! - `run-mode {id}`: the mode as it resolves here (ADR-018), as a numbered
 //!   runbook (the same Markdown as the `ontoref://mode/{id}` resource);
-//! - `explain-path {path}`: a hook ([`explain_path_prompt`]) until the
-//!   explain-path domain function lands.
+//! - `explain-path {path}`: what `ontoref_explain_path` answers (nodes,
+//!   binding Hard and Soft constraints, Q&A mentions), as Markdown, and
+//!   what to do with it before an edit.
 //!
 //! [`complete_argument`] ranks the values of an argument. A prompt is
 //! offered when the server serves its toolset ([`served_prompts`]).
@@ -35,6 +36,7 @@ use crate::resources::ResourceKind;
 use crate::suggest::{closest, quote_list};
 use crate::text::{Style, bounded};
 use crate::toolsets::modes::ModeResolveTool;
+use crate::toolsets::ontology::{ExplainPathTool, explain_path, project_path};
 
 /// The Q&A entry whose answer is the project's own ondaod procedure.
 pub const DAO_ENTRY: &str = "ontoref-dao-discipline";
@@ -217,13 +219,7 @@ pub async fn get(
         "ondaod" => ondaod(engine, &arg("question")).await?,
         "adr-draft" => adr_draft(engine, &arg("title")).await?,
         "run-mode" => run_mode(engine, &arg("id")).await?,
-        "explain-path" => {
-            let path = arg("path");
-            PromptText {
-                description: format!("Explain `{path}`"),
-                messages: vec![explain_path_prompt(&path, &*engine.core().await?)],
-            }
-        }
+        "explain-path" => explain_path_text(engine, &arg("path")).await?,
         other => {
             return Err(PromptError::Tool(ToolError::Internal(format!(
                 "prompt `{other}` has no builder"
@@ -537,76 +533,43 @@ async fn run_mode(engine: &Engine, id: &str) -> Result<PromptText, PromptError> 
     })
 }
 
-/// HOOK (explain-path): the text of the `explain-path` prompt for `path`.
-/// Until the explain-path domain function (`tools/src/explain.rs`, tool
-/// [`EXPLAIN_PATH_TOOL`]) is merged, it asks the model to call that tool and
-/// lists the ontology nodes whose `artifact_paths` match `path` by prefix
-/// (either way: the path inside an artifact directory, or an artifact
-/// under the path). Swap this one function for the domain call then.
-pub fn explain_path_prompt(path: &str, core: &Core) -> String {
-    let wanted = normalize(path);
-    let matches = |artifact: &str| {
-        let a = normalize(artifact);
-        !a.is_empty()
-            && (wanted == a
-                || wanted.starts_with(&format!("{a}/"))
-                || a.starts_with(&format!("{wanted}/"))
-                || wanted.is_empty())
-    };
-    let nodes: Vec<_> = core
-        .nodes()
-        .iter()
-        .filter(|n| n.artifact_paths.iter().any(|a| matches(a)))
-        .collect();
+/// The `explain-path` prompt for `path`: what `ontoref_explain_path`
+/// answers (the nodes covering it, the Hard and Soft constraints of the
+/// ADRs binding them, the Q&A that mention it), as Markdown, then how to
+/// use it before an edit.
+async fn explain_path_text(engine: &Engine, path: &str) -> Result<PromptText, PromptError> {
+    let parsed = project_path(engine, path).map_err(|detail| {
+        PromptError::Tool(ToolError::InvalidParams {
+            tool: "explain-path (prompt)".to_owned(),
+            detail: format!("path: {detail}"),
+        })
+    })?;
+    let explained = explain_path(engine, &parsed, MAX_PATH_NODES, None)
+        .await
+        .map_err(PromptError::Tool)?;
     let mut out = format!(
-        "Explain what `{path}` is for in this project: which parts of the ontology it embodies, \
-         which decisions bind it, and what to keep in mind before changing it.\n\n\
-         Call the tool `{EXPLAIN_PATH_TOOL}` with {{\"path\": {}}} for the full answer.\n\n",
-        serde_json::Value::String(path.to_owned())
+        "Explain what `{}` is for in this project before it is changed: which parts of the \
+         ontology it embodies, which decisions bind it and what the team already knows about \
+         it. This is what the project says (from `{EXPLAIN_PATH_TOOL}`):\n\n",
+        parsed.as_str()
     );
-    if nodes.is_empty() {
-        out.push_str(
-            "No ontology node names this path in its `artifact_paths`; say so, and look for \
-             the nearest path that one does (`ontoref node list`).\n",
-        );
-        return out;
-    }
-    out.push_str("## Ontology nodes whose artifact paths match\n\n");
-    for n in nodes.iter().take(MAX_PATH_NODES) {
-        let paths: Vec<&str> = n
-            .artifact_paths
-            .iter()
-            .filter(|a| matches(a))
-            .map(String::as_str)
-            .collect();
-        let adrs = if n.adrs.is_empty() {
-            String::new()
-        } else {
-            format!("; ADRs: {}", n.adrs.join(", "))
-        };
-        let _ = writeln!(
-            out,
-            "- **{}** (`{}`, {:?}) via `{}`{adrs}",
-            n.name,
-            n.id,
-            n.level,
-            paths.join("`, `")
-        );
-    }
-    if nodes.len() > MAX_PATH_NODES {
-        let _ = writeln!(out, "- … and {} more", nodes.len() - MAX_PATH_NODES);
-    }
-    out.push_str(
-        "\nRead each node (`ontoref://node/<id>`) and its ADRs before explaining the path.\n",
-    );
-    out
-}
-
-/// A path without `./` in front or `/` behind.
-fn normalize(path: &str) -> String {
-    let p = path.trim();
-    let p = p.strip_prefix("./").unwrap_or(p);
-    p.trim_end_matches('/').to_owned()
+    out.push_str(&bounded(
+        render::<ExplainPathTool>(&explained, Style::Markdown),
+        MAX_SECTION,
+        &format!("call `{EXPLAIN_PATH_TOOL}` with a cursor for the rest"),
+    ));
+    out.push_str(if explained.total_nodes == 0 {
+        "\n\nNo ontology node covers this path: say so, name the nearest paths above that one \
+         does, and suggest whether a node's `artifact_paths` should include it.\n"
+    } else {
+        "\n\nThen: state each Hard constraint that binds this path and how the change will keep \
+         it (its check is how to verify); name any Soft constraint the change would bend, and \
+         why; point to the Q&A entries that explain how the team works here.\n"
+    });
+    Ok(PromptText {
+        description: format!("Explain `{}`", parsed.as_str()),
+        messages: vec![out],
+    })
 }
 
 /// Free text as a Markdown block quote.
@@ -993,7 +956,7 @@ mod tests {
     }
 
     #[test]
-    fn explain_path_asks_for_the_tool_and_lists_matching_nodes() {
+    fn explain_path_gives_the_nodes_constraints_and_what_to_do() {
         let (e, _d) = template();
         let t = text(
             &e,
@@ -1001,18 +964,18 @@ mod tests {
             &[("path", "./adrs/adr-001-knowledge-as-typed-nickel.ncl")],
         );
         assert!(t.contains(&format!("`{EXPLAIN_PATH_TOOL}`")), "{t}");
-        assert!(
-            t.contains("(`decisions-are-recorded`, Axiom) via `adrs/`"),
-            "{t}"
-        );
-        assert!(
-            t.contains("(`human-verdict-on-adrs`, Practice) via `adrs/`"),
-            "{t}"
-        );
-        assert!(!t.contains("`context-is-scarce`"), "{t}");
-        let dir = text(&e, "explain-path", &[("path", "reflection")]);
-        assert!(dir.contains("`write-qa-entries`"), "{dir}");
+        assert!(t.contains("decisions-are-recorded"), "{t}");
+        assert!(t.contains("human-verdict-on-adrs"), "{t}");
+        assert!(t.contains("Hard constraint"), "{t}");
+        assert!(!t.contains("context-is-scarce"), "{t}");
         let none = text(&e, "explain-path", &[("path", "nowhere/at/all")]);
-        assert!(none.contains("No ontology node names this path"), "{none}");
+        assert!(none.contains("No ontology node covers this path"), "{none}");
+        let escape = block_on(get(
+            &e,
+            &all(),
+            "explain-path",
+            &args(&[("path", "../etc")]),
+        ));
+        assert_eq!(escape.unwrap_err().code(), "invalid-params");
     }
 }

@@ -22,7 +22,7 @@ crate::declare_toolset! {
     id: "modes",
     title: "Operational modes",
     when: "to run one of its procedures, such as a release, step by step",
-    description: "Operational modes (step DAGs such as release) across the ADR-018 level hierarchy: list, read a level's definition, resolve the exact steps that run here, validate every level.",
+    description: "Operational modes (step DAGs such as release) across the ADR-018 level hierarchy: list, read a level's definition, resolve the steps that run here, validate.",
     needs_caller: false,
 }
 

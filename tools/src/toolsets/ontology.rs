@@ -28,8 +28,8 @@ use crate::toolsets::{in_range, limit};
 crate::declare_toolset! {
     id: "ontology",
     title: "Ontology graph",
-    when: "to see what the project is made of and what depends on what",
-    description: "The ontology (.ontology/): axioms, tensions and practices with the files that embody them, their edges, impact walks, and each state dimension's path to its desired state; the vendored MIF ontology extensions (.ontoref/ontologies/), raw or resolved.",
+    when: "to see what the project is made of, what depends on what and what binds a file before you edit it",
+    description: "The ontology (.ontology/): axioms, tensions and practices with the files that embody them, their edges, impact walks, state dimensions; ontoref_explain_path gives the nodes, ADR constraints and Q&A binding a file; vendored MIF ontology extensions.",
     needs_caller: false,
 }
 
@@ -317,26 +317,41 @@ impl ToolBase for ExplainPathTool {
 impl AsyncTool<Engine> for ExplainPathTool {
     async fn invoke(engine: &Engine, p: ExplainPathParams) -> Result<Explained, ToolError> {
         let limit = limit(&Self::name(), p.limit, 100)?;
-        let root = engine.project().root();
-        let resolved = std::fs::canonicalize(root).ok();
-        let roots: Vec<&std::path::Path> =
-            std::iter::once(root).chain(resolved.as_deref()).collect();
-        let path =
-            ProjectPath::parse(&p.path, &roots).map_err(|detail| ToolError::InvalidParams {
-                tool: Self::name().into_owned(),
-                detail,
-            })?;
-        let index = engine.path_index().await?;
-        let adrs = engine.adrs().await?;
-        // A broken Q&A store costs its mentions, not the answer.
-        let (qa, problem) = match engine.qa().await {
-            Ok(qa) => (qa, None),
-            Err(e) => (std::sync::Arc::default(), Some(e.body())),
-        };
-        let mut out = index.explain(&adrs, &qa, &path, limit, p.cursor.as_deref())?;
-        out.problems.extend(problem);
-        Ok(out)
+        let path = project_path(engine, &p.path).map_err(|detail| ToolError::InvalidParams {
+            tool: Self::name().into_owned(),
+            detail,
+        })?;
+        explain_path(engine, &path, limit, p.cursor.as_deref()).await
     }
+}
+
+/// `raw` as a path of the engine's project (relative, or absolute inside
+/// it); `Err` says why not.
+pub fn project_path(engine: &Engine, raw: &str) -> Result<ProjectPath, String> {
+    let root = engine.project().root();
+    let resolved = std::fs::canonicalize(root).ok();
+    let roots: Vec<&std::path::Path> = std::iter::once(root).chain(resolved.as_deref()).collect();
+    ProjectPath::parse(raw, &roots)
+}
+
+/// What binds `path` in the engine's project: the one domain call of
+/// `ontoref_explain_path` and of the `explain-path` prompt. A broken Q&A
+/// store costs its mentions (listed under `problems`), not the answer.
+pub async fn explain_path(
+    engine: &Engine,
+    path: &ProjectPath,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Result<Explained, ToolError> {
+    let index = engine.path_index().await?;
+    let adrs = engine.adrs().await?;
+    let (qa, problem) = match engine.qa().await {
+        Ok(qa) => (qa, None),
+        Err(e) => (std::sync::Arc::default(), Some(e.body())),
+    };
+    let mut out = index.explain(&adrs, &qa, path, limit, cursor)?;
+    out.problems.extend(problem);
+    Ok(out)
 }
 
 impl ToolCommand for ExplainPathTool {

@@ -23,7 +23,7 @@ crate::declare_toolset! {
     id: "project",
     title: "Project overview",
     when: "to search all of it at once",
-    description: "What the project is (identity, counts, registries, vault state, requirements, dependencies), one ranked search across every kind, and the projects on this machine.",
+    description: "What the project is (identity, counts, registries, vault state), one ranked search across every kind, and the projects on this machine.",
     needs_caller: false,
 }
 
