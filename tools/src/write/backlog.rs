@@ -1,14 +1,11 @@
 //! Adding and changing backlog items in `reflection/backlog.ncl`.
 
 use super::Written;
-use super::error::WriteError;
 use super::render::Lit;
-use super::splice;
-use super::store::{Open, Store, next_id, today};
+use super::store::{self, Store, today};
 use crate::backlog::{Backlog, Item};
 use crate::engine::Engine;
 use crate::error::ToolError;
-use crate::model::{Kind, ModelError};
 
 /// A new item; its status is `Open` unless given.
 #[derive(Debug, Clone, Default)]
@@ -109,61 +106,37 @@ impl ItemChange {
 /// Adds `new` at the end of the backlog as the next `bl-NNN`, created
 /// today.
 pub async fn add(engine: &Engine, new: NewItem, actor: &str) -> Result<Written, ToolError> {
-    let open = Open::<Backlog>::open(engine, Store::Backlog).await?;
-    let ids = match open.literal_ids() {
-        Some(ids) => ids,
-        None => open
-            .current(engine)
-            .await?
-            .items()
-            .iter()
-            .map(|i| i.id.clone())
-            .collect(),
-    };
-    let id = next_id("bl", ids.iter().map(String::as_str));
-    let item = Item {
-        id: id.clone(),
-        title: new.title,
-        kind: new.kind,
-        priority: new.priority,
-        status: new.status.unwrap_or_else(|| "Open".to_owned()),
-        detail: new.detail,
-        related_adrs: new.related_adrs,
-        related_dim: new.related_dim,
-        graduates_to: new.graduates_to,
-        created: today(),
-    };
-    let mut fields = vec![
-        ("id", Lit::Str(item.id.clone())),
-        ("title", Lit::Str(item.title.clone())),
-        ("kind", Lit::Tag(item.kind.clone())),
-        ("priority", Lit::Tag(item.priority.clone())),
-        ("status", Lit::Tag(item.status.clone())),
-        ("detail", Lit::Str(item.detail.clone())),
-        ("related_adrs", Lit::List(item.related_adrs.clone())),
-    ];
-    if let Some(dim) = &item.related_dim {
-        fields.push(("related_dim", Lit::Str(dim.clone())));
-    }
-    if let Some(g) = &item.graduates_to {
-        fields.push(("graduates_to", Lit::Tag(g.clone())));
-    }
-    fields.push(("created", Lit::Str(item.created.clone())));
-    let count = ids.len();
-    let text = open.text.clone();
-    let layout = open.layout.clone();
-    open.commit(
-        engine,
-        |multiline| Ok(splice::append(&text, &layout, &fields, multiline)),
-        |after: &Backlog| {
-            let new = after.items();
-            if new.len() == count + 1 && new[count] == item {
-                Ok(())
-            } else {
-                Err(format!("item `{}` or another item differs", item.id))
-            }
-        },
-    )
+    let id = store::append::<Backlog>(engine, Store::Backlog, None, "bl", |id| {
+        let item = Item {
+            id: id.to_owned(),
+            title: new.title,
+            kind: new.kind,
+            priority: new.priority,
+            status: new.status.unwrap_or_else(|| "Open".to_owned()),
+            detail: new.detail,
+            related_adrs: new.related_adrs,
+            related_dim: new.related_dim,
+            graduates_to: new.graduates_to,
+            created: today(),
+        };
+        let mut fields = vec![
+            ("id", Lit::Str(item.id.clone())),
+            ("title", Lit::Str(item.title.clone())),
+            ("kind", Lit::Tag(item.kind.clone())),
+            ("priority", Lit::Tag(item.priority.clone())),
+            ("status", Lit::Tag(item.status.clone())),
+            ("detail", Lit::Str(item.detail.clone())),
+            ("related_adrs", Lit::List(item.related_adrs.clone())),
+        ];
+        if let Some(dim) = &item.related_dim {
+            fields.push(("related_dim", Lit::Str(dim.clone())));
+        }
+        if let Some(g) = &item.graduates_to {
+            fields.push(("graduates_to", Lit::Tag(g.clone())));
+        }
+        fields.push(("created", Lit::Str(item.created.clone())));
+        (fields, item)
+    })
     .await?;
     tracing::info!(actor, id = %id, file = Store::Backlog.file(), op = "add", "knowledge written");
     Ok(Written::new(id, Store::Backlog))
@@ -175,54 +148,12 @@ pub async fn update(
     change: ItemChange,
     actor: &str,
 ) -> Result<Written, ToolError> {
-    let open = Open::<Backlog>::open(engine, Store::Backlog).await?;
-    let before = open.current(engine).await?;
-    let items = before.items();
-    let index = items
-        .iter()
-        .position(|i| i.id == change.id)
-        .ok_or_else(|| {
-            ModelError::not_found(
-                Kind::BacklogItem,
-                &change.id,
-                items.iter().map(|i| i.id.as_str()),
-            )
-        })?;
-    if open.layout.elements.len() != items.len() {
-        return Err(open.misaligned(items.len()));
-    }
-    let element = open.layout.elements[index].clone();
-    let fields = change.fields();
-    let expected: Vec<Item> = items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            if i == index {
-                change.apply(item)
-            } else {
-                item.clone()
-            }
-        })
-        .collect();
-    let text = open.text.clone();
-    open.commit(
+    store::change::<Backlog>(
         engine,
-        |multiline| {
-            splice::update(&text, &element, &fields, multiline).map_err(|detail| {
-                WriteError::NotEditable {
-                    file: Store::Backlog.file().to_owned(),
-                    detail: format!("item `{}`: {detail}", change.id),
-                }
-                .into()
-            })
-        },
-        |after: &Backlog| {
-            if after.items() == expected.as_slice() {
-                Ok(())
-            } else {
-                Err(format!("item `{}` or another item differs", change.id))
-            }
-        },
+        Store::Backlog,
+        &change.id,
+        Some(change.fields()),
+        |i| change.apply(i),
     )
     .await?;
     tracing::info!(actor, id = %change.id, file = Store::Backlog.file(), op = "update", "knowledge written");

@@ -2,11 +2,9 @@
 
 use super::Written;
 use super::render::Lit;
-use super::splice;
-use super::store::{Open, Store, next_id, today};
+use super::store::{self, Store, today};
 use crate::engine::Engine;
 use crate::error::ToolError;
-use crate::model::{Kind, ModelError};
 use crate::qa::{QaEntry, QaStore};
 
 /// A new entry.
@@ -94,64 +92,29 @@ impl EntryChange {
 
 /// Adds `new` at the end of the store, written by `actor` today.
 pub async fn add(engine: &Engine, new: NewEntry, actor: &str) -> Result<Written, ToolError> {
-    let open = Open::<QaStore>::open(engine, Store::Qa).await?;
-    // The ids as written, or, when some are computed, as evaluated.
-    let ids = match open.literal_ids() {
-        Some(ids) => ids,
-        None => open
-            .current(engine)
-            .await?
-            .entries()
-            .iter()
-            .map(|e| e.id.clone())
-            .collect(),
-    };
-    let id = match new.id {
-        Some(id) => {
-            if ids.contains(&id) {
-                return Err(duplicate(&id).into());
-            }
-            id
-        }
-        None => next_id("qa", ids.iter().map(String::as_str)),
-    };
-    let entry = QaEntry {
-        id: id.clone(),
-        question: new.question,
-        answer: new.answer,
-        actor: actor.to_owned(),
-        created_at: today(),
-        tags: new.tags,
-        related: new.related,
-        verified: false,
-    };
-    let fields = [
-        ("id", Lit::Str(entry.id.clone())),
-        ("question", Lit::Str(entry.question.clone())),
-        ("answer", Lit::Str(entry.answer.clone())),
-        ("actor", Lit::Str(entry.actor.clone())),
-        ("created_at", Lit::Str(entry.created_at.clone())),
-        ("tags", Lit::List(entry.tags.clone())),
-        ("related", Lit::List(entry.related.clone())),
-        ("verified", Lit::Bool(false)),
-    ];
-    // The array literal's elements are the records, one each: the new one
-    // comes last, after as many as there were.
-    let count = ids.len();
-    let text = open.text.clone();
-    let layout = open.layout.clone();
-    open.commit(
-        engine,
-        |multiline| Ok(splice::append(&text, &layout, &fields, multiline)),
-        |after: &QaStore| {
-            let new = after.entries();
-            if new.len() == count + 1 && new[count] == entry {
-                Ok(())
-            } else {
-                Err(format!("entry `{}` or another entry differs", entry.id))
-            }
-        },
-    )
+    let id = store::append::<QaStore>(engine, Store::Qa, new.id.clone(), "qa", |id| {
+        let entry = QaEntry {
+            id: id.to_owned(),
+            question: new.question,
+            answer: new.answer,
+            actor: actor.to_owned(),
+            created_at: today(),
+            tags: new.tags,
+            related: new.related,
+            verified: false,
+        };
+        let fields = vec![
+            ("id", Lit::Str(entry.id.clone())),
+            ("question", Lit::Str(entry.question.clone())),
+            ("answer", Lit::Str(entry.answer.clone())),
+            ("actor", Lit::Str(entry.actor.clone())),
+            ("created_at", Lit::Str(entry.created_at.clone())),
+            ("tags", Lit::List(entry.tags.clone())),
+            ("related", Lit::List(entry.related.clone())),
+            ("verified", Lit::Bool(false)),
+        ];
+        (fields, entry)
+    })
     .await?;
     tracing::info!(actor, id = %id, file = Store::Qa.file(), op = "add", "knowledge written");
     Ok(Written::new(id, Store::Qa))
@@ -163,46 +126,9 @@ pub async fn update(
     change: EntryChange,
     actor: &str,
 ) -> Result<Written, ToolError> {
-    let open = Open::<QaStore>::open(engine, Store::Qa).await?;
-    let before = open.current(engine).await?;
-    let entries = before.entries();
-    let index = position(entries, &change.id)?;
-    if open.layout.elements.len() != entries.len() {
-        return Err(open.misaligned(entries.len()));
-    }
-    let element = open.layout.elements[index].clone();
-    let fields = change.fields();
-    let expected: Vec<QaEntry> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            if i == index {
-                change.apply(e)
-            } else {
-                e.clone()
-            }
-        })
-        .collect();
-    let text = open.text.clone();
-    open.commit(
-        engine,
-        |multiline| {
-            splice::update(&text, &element, &fields, multiline).map_err(|detail| {
-                super::error::WriteError::NotEditable {
-                    file: Store::Qa.file().to_owned(),
-                    detail: format!("entry `{}`: {detail}", change.id),
-                }
-                .into()
-            })
-        },
-        |after: &QaStore| {
-            if after.entries() == expected.as_slice() {
-                Ok(())
-            } else {
-                Err(format!("entry `{}` or another entry differs", change.id))
-            }
-        },
-    )
+    store::change::<QaStore>(engine, Store::Qa, &change.id, Some(change.fields()), |e| {
+        change.apply(e)
+    })
     .await?;
     tracing::info!(actor, id = %change.id, file = Store::Qa.file(), op = "update", "knowledge written");
     Ok(Written::new(change.id, Store::Qa))
@@ -210,33 +136,7 @@ pub async fn update(
 
 /// Deletes entry `id`.
 pub async fn delete(engine: &Engine, id: &str, actor: &str) -> Result<Written, ToolError> {
-    let open = Open::<QaStore>::open(engine, Store::Qa).await?;
-    let before = open.current(engine).await?;
-    let entries = before.entries();
-    let index = position(entries, id)?;
-    if open.layout.elements.len() != entries.len() {
-        return Err(open.misaligned(entries.len()));
-    }
-    let element = open.layout.elements[index].clone();
-    let expected: Vec<QaEntry> = entries
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != index)
-        .map(|(_, e)| e.clone())
-        .collect();
-    let text = open.text.clone();
-    open.commit(
-        engine,
-        |_| Ok(splice::remove(&text, &element)),
-        |after: &QaStore| {
-            if after.entries() == expected.as_slice() {
-                Ok(())
-            } else {
-                Err(format!("removing `{id}` changed other entries"))
-            }
-        },
-    )
-    .await?;
+    store::change::<QaStore>(engine, Store::Qa, id, None, Clone::clone).await?;
     tracing::info!(
         actor,
         id,
@@ -245,21 +145,4 @@ pub async fn delete(engine: &Engine, id: &str, actor: &str) -> Result<Written, T
         "knowledge written"
     );
     Ok(Written::new(id.to_owned(), Store::Qa))
-}
-
-fn position(entries: &[QaEntry], id: &str) -> Result<usize, ModelError> {
-    entries
-        .iter()
-        .position(|e| e.id == id)
-        .ok_or_else(|| ModelError::not_found(Kind::Qa, id, entries.iter().map(|e| e.id.as_str())))
-}
-
-fn duplicate(id: &str) -> ModelError {
-    ModelError::DuplicateId {
-        kind: Kind::Qa,
-        file: Store::Qa.file().to_owned(),
-        line: String::new(),
-        id: id.to_owned(),
-        first: " (already in the store)".to_owned(),
-    }
 }

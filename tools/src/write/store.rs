@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use super::error::WriteError;
 use super::layout::{Layout, locate};
+use super::render::Lit;
+use super::splice;
 use crate::engine::Engine;
 use crate::error::ToolError;
 use crate::fsread::{self, Links};
@@ -263,6 +265,148 @@ impl<D: Document + Default> Open<D> {
             .into(),
         }
     }
+}
+
+/// A store document whose records have ids: what the generic operations
+/// below need of the Q&A store and the backlog.
+pub trait Records: Document + Default {
+    /// One record.
+    type Record: Clone + PartialEq;
+    /// The records, in file order.
+    fn records(&self) -> &[Self::Record];
+    /// A record's id.
+    fn id_of(record: &Self::Record) -> &str;
+}
+
+impl Records for crate::qa::QaStore {
+    type Record = crate::qa::QaEntry;
+    fn records(&self) -> &[Self::Record] {
+        self.entries()
+    }
+    fn id_of(record: &Self::Record) -> &str {
+        &record.id
+    }
+}
+
+impl Records for crate::backlog::Backlog {
+    type Record = crate::backlog::Item;
+    fn records(&self) -> &[Self::Record] {
+        self.items()
+    }
+    fn id_of(record: &Self::Record) -> &str {
+        &record.id
+    }
+}
+
+/// Appends the record `build` makes for its id (the one given, refused if
+/// taken, or the next free `prefix-NNN`) as `fields`; returns the id.
+pub async fn append<D: Records>(
+    engine: &Engine,
+    store: Store,
+    id: Option<String>,
+    prefix: &str,
+    build: impl FnOnce(&str) -> (Vec<(&'static str, Lit)>, D::Record),
+) -> Result<String, ToolError> {
+    let open = Open::<D>::open(engine, store).await?;
+    // The ids as written, or, when some are computed, as evaluated.
+    let ids = match open.literal_ids() {
+        Some(ids) => ids,
+        None => open
+            .current(engine)
+            .await?
+            .records()
+            .iter()
+            .map(|r| D::id_of(r).to_owned())
+            .collect(),
+    };
+    let id = match id {
+        Some(id) if ids.contains(&id) => {
+            return Err(ModelError::DuplicateId {
+                kind: store.kind(),
+                file: store.file().to_owned(),
+                line: String::new(),
+                id,
+                first: " (already in the store)".to_owned(),
+            }
+            .into());
+        }
+        Some(id) => id,
+        None => next_id(prefix, ids.iter().map(String::as_str)),
+    };
+    let (fields, record) = build(&id);
+    // The array literal's elements are the records, one each: the new one
+    // comes last, after as many as there were.
+    let count = ids.len();
+    let text = open.text.clone();
+    let layout = open.layout.clone();
+    open.commit(
+        engine,
+        |multiline| Ok(splice::append(&text, &layout, &fields, multiline)),
+        |after: &D| {
+            let new = after.records();
+            if new.len() == count + 1 && new[count] == record {
+                Ok(())
+            } else {
+                Err(format!("record `{id}` or another record differs"))
+            }
+        },
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Sets `fields` on record `id` (`apply` is the same change on a record
+/// read back), or removes it when `fields` is `None`.
+pub async fn change<D: Records>(
+    engine: &Engine,
+    store: Store,
+    id: &str,
+    fields: Option<Vec<(&'static str, Lit)>>,
+    apply: impl Fn(&D::Record) -> D::Record,
+) -> Result<(), ToolError> {
+    let open = Open::<D>::open(engine, store).await?;
+    let before = open.current(engine).await?;
+    let records = before.records();
+    let index = records
+        .iter()
+        .position(|r| D::id_of(r) == id)
+        .ok_or_else(|| ModelError::not_found(store.kind(), id, records.iter().map(D::id_of)))?;
+    if open.layout.elements.len() != records.len() {
+        return Err(open.misaligned(records.len()));
+    }
+    let element = open.layout.elements[index].clone();
+    let expected: Vec<D::Record> = records
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| match (i == index, &fields) {
+            (false, _) => Some(r.clone()),
+            (true, Some(_)) => Some(apply(r)),
+            (true, None) => None,
+        })
+        .collect();
+    let text = open.text.clone();
+    open.commit(
+        engine,
+        |multiline| match &fields {
+            None => Ok(splice::remove(&text, &element)),
+            Some(fields) => splice::update(&text, &element, fields, multiline).map_err(|detail| {
+                WriteError::NotEditable {
+                    file: store.file().to_owned(),
+                    detail: format!("record `{id}`: {detail}"),
+                }
+                .into()
+            }),
+        },
+        |after: &D| {
+            if after.records() == expected.as_slice() {
+                Ok(())
+            } else {
+                Err(format!("record `{id}` or another record differs"))
+            }
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// Refuses a store directory that resolves outside the project, or into
