@@ -216,6 +216,17 @@ fn both_protocol_eras_are_served() {
     assert_eq!(r["result"]["resultType"], "complete");
 }
 
+/// `params` with the 2026-07-28 `_meta` when `modern`, else as they are.
+fn with_meta(params: Value, modern: bool) -> Value {
+    let Value::Object(mut map) = params else {
+        return params;
+    };
+    if modern {
+        map.insert("_meta".to_owned(), modern_meta());
+    }
+    Value::Object(map)
+}
+
 #[test]
 fn resources_prompts_and_completions_on_the_wire_in_both_eras() {
     let s = Sandbox::new();
@@ -227,13 +238,8 @@ fn resources_prompts_and_completions_on_the_wire_in_both_eras() {
         "{init}"
     );
     assert!(caps["completions"].is_object(), "{init}");
-    for (modern, meta) in [(false, json!(null)), (true, modern_meta())] {
-        let with = |mut params: Value| {
-            if modern {
-                params["_meta"] = meta.clone();
-            }
-            params
-        };
+    for modern in [false, true] {
+        let with = |params: Value| with_meta(params, modern);
         let templates = session.request("resources/templates/list", with(json!({})));
         let listed = templates["result"]["resourceTemplates"].as_array().unwrap();
         let uris: Vec<&str> = listed
