@@ -257,14 +257,7 @@ impl Loader {
     /// pulled domain contract).
     pub async fn typecheck(&self, path: &Path, sandbox: &Sandbox) -> Result<(), NclError> {
         let display = self.evaluator.display(path);
-        let real = sandbox
-            .admit(path)
-            .map_err(|reason| NclError::ImportDenied {
-                file: display.clone(),
-                line: None,
-                import: crate::echo::clip(&path.display().to_string()),
-                reason,
-            })?;
+        let real = admit(sandbox, path, path, &display)?;
         let text = fsread::read_text(
             &real,
             self.evaluator.options().limits.max_file,
@@ -330,14 +323,7 @@ impl Loader {
                 }
             };
             // The file itself must lie inside the sandbox, links resolved.
-            let real = sandbox
-                .admit(path)
-                .map_err(|reason| NclError::ImportDenied {
-                    file: display.clone(),
-                    line: None,
-                    import: crate::echo::clip(&path.display().to_string()),
-                    reason,
-                })?;
+            let real = admit(sandbox, path, path, &display)?;
             (Some(Stamp::from_meta(&meta)), real)
         };
         let fingerprint = sandbox.fingerprint();
@@ -394,14 +380,7 @@ impl Loader {
             Some(dir) if !path.exists() => dir,
             _ => path,
         };
-        self.sandbox
-            .admit(probe)
-            .map_err(|reason| NclError::ImportDenied {
-                file: display,
-                line: None,
-                import: crate::echo::clip(&path.display().to_string()),
-                reason,
-            })?;
+        admit(&self.sandbox, probe, path, &display)?;
         self.evaluate_text::<D>(path, text, true, &self.sandbox, SystemTime::now())
             .await
     }
@@ -626,6 +605,19 @@ impl Evaluator {
     pub fn stuck(&self) -> usize {
         self.stuck.load(Ordering::Relaxed)
     }
+}
+
+/// `probe` (the file `path`, or the directory it is to be created in)
+/// admitted by `sandbox`, or the refusal naming `path`.
+fn admit(sandbox: &Sandbox, probe: &Path, path: &Path, display: &str) -> Result<PathBuf, NclError> {
+    sandbox
+        .admit(probe)
+        .map_err(|reason| NclError::ImportDenied {
+            file: display.to_owned(),
+            line: None,
+            import: crate::echo::clip(&path.display().to_string()),
+            reason,
+        })
 }
 
 /// Whether every dependency is unchanged; re-hashes racy files (of at
