@@ -180,7 +180,12 @@ fn both_protocol_eras_are_served() {
     assert_eq!(init["result"]["serverInfo"]["name"], "ontoref");
     assert_eq!(
         init["result"]["capabilities"],
-        json!({"tools": {}, "prompts": {}, "resources": {}, "completions": {}})
+        json!({
+            "tools": {},
+            "prompts": {},
+            "resources": {"subscribe": true, "listChanged": true},
+            "completions": {}
+        })
     );
     let served = catalog_names().len();
     let r = legacy.request("tools/list", json!({}));

@@ -8,6 +8,7 @@ mod error_codes;
 mod hardening;
 mod http;
 mod knowledge;
+mod live;
 mod mcp_stdio;
 mod modes;
 mod oci;

@@ -31,6 +31,14 @@ pub fn serve(global: &Global, args: &ServeArgs) -> Result<(), Failure> {
     // Credential directories a killed server left behind are removed now,
     // not at the next fetch.
     engine.vault().dirs().sweep();
+    // Knowledge files are watched: caches answer without a stat while
+    // nothing changed, and subscribers hear of every change.
+    if let Err(why) = engine.watch() {
+        tracing::warn!(
+            "not watching the project's files: {why}; every call checks them instead, \
+             and resource subscriptions are not offered"
+        );
+    }
     // A server never lets a revealed secret into a value rmcp or ontoref
     // could log: reveals go through the escrow, released by the writers.
     let _ = engine

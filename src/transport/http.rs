@@ -153,8 +153,11 @@ pub async fn serve(
     manager.session_config.keep_alive = Some(limits.idle_timeout);
     let manager = Arc::new(BoundSessions::new(manager));
     let factory_server = server.clone();
-    let mcp =
-        StreamableHttpService::new(move || Ok(factory_server.clone()), manager.clone(), config);
+    let mcp = StreamableHttpService::new(
+        move || Ok(factory_server.session()),
+        manager.clone(),
+        config,
+    );
     let hub = SseHub::new(server.clone(), limits.idle_timeout, stop.child_token());
     let sessions = Sessions::new(manager.clone(), hub.clone(), limits);
     let gate = McpGate {

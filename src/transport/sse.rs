@@ -180,7 +180,7 @@ pub async fn open(State(SseState { hub, sessions }): State<SseState>, req: Reque
     lock(&hub.sessions).insert(id.clone(), session);
     tracing::info!(session = %id, "SSE session opened");
 
-    let server = hub.server.clone();
+    let server = hub.server.session();
     let service_cancel = cancel.clone();
     let service_id = id.clone();
     let transport = pair.transport;

@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
@@ -27,6 +27,7 @@ use crate::project::{Project, config_home};
 use crate::qa::QaStore;
 use crate::vault::VaultState;
 use crate::vault::settings::VaultPaths;
+use crate::watch::Watch;
 
 /// Identifies this build; disk cache entries of other builds are ignored.
 pub const BUILD_ID: &str = env!("ONTOREF_BUILD_ID");
@@ -120,10 +121,11 @@ pub struct Engine {
     loader: Loader,
     cache_dir: Option<PathBuf>,
     corpus: std::sync::Mutex<Option<(Fingerprint, Arc<Corpus>)>>,
-    adr_set: std::sync::Mutex<Option<(AdrStamps, Arc<AdrSet>)>>,
-    ontologies: std::sync::Mutex<Option<(Stamps, Option<Arc<Snapshot>>)>>,
+    adr_set: std::sync::Mutex<Option<Kept<AdrStamps, Arc<AdrSet>>>>,
+    ontologies: std::sync::Mutex<Option<Kept<Stamps, Option<Arc<Snapshot>>>>>,
     ontology_docs: Arc<DocCache>,
     path_index: std::sync::Mutex<Option<Arc<PathIndex>>>,
+    mtimes: std::sync::Mutex<std::collections::HashMap<PathBuf, (u64, Option<SystemTime>)>>,
     actor: Option<String>,
     config_home: PathBuf,
     vault: VaultState,
@@ -131,6 +133,10 @@ pub struct Engine {
     config: EngineConfig,
     escrow: std::sync::OnceLock<crate::escrow::SecretEscrow>,
 }
+
+/// A cached value with the stamps it was built from and the watch
+/// generation it may be trusted at (see [`Engine::watch`]).
+type Kept<S, T> = (S, Option<u64>, T);
 
 /// The ADR files an [`AdrSet`] was built from, with their stamps.
 type AdrStamps = Vec<(std::path::PathBuf, Option<FileStamp>)>;
@@ -220,6 +226,7 @@ impl Engine {
             ontologies: std::sync::Mutex::default(),
             ontology_docs: Arc::default(),
             path_index: std::sync::Mutex::default(),
+            mtimes: std::sync::Mutex::default(),
             actor: config.actor.clone().filter(|a| !a.is_empty()),
             config_home,
             vault: VaultState::new(runtime, config.credential_ttl),
@@ -434,11 +441,22 @@ impl Engine {
     }
 
     /// Every ADR (`adrs/adr-NNN-*.ncl`), each file loaded on its own: a file
-    /// that fails is listed in `skipped`, the others load. The whole set is
-    /// kept while every file's stat stamp is unchanged (and none is racy),
-    /// so a project with hundreds of ADRs costs one stat per file per call.
+    /// that fails is listed in `skipped`, the others load. Served by a
+    /// watching server, the set is kept while the watch generation has not
+    /// moved (no `stat` at all) and rebuilt through the loader's cache
+    /// when it has, so a change to a file an ADR imports is seen too.
+    /// Without a watch it is kept while every file's stat stamp is
+    /// unchanged (and none is racy): one stat per file per call.
     pub async fn adrs(&self) -> Result<Arc<AdrSet>, ToolError> {
         let dir = self.project.file("adrs");
+        let generation = self.watch_generation();
+        if generation.is_some()
+            && let Ok(cached) = self.adr_set.lock()
+            && let Some((_, seen, set)) = cached.as_ref()
+            && *seen == generation
+        {
+            return Ok(set.clone());
+        }
         let files = ncl_files(&dir, is_adr_file);
         let stamps: AdrStamps = files
             .iter()
@@ -446,8 +464,9 @@ impl Engine {
             .collect();
         let trusted = stamps.iter().all(|(_, s)| s.is_some_and(|s| !s.is_racy()));
         if trusted
+            && generation.is_none()
             && let Ok(cached) = self.adr_set.lock()
-            && let Some((prev, set)) = cached.as_ref()
+            && let Some((prev, _, set)) = cached.as_ref()
             && *prev == stamps
         {
             return Ok(set.clone());
@@ -465,8 +484,12 @@ impl Engine {
             }
         }
         let set = Arc::new(set);
+        // The set holds what the loader served: trusted at `generation` when
+        // the directory is watched (each file's own imports were tracked by
+        // the loader as it served them).
+        let seen = self.watched_at(generation, &[dir.as_path()]);
         if let Ok(mut cached) = self.adr_set.lock() {
-            *cached = Some((stamps, set.clone()));
+            *cached = Some((stamps, seen, set.clone()));
         }
         Ok(set)
     }
@@ -503,19 +526,105 @@ impl Engine {
     /// views are kept across snapshots, keyed by content.
     pub fn ontology_snapshot(&self) -> Result<Option<Arc<Snapshot>>, ToolError> {
         let root = self.project.root();
-        let stamps = Stamps::of(root);
-        if stamps.trusted()
+        let generation = self.watch_generation();
+        if generation.is_some()
             && let Ok(cached) = self.ontologies.lock()
-            && let Some((prev, snapshot)) = cached.as_ref()
+            && let Some((_, seen, snapshot)) = cached.as_ref()
+            && *seen == generation
+        {
+            return Ok(snapshot.clone());
+        }
+        let stamps = Stamps::of(root);
+        let dir = root.join(snapshot::SNAPSHOT_DIR);
+        let seen = match dir.parent() {
+            Some(parent) => self.watched_at(generation, &[parent, dir.as_path()]),
+            None => None,
+        };
+        if stamps.trusted()
+            && let Ok(mut cached) = self.ontologies.lock()
+            && let Some((prev, kept, snapshot)) = cached.as_mut()
             && *prev == stamps
         {
+            *kept = seen;
             return Ok(snapshot.clone());
         }
         let snapshot = Snapshot::open_with(root, self.ontology_docs.clone())?.map(Arc::new);
         if let Ok(mut cached) = self.ontologies.lock() {
-            *cached = Some((stamps, snapshot.clone()));
+            *cached = Some((
+                stamps,
+                if snapshot.is_some() { seen } else { None },
+                snapshot.clone(),
+            ));
         }
         Ok(snapshot)
+    }
+
+    /// Starts watching the project's knowledge directories, so caches
+    /// answer without a `stat` while nothing changed and [`Engine::changes`]
+    /// reports every change (what a server does; a one-shot CLI does not).
+    /// The error says why the platform refused a watcher; the engine then
+    /// keeps validating by stat, as without one.
+    pub fn watch(&self) -> Result<(), String> {
+        if self.loader.watch().is_some() {
+            return Ok(());
+        }
+        let watch = Arc::new(Watch::start()?);
+        let root = self.project.root();
+        // The root sees knowledge directories appear; each directory sees
+        // its files come, go and change. Directories of other files (a
+        // mode level elsewhere, an import) are watched as they are read.
+        watch.track(root);
+        for dir in WATCHED_DIRS {
+            watch.track(&root.join(dir));
+        }
+        self.loader.set_watch(watch);
+        Ok(())
+    }
+
+    /// Every change to the watched knowledge files from now on (the value
+    /// is the watch generation); `None` when the engine does not watch.
+    pub fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        self.loader.watch().map(|w| w.changes())
+    }
+
+    /// When the file at `path` was last modified (`None` when it does not
+    /// exist). A watching engine remembers it while nothing changed, so
+    /// a resource's `lastModified` costs no `stat` per read.
+    pub fn modified(&self, path: &Path) -> Option<SystemTime> {
+        let generation = self.watch_generation();
+        if let Some(generation) = generation
+            && let Ok(known) = self.mtimes.lock()
+            && let Some((seen, at)) = known.get(path)
+            && *seen == generation
+        {
+            return *at;
+        }
+        let at = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        if let Some(dir) = path.parent()
+            && let Some(seen) = self.watched_at(generation, &[dir])
+            && let Ok(mut known) = self.mtimes.lock()
+        {
+            // Bounded by the knowledge files there are; dropped wholesale
+            // if a project somehow names very many.
+            if known.len() > 4096 {
+                known.clear();
+            }
+            known.insert(path.to_path_buf(), (seen, at));
+        }
+        at
+    }
+
+    /// The watch generation now, when the engine watches.
+    fn watch_generation(&self) -> Option<u64> {
+        self.loader.watch().map(|w| w.generation())
+    }
+
+    /// `generation`, when there is one and every directory of `dirs` is
+    /// watched: the generation a cache built from them may be trusted at.
+    fn watched_at(&self, generation: Option<u64>, dirs: &[&Path]) -> Option<u64> {
+        let watch = self.loader.watch()?;
+        let generation = generation?;
+        dirs.iter().all(|d| watch.track(d)).then_some(generation)
     }
 
     /// The project's ontology snapshot; `ontology-not-vendored` when there
@@ -548,6 +657,16 @@ impl Engine {
         self.or_empty("reflection/qa.ncl").await
     }
 }
+
+/// The project directories a watching engine watches from the start.
+const WATCHED_DIRS: &[&str] = &[
+    ".ontology",
+    "reflection",
+    "reflection/modes",
+    "adrs",
+    ".ontoref",
+    ".ontoref/ontologies",
+];
 
 /// The `.ncl` files of `dir` whose names pass `keep`, sorted; none when the
 /// directory does not exist. Under [`EMBEDDED_ROOT`], the binary's own.

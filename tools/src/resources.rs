@@ -465,7 +465,7 @@ impl Entry {
 /// modification time of its file.
 async fn entries(engine: &Engine, kind: ResourceKind) -> Result<Vec<Entry>, ToolError> {
     let project = engine.project();
-    let mut stamps = Stamps::default();
+    let mut stamps = Stamps(engine, HashMap::new());
     let entry = |id: &str, title: &str, modified| Entry {
         id: id.to_owned(),
         title: clip_to(title.trim(), TITLE_CHARS),
@@ -592,16 +592,17 @@ fn source(engine: &Engine, display: &str) -> Option<PathBuf> {
     })
 }
 
-/// Modification times, each file stat'ed once per call.
-#[derive(Default)]
-struct Stamps(HashMap<PathBuf, Option<SystemTime>>);
+/// Modification times, each file asked of the engine once per call
+/// ([`Engine::modified`]: no `stat` while a watching engine saw no change).
+struct Stamps<'a>(&'a Engine, HashMap<PathBuf, Option<SystemTime>>);
 
-impl Stamps {
+impl Stamps<'_> {
     fn of(&mut self, path: &Path) -> Option<SystemTime> {
+        let engine = self.0;
         *self
-            .0
+            .1
             .entry(path.to_path_buf())
-            .or_insert_with(|| std::fs::metadata(path).and_then(|m| m.modified()).ok())
+            .or_insert_with(|| engine.modified(path))
     }
 }
 

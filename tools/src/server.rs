@@ -25,6 +25,13 @@
 //! (the files may change at any time; nothing served depends on the
 //! caller).
 //!
+//! Served by an engine that watches its files ([`Engine::watch`]), the
+//! server declares `resources.subscribe` and `resources.listChanged` and
+//! serves `resources/subscribe`, `resources/unsubscribe` and
+//! `subscriptions/listen` through [`crate::subscribe`]; otherwise none of
+//! them. Each MCP session has its own subscriptions
+//! ([`OntorefServer::session`]).
+//!
 //! A transport that authenticates requests (HTTP) hands the server a
 //! [`CallerFn`] with [`OntorefServer::with_caller`]; a call it finds a
 //! caller for runs as that actor, or as none ([`crate::actor`]), never as
@@ -47,7 +54,11 @@ use rmcp::model::{
     ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference, Resource,
     ResourceContents, ResourceTemplate, ResultType, Role, ServerCapabilities, ServerConfig, Tool,
 };
-use rmcp::service::RequestContext;
+use rmcp::model::{
+    SubscribeRequestMethod, SubscribeRequestParams, SubscriptionFilter, UnsubscribeRequestMethod,
+    UnsubscribeRequestParams,
+};
+use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use tracing::Instrument;
 
@@ -58,6 +69,7 @@ use crate::engine::Engine;
 use crate::error::{clip, clip_to};
 use crate::prompts::{PromptDef, PromptError};
 use crate::resources::{MIME_TYPE, ResourceError, ResourceKind};
+use crate::subscribe::Session;
 use crate::suggest::{closest, quote_list};
 
 /// How a server finds who made a request, from the request's rmcp
@@ -79,6 +91,9 @@ pub struct OntorefServer {
     kinds: Arc<[ResourceKind]>,
     /// The prompts served: those of the toolsets served.
     prompts: Arc<[&'static PromptDef]>,
+    /// This session's resource subscriptions (a fresh one per
+    /// [`OntorefServer::session`]).
+    session: Arc<Session>,
 }
 
 impl std::fmt::Debug for OntorefServer {
@@ -107,6 +122,16 @@ impl OntorefServer {
             caller: None,
             kinds: crate::resources::served_kinds(toolsets()).into(),
             prompts: crate::prompts::served_prompts(toolsets()).into(),
+            session: Arc::new(Session::new()),
+        }
+    }
+
+    /// This server for a new MCP session: the same engine and tools, its
+    /// own resource subscriptions. Transports call it once per session.
+    pub fn session(&self) -> Self {
+        OntorefServer {
+            session: Arc::new(Session::new()),
+            ..self.clone()
         }
     }
 
@@ -302,18 +327,24 @@ fn cache_hints(context: &RequestContext<RoleServer>) -> (Option<u64>, Option<Cac
 
 impl ServerHandler for OntorefServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(
-            ServerCapabilities::builder()
-                .enable_tools()
-                .enable_prompts()
-                .enable_resources()
-                .enable_completions()
-                .build(),
-        )
-        .with_server_info(
-            Implementation::new("ontoref", env!("CARGO_PKG_VERSION")).with_title("ontoref"),
-        )
-        .with_instructions(self.instructions.to_string())
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_prompts()
+            .enable_resources()
+            .enable_completions();
+        // Subscriptions and list changes only from an engine that watches.
+        let capabilities = if self.engine.changes().is_some() && !self.kinds.is_empty() {
+            capabilities
+                .enable_resources_subscribe()
+                .enable_resources_list_changed()
+        } else {
+            capabilities
+        };
+        ServerConfig::new(capabilities.build())
+            .with_server_info(
+                Implementation::new("ontoref", env!("CARGO_PKG_VERSION")).with_title("ontoref"),
+            )
+            .with_instructions(self.instructions.to_string())
     }
 
     async fn call_tool(
@@ -451,6 +482,9 @@ impl ServerHandler for OntorefServer {
         let page = crate::resources::list(&self.engine, &self.kinds, cursor.as_deref())
             .await
             .map_err(|e| resource_error(&e, is_modern(&context), false))?;
+        if !is_modern(&context) && self.engine.changes().is_some() {
+            self.session.listed(&self.engine, &self.kinds).await;
+        }
         let resources = page
             .resources
             .into_iter()
@@ -569,6 +603,56 @@ impl ServerHandler for OntorefServer {
             }
         };
         Ok(CompleteResult::new(completion_info(completion)))
+    }
+
+    /// A legacy session is ready: its notifier starts (list changes, and
+    /// updates of what it subscribes to).
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        tracing::debug!("client initialized");
+        self.session.start(&self.engine, &self.kinds, context.peer);
+    }
+
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        if self.engine.changes().is_none() || self.kinds.is_empty() {
+            return Err(ErrorData::method_not_found::<SubscribeRequestMethod>());
+        }
+        self.session
+            .subscribe(&self.engine, &self.kinds, &request.uri)
+            .await
+            .map_err(|e| resource_error(&e, false, false))?;
+        // A client that subscribes before `initialized` still hears.
+        self.session.start(&self.engine, &self.kinds, context.peer);
+        Ok(())
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        if self.engine.changes().is_none() || self.kinds.is_empty() {
+            return Err(ErrorData::method_not_found::<UnsubscribeRequestMethod>());
+        }
+        self.session.unsubscribe(&request.uri).await;
+        Ok(())
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        if self.kinds.is_empty() {
+            return None;
+        }
+        crate::subscribe::accepted(&self.engine, &self.kinds, requested)
+    }
+
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), ErrorData> {
+        crate::subscribe::listen(&self.engine, &self.kinds, context).await
     }
 
     /// Any method rmcp does not know: -32601 naming it, cut (rmcp's default

@@ -19,6 +19,13 @@
 //!
 //! Evaluations that time out are remembered by key for [`TIMEOUT_MEMO`], so a
 //! runaway file does not tie up a fresh thread on every call.
+//!
+//! **Watched.** A server gives the loader a [`Watch`]: an entry records the
+//! watch's generation when it was last validated, and while that generation
+//! has not moved (and the directory of every file it read is watched) a hit
+//! costs no `stat` at all. When it moves, the entry is validated by its
+//! stamps as above, so a change re-evaluates only the documents that read
+//! the changed file.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -36,6 +43,7 @@ use super::sandbox::{self, BundleFile, Format, Sandbox, embedded_file, is_embedd
 use super::{Evaluator, NclError};
 use crate::fsread::{self, Links};
 use crate::model::{Document, LoadError, Source};
+use crate::watch::Watch;
 
 /// How recently modified a file must be to count as racy.
 pub const RACY_WINDOW: Duration = Duration::from_secs(2);
@@ -69,6 +77,7 @@ pub struct Loader {
     /// Keys that timed out: when, the file shown and the limit in force.
     timeouts: Mutex<HashMap<[u8; 32], (Instant, String, u64)>>,
     stats: Stats,
+    watch: std::sync::OnceLock<Arc<Watch>>,
 }
 
 /// A text evaluated as a file's content by [`Loader::check_text`]: the
@@ -95,6 +104,9 @@ type Slot = Arc<tokio::sync::Mutex<Option<Entry>>>;
 struct Entry {
     deps: Vec<Dep>,
     doc: Arc<dyn Any + Send + Sync>,
+    /// The watch generation at which `deps` were last found unchanged,
+    /// when every one of them lies in a watched directory.
+    seen: Option<u64>,
 }
 
 impl std::fmt::Debug for Entry {
@@ -227,7 +239,32 @@ impl Loader {
             slots: Mutex::default(),
             timeouts: Mutex::default(),
             stats: Stats::default(),
+            watch: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Lets `watch` stand in for the per-call `stat` of every file (see the
+    /// module's "Watched"); `false` when the loader already has one.
+    pub fn set_watch(&self, watch: Arc<Watch>) -> bool {
+        self.watch.set(watch).is_ok()
+    }
+
+    /// The watch, when the loader has one.
+    pub fn watch(&self) -> Option<&Arc<Watch>> {
+        self.watch.get()
+    }
+
+    /// The generation `deps` may be trusted at from now on: `generation`,
+    /// when there is a watch and every (real) file of `deps` lies in a
+    /// directory it watches.
+    fn seen(&self, generation: Option<u64>, deps: &[Dep]) -> Option<u64> {
+        let watch = self.watch.get()?;
+        let generation = generation?;
+        let files = deps
+            .iter()
+            .map(|d| d.path.as_path())
+            .filter(|p| !is_embedded(p));
+        watch.track_files(files).then_some(generation)
     }
 
     /// The evaluator in use.
@@ -294,12 +331,20 @@ impl Loader {
                 .clone()
         };
         let mut slot = slot.lock().await;
+        // Read before anything is checked: a change from here on moves it.
+        let generation = self.watch.get().map(|w| w.generation());
         if let Some(entry) = slot.as_mut()
-            && fresh(&mut entry.deps, self.evaluator.options().limits.max_file)
             && let Ok(doc) = entry.doc.clone().downcast::<D>()
         {
-            self.stats.memory_hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(Some(doc));
+            if generation.is_some() && entry.seen == generation {
+                self.stats.memory_hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(Some(doc));
+            }
+            if fresh(&mut entry.deps, self.evaluator.options().limits.max_file) {
+                entry.seen = self.seen(generation, &entry.deps);
+                self.stats.memory_hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(Some(doc));
+            }
         }
         *slot = None;
 
@@ -336,9 +381,11 @@ impl Loader {
                 "served from the disk cache"
             );
             let doc = Arc::new(doc);
+            let seen = self.seen(generation, &deps);
             *slot = Some(Entry {
                 deps,
                 doc: doc.clone(),
+                seen,
             });
             return Ok(Some(doc));
         }
@@ -355,12 +402,16 @@ impl Loader {
             .evaluate_text::<D>(path, text, !embedded, sandbox, started)
             .await?;
         let (deps, clean) = stamp_deps(&checked.deps_read, started);
-        if clean {
+        let seen = if clean {
             self.write_disk(path, &checked.key, &deps, checked.doc.as_ref());
-        }
+            self.seen(generation, &deps)
+        } else {
+            None
+        };
         *slot = Some(Entry {
             deps,
             doc: checked.doc.clone(),
+            seen,
         });
         Ok(Some(checked.doc))
     }
@@ -406,7 +457,13 @@ impl Loader {
         *slot = Some(Entry {
             deps,
             doc: checked.doc.clone(),
+            seen: None,
         });
+        // The file changed: every watched cache revalidates, and
+        // subscribers hear of it now rather than at the kernel's event.
+        if let Some(watch) = self.watch.get() {
+            watch.bump();
+        }
     }
 
     async fn evaluate_text<D: Document>(
