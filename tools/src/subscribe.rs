@@ -61,9 +61,10 @@ impl Session {
         kinds: &Arc<[ResourceKind]>,
         peer: Peer<RoleServer>,
     ) {
-        let Some(changes) = engine.changes() else {
+        let Some(mut changes) = engine.changes() else {
             return;
         };
+        changes.borrow_and_update();
         if self.running.swap(true, Ordering::SeqCst) {
             return;
         }
@@ -127,9 +128,14 @@ pub async fn listen(
     kinds: &[ResourceKind],
     context: SubscriptionContext,
 ) -> Result<(), ErrorData> {
-    let Some(changes) = engine.changes() else {
+    let Some(mut changes) = engine.changes() else {
         return Ok(());
     };
+    // The client was told the subscription stands before this runs, so
+    // it may already be changing files while what it follows is first
+    // looked at: a change seen meanwhile is reported for everything
+    // followed (an update notice only says "read it again").
+    let before = *changes.borrow_and_update();
     let accepted = context.accepted();
     let mut tracker = Tracker::new(accepted.resources_list_changed == Some(true));
     for uri in accepted.resource_subscriptions.iter().flatten() {
@@ -137,11 +143,22 @@ pub async fn listen(
         let _ = tracker.follow(engine, kinds, uri).await;
     }
     tracker.prime(engine, kinds).await;
-    let tracker = tokio::sync::Mutex::new(tracker);
     let sink = context.sink().clone();
+    let peer = &context.request_context().peer;
+    if *changes.borrow() != before {
+        let everything = Changes {
+            updated: tracker.followed().map(str::to_owned).collect(),
+            list_changed: accepted.resources_list_changed == Some(true),
+        };
+        changes.borrow_and_update();
+        if send(peer, Some(&sink), everything).await.is_err() {
+            return Ok(());
+        }
+    }
+    let tracker = tokio::sync::Mutex::new(tracker);
     tokio::select! {
         () = context.cancelled() => {}
-        () = notify_loop(changes, engine, kinds, &tracker, &context.request_context().peer, Some(&sink)) => {}
+        () = notify_loop(changes, engine, kinds, &tracker, peer, Some(&sink)) => {}
     }
     Ok(())
 }
@@ -157,7 +174,6 @@ async fn notify_loop(
     peer: &Peer<RoleServer>,
     sink: Option<&rmcp::service::SubscriptionSink>,
 ) {
-    changes.borrow_and_update();
     loop {
         tokio::select! {
             changed = changes.changed() => {
