@@ -51,6 +51,7 @@ pub mod resources;
 pub mod schema;
 pub mod search;
 pub mod server;
+pub mod skills;
 pub mod suggest;
 pub mod text;
 pub mod toolset;
