@@ -27,6 +27,7 @@ use ontoref_tools::prompts::PromptError;
 use ontoref_tools::registry::cosign::CosignError;
 use ontoref_tools::registry::error::RegistryError;
 use ontoref_tools::resources::ResourceError;
+use ontoref_tools::skills::SkillError;
 use ontoref_tools::vault::VaultError;
 use ontoref_tools::write::WriteError;
 
@@ -89,6 +90,7 @@ fn every_error() -> Vec<Example> {
         examples_of::<CosignError>("CosignError"),
         examples_of::<ResourceError>("ResourceError"),
         examples_of::<PromptError>("PromptError"),
+        examples_of::<SkillError>("SkillError"),
     ]
     .into_iter()
     .flatten()

@@ -184,7 +184,8 @@ fn both_protocol_eras_are_served() {
             "tools": {},
             "prompts": {},
             "resources": {"subscribe": true, "listChanged": true},
-            "completions": {}
+            "completions": {},
+            "extensions": {"io.modelcontextprotocol/skills": {}}
         })
     );
     let served = catalog_names().len();
@@ -407,6 +408,61 @@ fn resources_and_prompts_follow_the_toolsets_served() {
     assert_eq!(r["error"]["code"], -32002, "{r}");
     let r = session.request("prompts/list", json!({}));
     assert_eq!(r["result"]["prompts"], json!([]), "{r}");
+}
+
+#[test]
+fn skills_follow_the_toolsets_served() {
+    let s = Sandbox::new();
+    let mut qa = Session::start(
+        &s,
+        &["--project", path_str(&fixture()), "--toolsets", "qa"],
+        &[],
+    );
+    let init = qa.initialize();
+    assert!(
+        init["result"]["capabilities"].get("extensions").is_none(),
+        "{init}"
+    );
+    let r = qa.request("skills/list", json!({}));
+    assert_eq!(r["error"]["code"], -32601, "{r}");
+    let r = qa.request(
+        "resources/read",
+        json!({"uri": "skill://ontoref/modes/release/SKILL.md"}),
+    );
+    assert_eq!(r["error"]["code"], -32002, "{r}");
+
+    let mut modes = Session::start(
+        &s,
+        &["--project", path_str(&fixture()), "--toolsets", "modes"],
+        &[],
+    );
+    let init = modes.initialize();
+    assert_eq!(
+        init["result"]["capabilities"]["extensions"],
+        json!({"io.modelcontextprotocol/skills": {}}),
+        "{init}"
+    );
+    let r = modes.request("skills/list", json!({}));
+    let uris: Vec<&str> = r["result"]["skills"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{r}"))
+        .iter()
+        .map(|x| x["uri"].as_str().unwrap())
+        .collect();
+    assert!(
+        uris.contains(&"skill://ontoref/modes/release/SKILL.md")
+            && uris.contains(&"skill://ontoref/using-ontoref/SKILL.md"),
+        "{r}"
+    );
+    let r = modes.request(
+        "skills/get",
+        json!({"uri": "skill://ontoref/modes/relase/SKILL.md"}),
+    );
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    assert_eq!(
+        r["error"]["data"]["closest"][0], "skill://ontoref/modes/release/SKILL.md",
+        "{r}"
+    );
 }
 
 #[test]

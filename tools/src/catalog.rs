@@ -291,6 +291,13 @@ pub fn catalog() -> &'static [CatalogTool] {
     })
 }
 
+/// The catalog entry of the tool type `T`, so domain text can name a tool
+/// by its type rather than spelling its name.
+pub fn of<T: ToolBase>() -> Option<&'static CatalogTool> {
+    let name = T::name();
+    catalog().iter().find(|t| t.name() == name)
+}
+
 /// The catalog tool whose command words are `words`.
 pub fn by_words(words: &[&str]) -> Option<&'static CatalogTool> {
     catalog().iter().find(|t| t.words == words)

@@ -52,6 +52,7 @@ pub mod resources;
 pub mod schema;
 pub mod search;
 pub mod server;
+pub mod skills;
 pub mod subscribe;
 pub mod suggest;
 pub mod text;

@@ -31,6 +31,7 @@ use crate::echo::{clip, clip_to};
 use crate::engine::Engine;
 use crate::error::ToolError;
 use crate::model::ModelError;
+use crate::modes::{Hierarchy, Resolution};
 use crate::ontology::{Core, NodeLevel};
 use crate::resources::ResourceKind;
 use crate::suggest::{closest, quote_list};
@@ -492,6 +493,21 @@ async fn run_mode(engine: &Engine, id: &str) -> Result<PromptText, PromptError> 
         },
         other => PromptError::Tool(other),
     })?;
+    Ok(PromptText {
+        description: format!("Run the mode `{id}`"),
+        messages: vec![mode_runbook(&hierarchy, &resolution)],
+    })
+}
+
+/// A mode as it resolves here (`resolution`, from `hierarchy`), as a
+/// numbered runbook for a model: when it runs and its preconditions (from
+/// the resolved level's definition), where it resolves and why (the chain
+/// of levels), every step with its command, verification and on-error, and
+/// how to run it. The `run-mode` prompt's text and the body of a mode's
+/// skill ([`crate::skills`]); the rendered resolution is cut at
+/// [`MAX_SECTION`] bytes.
+pub fn mode_runbook(hierarchy: &Hierarchy, resolution: &Resolution) -> String {
+    let id = &resolution.mode;
     let definition = hierarchy
         .definition(id, Some(&resolution.resolved_level.name))
         .ok();
@@ -511,27 +527,25 @@ async fn run_mode(engine: &Engine, id: &str) -> Result<PromptText, PromptError> 
         }
     }
     out.push_str(&bounded(
-        render::<ModeResolveTool>(&resolution, Style::Markdown),
+        render::<ModeResolveTool>(resolution, Style::Markdown),
         MAX_SECTION,
         &format!("`ontoref mode resolve {id}` has every step"),
     ));
-    out.push_str(
-        "\n## How to run it\n\n\
-         1. Check every precondition first; if one does not hold, stop and say which.\n\
-         2. Take the steps in their numbered order, never before the steps a step comes after.\n\
-         3. Run a step's command yourself only when its actor is Agent (or none is given); for a \
-         Human or Ci step, say what the person or CI must do and wait for them to confirm it is done.\n\
-         4. After each step, check its verification; when a step declares none, confirm its \
-         outcome from the command's result before going on.\n\
-         5. When a step fails, follow its on-error: 'Stop means stop the run and report; without \
-         one, report the failure and ask before going on.\n\
-         6. Report each step as done, skipped or failed, with what you checked.\n",
-    );
-    Ok(PromptText {
-        description: format!("Run the mode `{id}`"),
-        messages: vec![out],
-    })
+    out.push_str(HOW_TO_RUN);
+    out
 }
+
+/// How a model runs a mode's runbook.
+const HOW_TO_RUN: &str = "\n## How to run it\n\n\
+     1. Check every precondition first; if one does not hold, stop and say which.\n\
+     2. Take the steps in their numbered order, never before the steps a step comes after.\n\
+     3. Run a step's command yourself only when its actor is Agent (or none is given); for a \
+     Human or Ci step, say what the person or CI must do and wait for them to confirm it is done.\n\
+     4. After each step, check its verification; when a step declares none, confirm its \
+     outcome from the command's result before going on.\n\
+     5. When a step fails, follow its on-error: 'Stop means stop the run and report; without \
+     one, report the failure and ask before going on.\n\
+     6. Report each step as done, skipped or failed, with what you checked.\n";
 
 /// The `explain-path` prompt for `path`: what `ontoref_explain_path`
 /// answers (the nodes covering it, the Hard and Soft constraints of the

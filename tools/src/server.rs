@@ -25,6 +25,11 @@
 //! (the files may change at any time; nothing served depends on the
 //! caller).
 //!
+//! With the modes toolset, every mode that resolves is also a skill (the
+//! Skills extension, SEP-2640): [`crate::skills`] renders them, and this
+//! module declares the extension and serves `skills/list`, `skills/get`
+//! and `resources/read` of `skill://` URIs.
+//!
 //! Served by an engine that watches its files ([`Engine::watch`]), the
 //! server declares `resources.subscribe` and `resources.listChanged` and
 //! serves `resources/subscribe`, `resources/unsubscribe` and
@@ -48,11 +53,13 @@ use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
     Annotations, CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult,
     CompleteRequestParams, CompleteResult, CompletionInfo, CustomRequest, CustomResult, ErrorCode,
-    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, MetaObject,
-    PaginatedRequestParams, Prompt, PromptArgument, PromptMessage, ProtocolVersion,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference, Resource,
-    ResourceContents, ResourceTemplate, ResultType, Role, ServerCapabilities, ServerConfig, Tool,
+    GetPromptRequestParams, GetPromptResponse, GetPromptResult, GetSkillRequestMethod,
+    GetSkillRequestParams, GetSkillResult, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListSkillsRequestMethod, ListSkillsResult,
+    ListToolsResult, MetaObject, PaginatedRequestParams, Prompt, PromptArgument, PromptMessage,
+    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+    Reference, Resource, ResourceContents, ResourceTemplate, ResultType, Role, ServerCapabilities,
+    ServerConfig, SkillFrontmatter, SkillResource, SkillResources, Tool,
 };
 use rmcp::model::{
     SubscribeRequestMethod, SubscribeRequestParams, SubscriptionFilter, UnsubscribeRequestMethod,
@@ -69,6 +76,7 @@ use crate::engine::Engine;
 use crate::error::{clip, clip_to};
 use crate::prompts::{PromptDef, PromptError};
 use crate::resources::{MIME_TYPE, ResourceError, ResourceKind};
+use crate::skills::{SkillError, is_skill_uri};
 use crate::subscribe::Session;
 use crate::suggest::{closest, quote_list};
 
@@ -94,6 +102,8 @@ pub struct OntorefServer {
     /// This session's resource subscriptions (a fresh one per
     /// [`OntorefServer::session`]).
     session: Arc<Session>,
+    /// The skills served, when the toolset of modes is.
+    skills: Option<Arc<crate::skills::Served>>,
 }
 
 impl std::fmt::Debug for OntorefServer {
@@ -123,6 +133,7 @@ impl OntorefServer {
             kinds: crate::resources::served_kinds(toolsets()).into(),
             prompts: crate::prompts::served_prompts(toolsets()).into(),
             session: Arc::new(Session::new()),
+            skills: crate::skills::Served::new(tools).map(Arc::new),
         }
     }
 
@@ -331,7 +342,8 @@ impl ServerHandler for OntorefServer {
             .enable_tools()
             .enable_prompts()
             .enable_resources()
-            .enable_completions();
+            .enable_completions()
+            .enable_skills_if(self.skills.is_some());
         // Subscriptions and list changes only from an engine that watches.
         let capabilities = if self.engine.changes().is_some() && !self.kinds.is_empty() {
             capabilities
@@ -543,6 +555,13 @@ impl ServerHandler for OntorefServer {
     ) -> Result<ReadResourceResponse, ErrorData> {
         let span = tracing::info_span!("resources/read", uri = %clip_to(&request.uri, 100));
         async move {
+            if let Some(served) = self
+                .skills
+                .as_deref()
+                .filter(|_| is_skill_uri(&request.uri))
+            {
+                return read_skill(&self.engine, served, &request.uri, &context).await;
+            }
             let started = Instant::now();
             let read = crate::resources::read(&self.engine, &self.kinds, &request.uri).await;
             tracing::info!(
@@ -655,6 +674,49 @@ impl ServerHandler for OntorefServer {
         crate::subscribe::listen(&self.engine, &self.kinds, context).await
     }
 
+    /// `skills/list` (SEP-2640): one page of the skills served, each with
+    /// its one file's digest and size; -32601 when no skill is served.
+    async fn list_skills(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListSkillsResult, ErrorData> {
+        let Some(served) = self.skills.as_deref() else {
+            return Err(ErrorData::method_not_found::<ListSkillsRequestMethod>());
+        };
+        let (ttl_ms, cache_scope) = cache_hints(&context);
+        let cursor = request.and_then(|r| r.cursor);
+        let page = crate::skills::list(&self.engine, served, cursor.as_deref())
+            .await
+            .map_err(|e| skill_error(&e, is_modern(&context), false))?;
+        Ok(ListSkillsResult {
+            result_type: Some(ResultType::COMPLETE),
+            skills: page.skills.iter().map(wire_skill).collect(),
+            meta: None,
+            next_cursor: page.next_cursor,
+            ttl_ms,
+            cache_scope,
+        })
+    }
+
+    /// `skills/get` (SEP-2640): the skill at a `SKILL.md` URI, rendered
+    /// now; an unknown one is -32602 with the closest skill URIs.
+    async fn get_skill(
+        &self,
+        request: GetSkillRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetSkillResult, ErrorData> {
+        let Some(served) = self.skills.as_deref() else {
+            return Err(ErrorData::method_not_found::<GetSkillRequestMethod>());
+        };
+        let skill = crate::skills::get(&self.engine, served, &request.uri)
+            .await
+            .map_err(|e| skill_error(&e, is_modern(&context), false))?;
+        let mut result = GetSkillResult::new(wire_skill(&skill));
+        (result.ttl_ms, result.cache_scope) = cache_hints(&context);
+        Ok(result)
+    }
+
     /// Any method rmcp does not know: -32601 naming it, cut (rmcp's default
     /// echoes the whole method name).
     async fn on_custom_request(
@@ -669,4 +731,78 @@ impl ServerHandler for OntorefServer {
             Some(serde_json::json!({ "method": method })),
         ))
     }
+}
+
+/// Declares the skills extension (SEP-2640, without directory reads: a
+/// skill is its one `SKILL.md`) when skills are served.
+trait EnableSkillsIf {
+    fn enable_skills_if(self, served: bool) -> Self;
+}
+
+impl<S> EnableSkillsIf for rmcp::model::ServerCapabilitiesBuilder<S> {
+    fn enable_skills_if(self, served: bool) -> Self {
+        if served { self.enable_skills() } else { self }
+    }
+}
+
+/// A skill as rmcp's entry: its front matter and its one file, the
+/// `SKILL.md`, with the digest and size of the bytes `resources/read`
+/// returns.
+fn wire_skill(skill: &crate::skills::Skill) -> rmcp::model::Skill {
+    rmcp::model::Skill::new(
+        skill.uri.clone(),
+        SkillFrontmatter::new(skill.name.clone(), skill.description.clone()),
+        SkillResources::Files(vec![SkillResource::new(
+            skill.uri.clone(),
+            skill.digest.clone(),
+            skill.size(),
+        )]),
+    )
+}
+
+/// A skill error as a JSON-RPC error, with the URI and the closest skill
+/// URIs in `data`. `reading`: from `resources/read`, where an unknown
+/// resource is "resource not found" before 2026-07-28 (`skills/get` says
+/// -32602 in every era).
+fn skill_error(e: &SkillError, modern: bool, reading: bool) -> ErrorData {
+    let mut extra = serde_json::Map::new();
+    if let SkillError::NotFound { uri, closest } = e {
+        extra.insert("uri".into(), uri.as_str().into());
+        extra.insert("closest".into(), closest.clone().into());
+    }
+    if !e.is_caller_fault() {
+        tracing::warn!(code = e.code(), "skill request failed: {e}");
+    }
+    rpc_error(
+        modern,
+        e.is_caller_fault(),
+        reading && e.is_not_found(),
+        e.to_string(),
+        e.code(),
+        &e.hint(),
+        extra,
+    )
+}
+
+/// `resources/read` of a skill's `SKILL.md`: its Markdown, the very bytes
+/// its digest covers.
+async fn read_skill(
+    engine: &Engine,
+    served: &crate::skills::Served,
+    uri: &str,
+    context: &RequestContext<RoleServer>,
+) -> Result<ReadResourceResponse, ErrorData> {
+    let started = Instant::now();
+    let got = crate::skills::get(engine, served, uri).await;
+    tracing::info!(
+        duration_us = started.elapsed().as_micros() as u64,
+        is_error = got.is_err(),
+        "request done"
+    );
+    let skill = got.map_err(|e| skill_error(&e, is_modern(context), true))?;
+    let contents =
+        ResourceContents::text(skill.markdown, skill.uri).with_mime_type(crate::skills::MIME_TYPE);
+    let mut result = ReadResourceResult::new(vec![contents]);
+    (result.ttl_ms, result.cache_scope) = cache_hints(context);
+    Ok(ReadResourceResponse::Complete(result))
 }
