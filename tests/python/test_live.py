@@ -204,3 +204,45 @@ async def test_an_edit_that_leaves_a_record_s_text_alone_notifies_no_one(open_cl
         with pytest.raises(TimeoutError):
             with anyio.fail_after(0.6):
                 await events.receive()
+
+
+def write_ship_mode(project: Path, cmd: str) -> None:
+    """A mode of the project's own (`reflection/modes/ship.ncl`) whose one step runs `cmd`."""
+    modes = project / "reflection" / "modes"
+    modes.mkdir(parents=True, exist_ok=True)
+    (modes / "ship.ncl").write_text(
+        'let m = import "schemas/mode.ncl" in\n'
+        "m.make_mode {\n"
+        '  id = "ship",\n'
+        "  strategy = 'Override,\n"
+        '  trigger = "a build is ready to ship",\n'
+        "  steps = [\n"
+        f'    {{ id = "push", action = "Push the build", actor = \'Agent, cmd = "{cmd}", '
+        "verify = \"the registry has it\", on_error = 'Stop },\n"
+        "  ],\n"
+        "}\n"
+    )
+
+
+SHIP_SKILL = "skill://ontoref/modes/ship/SKILL.md"
+
+
+async def test_a_subscribed_skill_follows_its_mode_file_in_both_eras(open_client: Opener, project: Path) -> None:
+    write_ship_mode(project, "make push")
+    # 2025-11-25: resources/subscribe on the skill's SKILL.md.
+    async with legacy_client(open_client) as (client, events):
+        await client.subscribe_resource(SHIP_SKILL)
+        started = time.monotonic()
+        write_ship_mode(project, "make push REGISTRY=staging")
+        await expect(events, {ResourceUpdated(uri=SHIP_SKILL)}, started)
+        read = await client.read_resource(SHIP_SKILL)
+        assert "make push REGISTRY=staging" in read.contents[0].text
+    # 2026-07-28: the skill's URI in a listen's filter.
+    async with open_client("2026-07-28", None) as client:
+        async with client.listen(resource_subscriptions=[SHIP_SKILL]) as sub:
+            assert sub.honored.resource_subscriptions == [SHIP_SKILL]
+            started = time.monotonic()
+            write_ship_mode(project, "make push REGISTRY=prod")
+            with anyio.fail_after(WITHIN):
+                assert await anext(aiter(sub)) == ResourceUpdated(uri=SHIP_SKILL)
+            assert time.monotonic() - started < WITHIN

@@ -1,8 +1,8 @@
 //! What one subscriber has seen of the resources it follows, and what has
 //! changed since: the domain half of live updates, knowing nothing of MCP.
 //!
-//! A [`Tracker`] keeps, for every followed URI, the digest of the Markdown
-//! it last rendered (or that the record was absent), and a digest of the
+//! A [`Tracker`] keeps, for every followed URI (a resource's, or a skill's
+//! `SKILL.md`), the digest of the Markdown it last rendered (or that the record was absent), and a digest of the
 //! whole listing (every URI of the kinds served). [`Tracker::poll`], run
 //! after the engine's watch reports a change, renders them again through
 //! the engine's caches and says which URIs changed and whether the listing
@@ -12,11 +12,13 @@
 //! it loads again (and then only what differs).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
 use crate::engine::Engine;
 use crate::resources::{self, ResourceError, ResourceKind};
+use crate::skills::{self, Served};
 
 /// What a followed URI was when last looked at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +51,7 @@ pub struct Tracker {
     followed: BTreeMap<String, Option<Seen>>,
     listing: Option<[u8; 32]>,
     follow_listing: bool,
+    skills: Option<Arc<Served>>,
 }
 
 impl Tracker {
@@ -61,19 +64,34 @@ impl Tracker {
         }
     }
 
-    /// Follows `uri` (it must name a resource of `kinds`; the record need
-    /// not exist yet, its appearance is a change), recording what it is
-    /// now. Following a URI twice is a no-op. The URI is kept as given,
-    /// since notifications must name what the client subscribed to.
+    /// This tracker, able to follow the `skill://` URIs of `skills` too
+    /// (a mode's skill changes with its mode files).
+    pub fn with_skills(self, skills: Option<Arc<Served>>) -> Tracker {
+        Tracker { skills, ..self }
+    }
+
+    /// Whether `uri` can be followed: it names a resource of `kinds` or,
+    /// when skills are served, a skill (the record or skill need not exist
+    /// yet: its appearance is a change).
+    pub fn can_follow(uri: &str, kinds: &[ResourceKind], skills: Option<&Served>) -> bool {
+        (skills.is_some() && skills::is_skill_uri(uri)) || resources::parse_uri(uri, kinds).is_ok()
+    }
+
+    /// Follows `uri` (see [`Tracker::can_follow`]; anything else is the
+    /// resource error naming the templates), recording what it is now.
+    /// Following a URI twice is a no-op. The URI is kept as given, since
+    /// notifications must name what the client subscribed to.
     pub async fn follow(
         &mut self,
         engine: &Engine,
         kinds: &[ResourceKind],
         uri: &str,
     ) -> Result<(), ResourceError> {
-        resources::parse_uri(uri, kinds)?;
+        if !Tracker::can_follow(uri, kinds, self.skills.as_deref()) {
+            resources::parse_uri(uri, kinds)?;
+        }
         if !self.followed.contains_key(uri) {
-            let seen = look(engine, kinds, uri).await;
+            let seen = look(engine, kinds, self.skills.as_deref(), uri).await;
             self.followed.insert(uri.to_owned(), seen);
         }
         Ok(())
@@ -102,7 +120,7 @@ impl Tracker {
     pub async fn poll(&mut self, engine: &Engine, kinds: &[ResourceKind]) -> Changes {
         let mut changes = Changes::default();
         for (uri, seen) in self.followed.iter_mut() {
-            let now = look(engine, kinds, uri).await;
+            let now = look(engine, kinds, self.skills.as_deref(), uri).await;
             if now.is_some() && now != *seen {
                 // A URI whose first look failed (the project did not load)
                 // is reported once it can be read.
@@ -125,7 +143,21 @@ impl Tracker {
 
 /// What `uri` reads as now; `None` when it cannot be told (the project
 /// failed to load).
-async fn look(engine: &Engine, kinds: &[ResourceKind], uri: &str) -> Option<Seen> {
+async fn look(
+    engine: &Engine,
+    kinds: &[ResourceKind],
+    skills: Option<&Served>,
+    uri: &str,
+) -> Option<Seen> {
+    if let Some(served) = skills.filter(|_| skills::is_skill_uri(uri)) {
+        return match skills::get(engine, served, uri).await {
+            Ok(skill) => Some(Seen::Content(
+                Sha256::digest(skill.markdown.as_bytes()).into(),
+            )),
+            Err(e) if e.is_not_found() => Some(Seen::Absent),
+            Err(_) => None,
+        };
+    }
     match resources::read(engine, kinds, uri).await {
         Ok(resource) => Some(Seen::Content(
             Sha256::digest(resource.markdown.as_bytes()).into(),

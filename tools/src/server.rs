@@ -125,6 +125,7 @@ impl OntorefServer {
             }));
         }
         let toolsets = || tools.iter().map(|t| t.toolset);
+        let skills = crate::skills::Served::new(tools).map(Arc::new);
         OntorefServer {
             engine,
             router: Arc::new(router),
@@ -132,8 +133,8 @@ impl OntorefServer {
             caller: None,
             kinds: crate::resources::served_kinds(toolsets()).into(),
             prompts: crate::prompts::served_prompts(toolsets()).into(),
-            session: Arc::new(Session::new()),
-            skills: crate::skills::Served::new(tools).map(Arc::new),
+            session: Arc::new(Session::new(skills.clone())),
+            skills,
         }
     }
 
@@ -141,7 +142,7 @@ impl OntorefServer {
     /// own resource subscriptions. Transports call it once per session.
     pub fn session(&self) -> Self {
         OntorefServer {
-            session: Arc::new(Session::new()),
+            session: Arc::new(Session::new(self.skills.clone())),
             ..self.clone()
         }
     }
@@ -199,7 +200,7 @@ pub const LAST_MODIFIED_META: &str = "lastModified";
 
 /// A domain error as a JSON-RPC error: `invalid` says whether the request
 /// was at fault (then `not_found`, -32002 before 2026-07-28, or -32602),
-/// else -32603. `data` carries the code, the hint and `extra`.
+/// else -32603, logged as a warning. `data` carries the code, the hint and `extra`.
 fn rpc_error(
     modern: bool,
     invalid: bool,
@@ -209,6 +210,10 @@ fn rpc_error(
     hint: &str,
     extra: serde_json::Map<String, serde_json::Value>,
 ) -> ErrorData {
+    if !invalid {
+        // Not the caller's doing: the project failed to load, or a bug.
+        tracing::warn!(code, "request failed: {message}");
+    }
     let mut data = serde_json::Map::new();
     data.insert("code".into(), code.into());
     data.insert("hint".into(), hint.into());
@@ -243,9 +248,6 @@ fn resource_error(e: &ResourceError, modern: bool, reading: bool) -> ErrorData {
         }
         _ => {}
     }
-    if !e.is_caller_fault() {
-        tracing::warn!(code = e.code(), "resource request failed: {e}");
-    }
     rpc_error(
         modern,
         e.is_caller_fault(),
@@ -263,9 +265,6 @@ fn prompt_error(e: &PromptError) -> ErrorData {
     let mut extra = serde_json::Map::new();
     if !e.closest().is_empty() {
         extra.insert("closest".into(), e.closest().to_vec().into());
-    }
-    if !e.is_invalid_request() {
-        tracing::warn!(code = e.code(), "prompt request failed: {e}");
     }
     rpc_error(
         false,
@@ -667,11 +666,11 @@ impl ServerHandler for OntorefServer {
         if self.kinds.is_empty() {
             return None;
         }
-        crate::subscribe::accepted(&self.engine, &self.kinds, requested)
+        crate::subscribe::accepted(&self.engine, &self.kinds, self.skills.as_deref(), requested)
     }
 
     async fn listen(&self, context: SubscriptionContext) -> Result<(), ErrorData> {
-        crate::subscribe::listen(&self.engine, &self.kinds, context).await
+        crate::subscribe::listen(&self.engine, &self.kinds, self.skills.clone(), context).await
     }
 
     /// `skills/list` (SEP-2640): one page of the skills served, each with
@@ -769,9 +768,6 @@ fn skill_error(e: &SkillError, modern: bool, reading: bool) -> ErrorData {
     if let SkillError::NotFound { uri, closest } = e {
         extra.insert("uri".into(), uri.as_str().into());
         extra.insert("closest".into(), closest.clone().into());
-    }
-    if !e.is_caller_fault() {
-        tracing::warn!(code = e.code(), "skill request failed: {e}");
     }
     rpc_error(
         modern,

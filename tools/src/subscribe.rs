@@ -10,8 +10,9 @@
 //!   vanished. The task ends with the session; it loads nothing until a
 //!   file changes.
 //! - **2026-07-28.** `subscriptions/listen` runs the same loop for the
-//!   filter it accepted (the resource URIs of kinds served, and the resource
-//!   listing), through the subscription's sink, until it is cancelled.
+//!   filter it accepted (the resource URIs of kinds served, the skills'
+//!   `SKILL.md` URIs when skills are served, and the resource listing),
+//!   through the subscription's sink, until it is cancelled.
 //!
 //! A change is acted on after [`SETTLE`], so an editor's save (several
 //! events) or a burst of writes is one look; each look evaluates a changed
@@ -28,6 +29,7 @@ use rmcp::{ErrorData, RoleServer};
 use crate::engine::Engine;
 use crate::live::{Changes, Tracker};
 use crate::resources::{self, ResourceKind};
+use crate::skills::Served;
 
 /// How long after a change the subscribers look: events of one save or a
 /// burst of writes arrive together within it.
@@ -38,17 +40,18 @@ const SESSION_POLL: Duration = Duration::from_secs(5);
 
 /// One legacy session's subscriptions: the URIs it subscribed to, and
 /// whether its notifier runs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Session {
     tracker: tokio::sync::Mutex<Tracker>,
     running: AtomicBool,
 }
 
 impl Session {
-    /// A session following the listing and no URI yet.
-    pub fn new() -> Session {
+    /// A session following the listing and no URI yet (able to follow
+    /// the skills of `skills`).
+    pub fn new(skills: Option<Arc<Served>>) -> Session {
         Session {
-            tracker: tokio::sync::Mutex::new(Tracker::new(true)),
+            tracker: tokio::sync::Mutex::new(Tracker::new(true).with_skills(skills)),
             running: AtomicBool::new(false),
         }
     }
@@ -108,6 +111,7 @@ impl Session {
 pub fn accepted(
     engine: &Engine,
     kinds: &[ResourceKind],
+    skills: Option<&Served>,
     requested: &SubscriptionFilter,
 ) -> Option<SubscriptionFilter> {
     engine.loader().watch()?;
@@ -115,7 +119,7 @@ pub fn accepted(
     filter.resources_list_changed = requested.resources_list_changed.filter(|on| *on);
     filter.resource_subscriptions = requested.resource_subscriptions.as_ref().map(|uris| {
         uris.iter()
-            .filter(|uri| resources::parse_uri(uri, kinds).is_ok())
+            .filter(|uri| Tracker::can_follow(uri, kinds, skills))
             .cloned()
             .collect()
     });
@@ -126,6 +130,7 @@ pub fn accepted(
 pub async fn listen(
     engine: &Arc<Engine>,
     kinds: &[ResourceKind],
+    skills: Option<Arc<Served>>,
     context: SubscriptionContext,
 ) -> Result<(), ErrorData> {
     let Some(mut changes) = engine.changes() else {
@@ -137,7 +142,8 @@ pub async fn listen(
     // followed (an update notice only says "read it again").
     let before = *changes.borrow_and_update();
     let accepted = context.accepted();
-    let mut tracker = Tracker::new(accepted.resources_list_changed == Some(true));
+    let mut tracker =
+        Tracker::new(accepted.resources_list_changed == Some(true)).with_skills(skills);
     for uri in accepted.resource_subscriptions.iter().flatten() {
         // Accepted URIs parse; one that fails now is simply not followed.
         let _ = tracker.follow(engine, kinds, uri).await;
