@@ -9,7 +9,8 @@
 //! - A generated project (10,000 nodes with a file, a directory and a glob
 //!   each, 500 ADRs, 5,000 Q&A entries of which one in ten names a file):
 //!   building the reverse index once, then `PathIndex::explain` alone and
-//!   through the tool, for the same kinds of path.
+//!   through the tool, for the same kinds of path; and through the tool on
+//!   a watching engine, as `ontoref serve` runs it (no `stat` per file).
 
 #[path = "common.rs"]
 mod common;
@@ -181,6 +182,10 @@ fn main() {
         ),
         &mut builds,
     );
+    // A watching engine, as `ontoref serve` runs: no stat per file per call.
+    let watched = engine_at(&root, &tmp.path().join("cache-big"));
+    watched.watch().expect("watch");
+    call(&rt, &watched, json!({"path": "crates/c7/src/m7.rs"}));
     let index = rt.block_on(engine.path_index()).expect("index");
     let adr_set = rt.block_on(engine.adrs()).expect("adrs");
     let qa = rt.block_on(engine.qa()).expect("qa");
@@ -215,5 +220,16 @@ fn main() {
             })
             .collect();
         row(&format!("{nodes} nodes, tool: {label}"), &mut samples);
+        let mut samples: Vec<Duration> = (0..rounds)
+            .map(|_| {
+                let t = Instant::now();
+                call(&rt, &watched, json!({"path": path}));
+                t.elapsed()
+            })
+            .collect();
+        row(
+            &format!("{nodes} nodes, tool, watched engine (serve): {label}"),
+            &mut samples,
+        );
     }
 }
