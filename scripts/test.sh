@@ -59,9 +59,11 @@ step "cargo build --release"
 cargo build --workspace --release --all-targets
 
 step "benchmark smoke run (figures in BENCHMARKS.md come from a full run)"
-# In the release profile, so the benches link the artifacts just built instead of compiling the
-# whole tree again under the bench profile (which cargo keeps apart even with the same settings).
-cargo bench --profile release --bench ontoref --bench transport --bench registry --bench ontologies --bench live --bench explain_path -- --quick
+# In the release profile and over the workspace (the same features as the build above), so the
+# benches link the artifacts just built instead of compiling the tree again (cargo keeps the bench
+# profile's artifacts apart even with the same settings, and one package alone unifies features
+# differently).
+cargo bench --workspace --profile release --bench ontoref --bench transport --bench registry --bench ontologies --bench live --bench explain_path -- --quick
 
 step "cargo nextest (unit, integration, compile-fail)"
 cargo nextest run --workspace --release --no-fail-fast
