@@ -18,6 +18,7 @@ mod ontology_vendor;
 mod readme;
 mod registry;
 mod rekey;
+mod search_identity;
 mod snapshot;
 mod trust;
 mod util;
