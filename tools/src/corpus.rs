@@ -9,7 +9,7 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::search::{FieldSpec, Query, SearchIndex, snippet};
+use crate::search::{FieldSpec, Query, SearchIndex};
 
 /// The kinds `ontoref_search` covers.
 pub const KINDS: &[&str] = &["qa", "node", "adr", "backlog", "mode", "extension"];
@@ -49,6 +49,9 @@ const FIELDS: [FieldSpec; 4] = [
     }, // body
 ];
 
+/// The field snippets come from: the body.
+const BODY: usize = 3;
+
 /// The records and their index.
 #[derive(Debug, Default)]
 pub struct Corpus {
@@ -76,6 +79,7 @@ impl Corpus {
     pub fn new(records: Vec<Record>) -> Corpus {
         let index = SearchIndex::build(
             &FIELDS,
+            BODY,
             records.iter().map(|r| {
                 [
                     r.id.as_str(),
@@ -124,10 +128,10 @@ impl Corpus {
                     id: r.id.clone(),
                     title: r.title.clone(),
                     score: (f64::from(h.score) * 1000.0).round() / 1000.0,
-                    snippet: snippet(
+                    snippet: self.index.snippet(
+                        h.doc,
                         &r.body,
                         &parsed,
-                        |t| self.index.idf(t),
                         crate::search::SNIPPET_CHARS,
                     ),
                 })

@@ -162,6 +162,29 @@ pub fn read_into(path: &Path, max: u64, links: Links, buf: &mut Vec<u8>) -> Resu
     Ok(())
 }
 
+/// Reads a regular file of at most `max` bytes into 8-aligned memory (for
+/// documents read where they lie, see `packed`): the words, zero-padded,
+/// and the file's length in bytes. A file whose size changes while it is
+/// read is refused.
+pub fn read_aligned(path: &Path, max: u64, links: Links) -> Result<(Vec<u64>, usize), ReadError> {
+    let (mut file, meta) = open_regular(path, max, links)?;
+    // The size was checked against `max`, so it fits in memory as asked.
+    let len = usize::try_from(meta.len()).map_err(|_| ReadError::TooLarge {
+        size: meta.len(),
+        max,
+    })?;
+    let mut words = vec![0u64; len.div_ceil(8)];
+    let bytes = &mut bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..len];
+    file.read_exact(bytes).map_err(ReadError::Io)?;
+    let mut more = [0u8; 1];
+    if file.read(&mut more).map_err(ReadError::Io)? != 0 {
+        return Err(ReadError::Io(std::io::Error::other(
+            "the file grew while it was read",
+        )));
+    }
+    Ok((words, len))
+}
+
 /// Reads a regular UTF-8 text file of at most `max` bytes.
 pub fn read_text(path: &Path, max: u64, links: Links) -> Result<String, ReadError> {
     let bytes = read(path, max, links)?;
@@ -194,6 +217,26 @@ mod tests {
             read(&tmp.path().join("missing"), 4, Links::Follow),
             Err(ReadError::NotFound)
         ));
+    }
+
+    #[test]
+    fn aligned_reads_hold_the_bytes_and_their_length() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = tmp.path().join("f");
+        std::fs::write(&f, b"0123456789").unwrap();
+        let (words, len) = read_aligned(&f, 10, Links::Refuse).unwrap();
+        assert_eq!(len, 10);
+        assert_eq!(words.len(), 2);
+        assert_eq!(
+            &bytemuck::cast_slice::<u64, u8>(&words)[..len],
+            b"0123456789"
+        );
+        assert!(matches!(
+            read_aligned(&f, 9, Links::Refuse),
+            Err(ReadError::TooLarge { size: 10, max: 9 })
+        ));
+        let err = read_aligned(tmp.path(), 1 << 20, Links::Follow).unwrap_err();
+        assert!(err.to_string().contains("a directory"), "{err}");
     }
 
     #[test]

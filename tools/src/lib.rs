@@ -42,6 +42,7 @@ pub mod nickel;
 pub mod ontologies;
 pub mod ontology;
 pub mod overview;
+pub mod packed;
 pub mod paging;
 pub mod private;
 pub mod project;

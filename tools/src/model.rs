@@ -190,6 +190,33 @@ pub trait Document: Serialize + DeserializeOwned + Send + Sync + 'static {
     const CONTRACT: Option<(&'static str, &'static str)> = None;
     /// Builds the document from the exported value.
     fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ModelError>;
+
+    /// The bytes the disk cache keeps: postcard when [`Document::COMPACT`],
+    /// JSON otherwise; `None` when it cannot be written.
+    fn to_payload(&self) -> Option<Vec<u8>> {
+        if Self::COMPACT {
+            postcard::to_stdvec(self).ok()
+        } else {
+            serde_json::to_vec(self).ok()
+        }
+    }
+
+    /// The document back from the bytes [`Document::to_payload`] gave, at
+    /// `range` of `backing` (8-aligned there; a packed document keeps the
+    /// backing and reads where it lies rather than decoding); `None` when
+    /// they are not such bytes.
+    fn from_payload(
+        backing: &crate::packed::Backing,
+        range: std::ops::Range<usize>,
+    ) -> Option<Self> {
+        let bytes = backing.bytes().get(range)?;
+        if Self::COMPACT {
+            let (doc, trailing) = postcard::take_from_bytes::<Self>(bytes).ok()?;
+            trailing.is_empty().then_some(doc)
+        } else {
+            serde_json::from_slice(bytes).ok()
+        }
+    }
 }
 
 /// What a document is built from, for error messages and cursors.

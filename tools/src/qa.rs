@@ -1,6 +1,14 @@
 //! The Q&A store (`reflection/qa.ncl`): typed entries, validation beyond the
 //! Nickel contract (unique ids, with the line of each occurrence), and the
 //! list, search and show operations the `qa` tools expose.
+//!
+//! The store is packed (see [`crate::packed`]): the entries' text, a table of
+//! where each entry's fields lie in it, the ids in sorted order and the search
+//! index, as flat sections. The disk cache keeps those bytes, so a fresh
+//! process answers a search or a show from them without decoding the store;
+//! the typed entries are built only when a caller asks for all of them.
+
+use std::sync::OnceLock;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -9,8 +17,9 @@ use crate::corpus::Record;
 use crate::error::ToolError;
 use crate::model::{Document, Source};
 use crate::model::{Kind, ModelError, decode, unique_ids};
+use crate::packed::{Backing, PackWriter, Packed};
 use crate::paging::{PageKey, RESPONSE_BUDGET, page_within};
-use crate::search::{FieldSpec, Query, SNIPPET_CHARS, SearchIndex, snippet};
+use crate::search::{FieldSpec, IndexView, PACKED_SECTIONS, Query, SNIPPET_CHARS, SearchIndex};
 
 /// One question and its answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -36,12 +45,13 @@ pub struct QaEntry {
     pub verified: bool,
 }
 
-/// The loaded store with its search index.
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// The loaded store: its packed sections and, once asked for, its entries.
+#[derive(Debug)]
 pub struct QaStore {
-    entries: Vec<QaEntry>,
-    index: SearchIndex,
+    packed: Packed,
+    count: usize,
     generation: [u8; 8],
+    entries: OnceLock<Vec<QaEntry>>,
 }
 
 /// Field weights: id, question and tag hits count above body text.
@@ -64,6 +74,23 @@ const FIELDS: [FieldSpec; 4] = [
     }, // answer
 ];
 
+/// The field snippets come from: the answer.
+const ANSWER: usize = 3;
+
+/// The packed sections: `[layout, count, generation (2 words)]`, the text
+/// of every field end to end, per entry [`ENTRY_WORDS`] words (offset and
+/// length of id, question, answer, actor and date; first item and count of
+/// its tags and of its related ids; verified), the items of those lists
+/// (offset and length), the entry numbers in id order, then the index.
+const S_META: usize = 0;
+const S_TEXT: usize = 1;
+const S_ENTRIES: usize = 2;
+const S_LISTS: usize = 3;
+const S_BY_ID: usize = 4;
+const S_INDEX: usize = 5;
+const LAYOUT: u32 = 1;
+const ENTRY_WORDS: usize = 15;
+
 #[derive(Deserialize)]
 struct QaFile {
     entries: Vec<QaEntry>,
@@ -71,13 +98,46 @@ struct QaFile {
 
 impl Document for QaStore {
     const KIND: &'static str = "qa";
-    const VERSION: u32 = 2;
+    const VERSION: u32 = 3;
     const COMPACT: bool = true;
 
     fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ModelError> {
         let file: QaFile = decode(value, source, Kind::Qa, "entries")?;
         unique_ids(file.entries.iter().map(|e| e.id.as_str()), source, Kind::Qa)?;
         Ok(QaStore::new(file.entries, source.key))
+    }
+
+    fn to_payload(&self) -> Option<Vec<u8>> {
+        Some(self.packed.doc_bytes().to_vec())
+    }
+
+    fn from_payload(backing: &Backing, range: std::ops::Range<usize>) -> Option<Self> {
+        QaStore::open(Packed::open(backing.clone(), range).ok()?)
+    }
+}
+
+// The disk cache persists the packed bytes (`to_payload`); serde sees the
+// same bytes, so the two never disagree.
+impl Serialize for QaStore {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(self.packed.doc_bytes())
+    }
+}
+
+impl<'de> Deserialize<'de> for QaStore {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let bytes = Vec::<u8>::deserialize(deserializer)?;
+        let backing = Backing::copy_of(&bytes);
+        Packed::open(backing, 0..bytes.len())
+            .ok()
+            .and_then(QaStore::open)
+            .ok_or_else(|| serde::de::Error::custom("not a packed Q&A store"))
+    }
+}
+
+impl Default for QaStore {
+    fn default() -> QaStore {
+        QaStore::new(Vec::new(), [0; 32])
     }
 }
 
@@ -142,13 +202,70 @@ pub struct QaShow {
     pub truncated: bool,
 }
 
-fn tags_size(tags: &[String]) -> usize {
-    tags.iter().map(|t| t.len() + 3).sum()
+fn tags_size<'a>(tags: impl IntoIterator<Item = &'a str>) -> usize {
+    tags.into_iter().map(|t| t.len() + 3).sum()
 }
 
-/// Estimated JSON size of a list row, in bytes.
-fn summary_size(e: &QaEntry) -> usize {
-    e.id.len() + e.question.len() + e.created_at.len() + tags_size(&e.tags) + 80
+/// One entry where it lies in the packed store.
+#[derive(Debug, Clone, Copy)]
+struct EntryRef<'a> {
+    store: &'a QaStore,
+    words: &'a [u32],
+}
+
+impl<'a> EntryRef<'a> {
+    fn text(&self, at: usize) -> &'a str {
+        let (Some(&offset), Some(&len)) = (self.words.get(at), self.words.get(at + 1)) else {
+            return "";
+        };
+        self.store.text(offset, len)
+    }
+
+    fn id(&self) -> &'a str {
+        self.text(0)
+    }
+
+    fn question(&self) -> &'a str {
+        self.text(2)
+    }
+
+    fn answer(&self) -> &'a str {
+        self.text(4)
+    }
+
+    fn list(&self, at: usize) -> impl Iterator<Item = &'a str> + Clone + use<'a> {
+        let store = self.store;
+        let first = self.words.get(at).copied().unwrap_or(0) as usize;
+        let count = self.words.get(at + 1).copied().unwrap_or(0) as usize;
+        let items = store
+            .packed
+            .u32s(S_LISTS)
+            .and_then(|l| l.get(first * 2..(first + count) * 2))
+            .unwrap_or(&[]);
+        items.chunks_exact(2).map(move |p| store.text(p[0], p[1]))
+    }
+
+    fn tags(&self) -> impl Iterator<Item = &'a str> + Clone + use<'a> {
+        self.list(10)
+    }
+
+    fn has_tags(&self, tags: &[String]) -> bool {
+        tags.iter()
+            .all(|t| self.tags().any(|e| e.eq_ignore_ascii_case(t)))
+    }
+
+    fn owned(&self) -> QaEntry {
+        QaEntry {
+            id: self.id().to_owned(),
+            question: self.question().to_owned(),
+            answer: self.answer().to_owned(),
+            actor: self.text(6).to_owned(),
+            created_at: self.text(8).to_owned(),
+            tags: self.tags().map(str::to_owned).collect(),
+            related: self.list(12).map(str::to_owned).collect(),
+            verified: self.words.get(14).is_some_and(|&v| v != 0),
+        }
+    }
 }
 
 impl QaEntry {
@@ -164,9 +281,11 @@ impl QaEntry {
     }
 }
 
-fn has_tags(entry: &QaEntry, tags: &[String]) -> bool {
-    tags.iter()
-        .all(|t| entry.tags.iter().any(|e| e.eq_ignore_ascii_case(t)))
+/// Appends `s` to the text, returning its offset and length.
+fn put(text: &mut Vec<u8>, s: &str) -> [u32; 2] {
+    let at = u32::try_from(text.len()).unwrap_or(u32::MAX);
+    text.extend_from_slice(s.as_bytes());
+    [at, u32::try_from(s.len()).unwrap_or(u32::MAX)]
 }
 
 impl QaStore {
@@ -177,6 +296,7 @@ impl QaStore {
         let tags: Vec<String> = entries.iter().map(|e| e.tags.join(" ")).collect();
         let index = SearchIndex::build(
             &FIELDS,
+            ANSWER,
             entries.iter().zip(&tags).map(|(e, t)| {
                 [
                     e.id.as_str(),
@@ -188,16 +308,154 @@ impl QaStore {
         );
         let mut generation = [0u8; 8];
         generation.copy_from_slice(&key[..8]);
-        QaStore {
-            entries,
-            index,
-            generation,
+        let mut text = Vec::new();
+        let mut table = Vec::with_capacity(entries.len() * ENTRY_WORDS);
+        let mut lists: Vec<u32> = Vec::new();
+        for e in &entries {
+            for s in [&e.id, &e.question, &e.answer, &e.actor, &e.created_at] {
+                table.extend(put(&mut text, s));
+            }
+            for list in [&e.tags, &e.related] {
+                table.push(u32::try_from(lists.len() / 2).unwrap_or(u32::MAX));
+                table.push(u32::try_from(list.len()).unwrap_or(u32::MAX));
+                for item in list {
+                    lists.extend(put(&mut text, item));
+                }
+            }
+            table.push(u32::from(e.verified));
+        }
+        let mut by_id: Vec<u32> = (0..u32::try_from(entries.len()).unwrap_or(u32::MAX)).collect();
+        by_id.sort_by(|&a, &b| entries[a as usize].id.cmp(&entries[b as usize].id));
+        let count = u32::try_from(entries.len()).unwrap_or(u32::MAX);
+        let mut w = PackWriter::new();
+        w.u32s(&[
+            LAYOUT,
+            count,
+            u32::from_le_bytes([generation[0], generation[1], generation[2], generation[3]]),
+            u32::from_le_bytes([generation[4], generation[5], generation[6], generation[7]]),
+        ]);
+        w.bytes(&text);
+        w.u32s(&table);
+        w.u32s(&lists);
+        w.u32s(&by_id);
+        index.pack(&mut w);
+        let bytes = w.finish();
+        let packed = Packed::open(Backing::copy_of(&bytes), 0..bytes.len());
+        match packed.ok().and_then(QaStore::open) {
+            Some(store) => {
+                let _ = store.entries.set(entries);
+                store
+            }
+            // What was just packed always reads back; an empty store
+            // rather than a panic all the same.
+            None => QaStore::empty(),
         }
     }
 
-    /// All entries, in file order.
+    fn empty() -> QaStore {
+        let mut w = PackWriter::new();
+        w.u32s(&[LAYOUT, 0, 0, 0]);
+        w.bytes(&[]);
+        w.u32s(&[]);
+        w.u32s(&[]);
+        w.u32s(&[]);
+        SearchIndex::default().pack(&mut w);
+        let bytes = w.finish();
+        QaStore {
+            packed: Packed::open(Backing::copy_of(&bytes), 0..bytes.len())
+                .unwrap_or_else(|_| unreachable!("an empty pack reads back")),
+            count: 0,
+            generation: [0; 8],
+            entries: OnceLock::new(),
+        }
+    }
+
+    /// A store from packed sections, checked: every entry's fields lie in the
+    /// text, its lists in the list table, and the index is consistent.
+    fn open(packed: Packed) -> Option<QaStore> {
+        let meta = packed.u32s(S_META)?;
+        let [LAYOUT, count, g0, g1] = *meta else {
+            return None;
+        };
+        let count = count as usize;
+        let text = packed.bytes(S_TEXT).len();
+        let table = packed.u32s(S_ENTRIES)?;
+        let lists = packed.u32s(S_LISTS)?;
+        let by_id = packed.u32s(S_BY_ID)?;
+        let fits = |offset: u32, len: u32| {
+            (offset as usize)
+                .checked_add(len as usize)
+                .is_some_and(|end| end <= text)
+        };
+        let sound = table.len() == count * ENTRY_WORDS
+            && by_id.len() == count
+            && by_id.iter().all(|&i| (i as usize) < count)
+            && lists.len() % 2 == 0
+            && lists.chunks_exact(2).all(|p| fits(p[0], p[1]))
+            && table.chunks_exact(ENTRY_WORDS).all(|w| {
+                (0..5).all(|f| fits(w[2 * f], w[2 * f + 1]))
+                    && [10, 12].iter().all(|&l| {
+                        (w[l] as usize)
+                            .checked_add(w[l + 1] as usize)
+                            .is_some_and(|end| end * 2 <= lists.len())
+                    })
+            })
+            && IndexView::unpack(&packed, S_INDEX).is_some_and(|v| v.len() == count);
+        if !sound || packed.len() != S_INDEX + PACKED_SECTIONS {
+            return None;
+        }
+        let mut generation = [0u8; 8];
+        generation[..4].copy_from_slice(&g0.to_le_bytes());
+        generation[4..].copy_from_slice(&g1.to_le_bytes());
+        Some(QaStore {
+            packed,
+            count,
+            generation,
+            entries: OnceLock::new(),
+        })
+    }
+
+    /// Text at `offset`, `len` bytes; empty where it is not UTF-8 (which a
+    /// checked, checksummed pack never holds).
+    fn text(&self, offset: u32, len: u32) -> &str {
+        let from = offset as usize;
+        self.packed
+            .bytes(S_TEXT)
+            .get(from..from.saturating_add(len as usize))
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or("")
+    }
+
+    fn entry_at(&self, i: usize) -> EntryRef<'_> {
+        let words = self
+            .packed
+            .u32s(S_ENTRIES)
+            .and_then(|t| t.get(i * ENTRY_WORDS..(i + 1) * ENTRY_WORDS))
+            .unwrap_or(&[]);
+        EntryRef { store: self, words }
+    }
+
+    fn index(&self) -> IndexView<'_> {
+        IndexView::trusted(&self.packed, S_INDEX)
+    }
+
+    /// The number of the entry with this id.
+    fn find(&self, id: &str) -> Option<usize> {
+        let by_id = self.packed.u32s(S_BY_ID)?;
+        let at = by_id
+            .binary_search_by(|&i| self.entry_at(i as usize).id().cmp(id))
+            .ok()?;
+        by_id.get(at).map(|&i| i as usize)
+    }
+
+    fn ids(&self) -> impl Iterator<Item = &str> {
+        (0..self.count).map(|i| self.entry_at(i).id())
+    }
+
+    /// All entries, in file order (built from the packed store on first use).
     pub fn entries(&self) -> &[QaEntry] {
-        &self.entries
+        self.entries
+            .get_or_init(|| (0..self.count).map(|i| self.entry_at(i).owned()).collect())
     }
 
     /// One page of entries having every tag in `tags` (case-insensitive) and,
@@ -209,28 +467,33 @@ impl QaStore {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<QaList, ToolError> {
-        let matching: Vec<&QaEntry> = self
-            .entries
-            .iter()
-            .filter(|e| has_tags(e, tags) && verified.is_none_or(|v| e.verified == v))
+        let matching: Vec<EntryRef<'_>> = (0..self.count)
+            .map(|i| self.entry_at(i))
+            .filter(|e| {
+                e.has_tags(tags)
+                    && verified.is_none_or(|v| e.words.get(14).is_some_and(|&w| (w != 0) == v))
+            })
             .collect();
         let key = PageKey::new(
             &format!("qa_list tags={tags:?} verified={verified:?}"),
             &self.generation,
         );
+        let size = |e: &EntryRef<'_>| {
+            e.id().len() + e.question().len() + e.text(8).len() + tags_size(e.tags()) + 80
+        };
         let (range, next_cursor) =
             page_within(&key, cursor, limit, matching.len(), RESPONSE_BUDGET, |i| {
-                matching.get(i).map_or(0, |e| summary_size(e))
+                matching.get(i).map_or(0, size)
             })?;
         Ok(QaList {
             entries: matching[range]
                 .iter()
                 .map(|e| QaSummary {
-                    id: e.id.clone(),
-                    question: e.question.clone(),
-                    tags: e.tags.clone(),
-                    verified: e.verified,
-                    created_at: e.created_at.clone(),
+                    id: e.id().to_owned(),
+                    question: e.question().to_owned(),
+                    tags: e.tags().map(str::to_owned).collect(),
+                    verified: e.words.get(14).is_some_and(|&w| w != 0),
+                    created_at: e.text(8).to_owned(),
                 })
                 .collect(),
             total: matching.len(),
@@ -243,11 +506,11 @@ impl QaStore {
         let parsed = Query::parse(query);
         let wanted_id = query.trim().to_lowercase();
         let exact = self
-            .entries
-            .iter()
-            .position(|e| e.id == wanted_id && has_tags(e, tags));
-        let keep = |d: usize| self.entries.get(d).is_some_and(|e| has_tags(e, tags));
-        let (mut hits, mut total_matches) = self.index.search(&parsed, keep, limit + 1);
+            .find(&wanted_id)
+            .filter(|&i| self.entry_at(i).has_tags(tags));
+        let keep = |d: usize| d < self.count && self.entry_at(d).has_tags(tags);
+        let index = self.index();
+        let (mut hits, mut total_matches) = index.search(&parsed, keep, limit + 1);
         // An exact id is what the caller means: put it first.
         if let Some(pos) = exact {
             let top = hits.first().map_or(0.0, |h| h.score);
@@ -268,22 +531,23 @@ impl QaStore {
         let results: Vec<QaHit> = hits
             .into_iter()
             .take(limit)
-            .filter_map(|h| {
-                let e = self.entries.get(h.doc)?;
-                Some(QaHit {
-                    id: e.id.clone(),
-                    question: e.question.clone(),
+            .filter(|h| h.doc < self.count)
+            .map(|h| {
+                let e = self.entry_at(h.doc);
+                QaHit {
+                    id: e.id().to_owned(),
+                    question: e.question().to_owned(),
                     score: (f64::from(h.score) * 1000.0).round() / 1000.0,
-                    snippet: snippet(&e.answer, &parsed, |t| self.index.idf(t), SNIPPET_CHARS),
-                    tags: e.tags.clone(),
-                })
+                    snippet: index.snippet(h.doc, e.answer(), &parsed, SNIPPET_CHARS),
+                    tags: e.tags().map(str::to_owned).collect(),
+                }
             })
             // Stay within the response budget; the best results come first.
             .take_while(|hit| {
                 used += hit.id.len()
                     + hit.question.len()
                     + hit.snippet.len()
-                    + tags_size(&hit.tags)
+                    + tags_size(hit.tags.iter().map(String::as_str))
                     + 60;
                 used <= RESPONSE_BUDGET
             })
@@ -297,13 +561,13 @@ impl QaStore {
     /// The entry with this id, its answer cut if the whole entry would not fit
     /// the response budget.
     pub fn show(&self, id: &str) -> Result<QaShow, ModelError> {
-        let mut entry = self.get(id)?.clone();
+        let mut entry = self.entry(id)?;
         let others = entry.id.len()
             + entry.question.len()
             + entry.actor.len()
             + entry.created_at.len()
-            + tags_size(&entry.tags)
-            + tags_size(&entry.related)
+            + tags_size(entry.tags.iter().map(String::as_str))
+            + tags_size(entry.related.iter().map(String::as_str))
             + 200;
         let room = RESPONSE_BUDGET.saturating_sub(others).max(1024);
         let truncated = entry.answer.len() > room;
@@ -321,11 +585,18 @@ impl QaStore {
         Ok(QaShow { entry, truncated })
     }
 
+    /// A copy of the entry with this id, read where it lies.
+    pub fn entry(&self, id: &str) -> Result<QaEntry, ModelError> {
+        self.find(id)
+            .map(|i| self.entry_at(i).owned())
+            .ok_or_else(|| ModelError::not_found(Kind::Qa, id, self.ids()))
+    }
+
     /// The entry with this id.
     pub fn get(&self, id: &str) -> Result<&QaEntry, ModelError> {
-        self.entries.iter().find(|e| e.id == id).ok_or_else(|| {
-            ModelError::not_found(Kind::Qa, id, self.entries.iter().map(|e| e.id.as_str()))
-        })
+        self.find(id)
+            .and_then(|i| self.entries().get(i))
+            .ok_or_else(|| ModelError::not_found(Kind::Qa, id, self.ids()))
     }
 }
 

@@ -43,6 +43,7 @@ use super::sandbox::{self, BundleFile, Format, Sandbox, embedded_file, is_embedd
 use super::{Evaluator, NclError};
 use crate::fsread::{self, Links};
 use crate::model::{Document, LoadError, Source};
+use crate::packed::Backing;
 use crate::watch::Watch;
 
 /// How recently modified a file must be to count as racy.
@@ -50,7 +51,7 @@ pub const RACY_WINDOW: Duration = Duration::from_secs(2);
 /// How long a timed-out key is answered from memory.
 pub const TIMEOUT_MEMO: Duration = Duration::from_secs(60);
 /// Bumped whenever the disk layout changes.
-const DISK_FORMAT: u32 = 4;
+const DISK_FORMAT: u32 = 5;
 /// The largest disk cache entry read.
 const MAX_DISK_ENTRY: u64 = 1024 * 1024 * 1024;
 const MAGIC: &[u8; 8] = b"ONTOREF\x01";
@@ -577,26 +578,35 @@ impl Loader {
         sandbox: &[u8; 32],
     ) -> Option<(D, Vec<Dep>)> {
         let file = self.disk_path::<D>(path)?;
-        let bytes = fsread::read(&file, MAX_DISK_ENTRY, Links::Refuse).ok()?;
-        let result = self.decode_disk::<D>(&bytes, path, main_stamp, sandbox);
+        let (words, len) = fsread::read_aligned(&file, MAX_DISK_ENTRY, Links::Refuse).ok()?;
+        let backing = Backing::Heap(words.into());
+        let result = backing
+            .bytes()
+            .get(..len)
+            .and_then(|bytes| self.verify_disk::<D>(bytes, path, main_stamp, sandbox))
+            .and_then(|(payload, deps)| Some((D::from_payload(&backing, payload)?, deps)));
         if result.is_none() {
             tracing::debug!(cache = %file.display(), "disk cache entry ignored (stale, foreign or corrupt)");
         }
         result
     }
 
-    fn decode_disk<D: Document>(
+    /// Where a disk entry's payload lies in `bytes`, and its dependencies,
+    /// when the entry is this build's, for this file, unchanged and intact.
+    fn verify_disk<D: Document>(
         &self,
         bytes: &[u8],
         path: &Path,
         main_stamp: Option<Stamp>,
         sandbox: &[u8; 32],
-    ) -> Option<(D, Vec<Dep>)> {
+    ) -> Option<(std::ops::Range<usize>, Vec<Dep>)> {
         let rest = bytes.strip_prefix(MAGIC.as_slice())?;
         let (len, rest) = rest.split_at_checked(4)?;
         let header_len = u32::from_le_bytes(len.try_into().ok()?) as usize;
-        let (header, payload) = rest.split_at_checked(header_len)?;
+        let (header, _) = rest.split_at_checked(header_len)?;
         let header: DiskHeader = postcard::from_bytes(header).ok()?;
+        let start = payload_start(header_len)?;
+        let payload = bytes.get(start..)?;
         if header.payload_len != payload.len() as u64 {
             return None;
         }
@@ -638,13 +648,7 @@ impl Loader {
         if xxh3_64(payload) != header.payload_xxh3 {
             return None;
         }
-        let doc = if D::COMPACT {
-            let (doc, trailing) = postcard::take_from_bytes::<D>(payload).ok()?;
-            trailing.is_empty().then_some(doc)?
-        } else {
-            serde_json::from_slice::<D>(payload).ok()?
-        };
-        Some((doc, deps))
+        Some((start..bytes.len(), deps))
     }
 
     fn write_disk<D: Document>(&self, path: &Path, key: &[u8; 32], deps: &[Dep], doc: &D) {
@@ -768,17 +772,26 @@ pub fn contracted(file: BundleFile, schema: &str, contract: &str) -> BundleFile 
     }
 }
 
+/// Where the payload of an entry whose header is `header_len` bytes starts:
+/// after the magic, the header's length and the header, at the next multiple
+/// of 8 (a packed document is read where it lies, its `u32`s aligned).
+fn payload_start(header_len: usize) -> Option<usize> {
+    MAGIC
+        .len()
+        .checked_add(4)?
+        .checked_add(header_len)?
+        .checked_next_multiple_of(8)
+}
+
 fn write_disk_entry<D: Document>(
     file: &Path,
     key: &[u8; 32],
     deps: &[Dep],
     doc: &D,
 ) -> std::io::Result<()> {
-    let payload = if D::COMPACT {
-        postcard::to_stdvec(doc).map_err(std::io::Error::other)?
-    } else {
-        serde_json::to_vec(doc).map_err(std::io::Error::other)?
-    };
+    let payload = doc
+        .to_payload()
+        .ok_or_else(|| std::io::Error::other("the document cannot be written"))?;
     let header = DiskHeader {
         key: *key,
         written_at: now_ns(),
@@ -804,6 +817,10 @@ fn write_disk_entry<D: Document>(
             .to_le_bytes(),
     )?;
     tmp.write_all(&header)?;
+    let start =
+        payload_start(header.len()).ok_or_else(|| std::io::Error::other("header too large"))?;
+    let pad = start - (MAGIC.len() + 4 + header.len());
+    tmp.write_all(&[0u8; 8][..pad])?;
     tmp.write_all(&payload)?;
     tmp.persist(file).map_err(|e| e.error)?;
     Ok(())

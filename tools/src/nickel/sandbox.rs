@@ -154,7 +154,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_file: 64 * 1024 * 1024,
+            // A 100,000-entry Q&A store is about 95 MB of Nickel.
+            max_file: 128 * 1024 * 1024,
             max_total: 256 * 1024 * 1024,
             max_files: 2_000,
         }
