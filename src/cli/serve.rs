@@ -54,7 +54,11 @@ pub fn serve(global: &Global, args: &ServeArgs) -> Result<(), Failure> {
         "serving MCP"
     );
     let stop = tokio_util::sync::CancellationToken::new();
-    let rt = runtime(true)?;
+    // Over stdio alone there is one client: one thread runs its requests, so
+    // a message goes from the reader to the service, the tool and the writer
+    // without waking another thread at each hand-over (most of a small
+    // call's time on two cores). HTTP serves many clients on every core.
+    let rt = runtime(http_options.is_some())?;
     let result = rt.block_on(async {
         let signal_stop = stop.clone();
         tokio::spawn(async move {

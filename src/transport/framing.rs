@@ -34,10 +34,10 @@ use ontoref_tools::codes::{ErrorCodes, variant};
 use ontoref_tools::error::clip;
 use rmcp::model::{
     CallToolRequest, CallToolRequestMethod, CancelTaskMethod, CancelTaskRequest,
-    ClientJsonRpcMessage, CompleteRequest, CompleteRequestMethod, ConstString, DiscoverRequest,
-    DiscoverRequestMethod, ErrorCode, ErrorData, GetPromptRequest, GetPromptRequestMethod,
-    GetSkillRequest, GetSkillRequestMethod, GetTaskMethod, GetTaskRequest, InitializeRequest,
-    InitializeResultMethod, ListPromptsRequest, ListPromptsRequestMethod,
+    ClientJsonRpcMessage, ClientRequest, CompleteRequest, CompleteRequestMethod, ConstString,
+    DiscoverRequest, DiscoverRequestMethod, ErrorCode, ErrorData, GetPromptRequest,
+    GetPromptRequestMethod, GetSkillRequest, GetSkillRequestMethod, GetTaskMethod, GetTaskRequest,
+    InitializeRequest, InitializeResultMethod, ListPromptsRequest, ListPromptsRequestMethod,
     ListResourceTemplatesRequest, ListResourceTemplatesRequestMethod, ListResourcesRequest,
     ListResourcesRequestMethod, ListSkillsRequest, ListSkillsRequestMethod, ListToolsRequest,
     ListToolsRequestMethod, PingRequest, PingRequestMethod, ReadResourceDirectoryRequest,
@@ -254,19 +254,23 @@ fn reject(id: Option<RequestId>, error: FramingError) -> Classified {
     Classified::Reject(Rejection { id, error })
 }
 
-/// Checks that `value` deserializes as the request type `T`.
-fn parses_as<T: DeserializeOwned>(value: &Value) -> Result<(), serde_json::Error> {
-    T::deserialize(value).map(|_| ())
+/// `value` as the typed request `T`. The request is built here, once: handing
+/// rmcp the typed value spares it its untagged parse, which tries the
+/// request types one by one (most of a small call's parsing time).
+fn parse_as<T: DeserializeOwned + Into<ClientRequest>>(
+    value: &Value,
+) -> Result<ClientRequest, serde_json::Error> {
+    T::deserialize(value).map(Into::into)
 }
 
-type Check = fn(&Value) -> Result<(), serde_json::Error>;
+type Check = fn(&Value) -> Result<ClientRequest, serde_json::Error>;
 
 macro_rules! known_requests {
     ($($method:ty => $request:ty),* $(,)?) => {
         /// Every request method rmcp's server side knows, with the check of
         /// its typed params.
         const KNOWN_REQUESTS: &[(&str, Check)] = &[
-            $((<$method as ConstString>::VALUE, parses_as::<$request> as Check),)*
+            $((<$method as ConstString>::VALUE, parse_as::<$request> as Check),)*
         ];
     };
 }
@@ -369,6 +373,9 @@ pub enum Checked {
 
 /// [`check_line`]'s verdict and the parsed message, for [`classify_line`].
 enum Inspected {
+    /// A request, typed (boxed: it is far larger than the other variants).
+    Request(RequestId, Box<ClientRequest>),
+    /// A notification or response, to be typed by the caller.
     Pass(Checked, Value),
     Stop(Checked),
 }
@@ -475,19 +482,18 @@ fn inspect(line: &[u8], in_flight: &HashSet<RequestId>) -> Inspected {
             },
         );
     };
-    // The typed request ignores `jsonrpc` and `id`: check the whole object,
+    // The typed request ignores `jsonrpc` and `id`: parse the whole object,
     // by reference.
-    if let Err(e) = check(&value) {
-        let method = clip(method);
-        return stop(
+    match check(&value) {
+        Ok(request) => Inspected::Request(id, Box::new(request)),
+        Err(e) => stop(
             Some(id),
             FramingError::InvalidParams {
-                method,
+                method: clip(method),
                 detail: clip(&e.to_string()),
             },
-        );
+        ),
     }
-    Inspected::Pass(Checked::Request(id), value)
 }
 
 /// Checks one line (or message body) against every rule, without building
@@ -496,6 +502,7 @@ fn inspect(line: &[u8], in_flight: &HashSet<RequestId>) -> Inspected {
 /// malformed one).
 pub fn check_line(line: &[u8], in_flight: &HashSet<RequestId>) -> Checked {
     match inspect(line, in_flight) {
+        Inspected::Request(id, _) => Checked::Request(id),
         Inspected::Pass(checked, _) | Inspected::Stop(checked) => checked,
     }
 }
@@ -505,6 +512,9 @@ pub fn check_line(line: &[u8], in_flight: &HashSet<RequestId>) -> Checked {
 /// forwarded request's id, and sends a rejection's answer.
 pub fn classify_line(line: &[u8], in_flight: &HashSet<RequestId>) -> Classified {
     let (checked, value) = match inspect(line, in_flight) {
+        Inspected::Request(id, request) => {
+            return Classified::Message(ClientJsonRpcMessage::request(*request, id));
+        }
         Inspected::Pass(checked, value) => (checked, value),
         Inspected::Stop(Checked::Reject(rejection)) => return Classified::Reject(rejection),
         Inspected::Stop(Checked::Ignore(why)) => return Classified::Ignore(why),
