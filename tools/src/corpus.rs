@@ -117,7 +117,10 @@ impl Corpus {
                 .get(d)
                 .is_some_and(|r| kinds.is_empty() || kinds.iter().any(|k| k == r.kind))
         };
-        let (hits, total) = self.index.search(&parsed, keep, limit);
+        let filter: Option<&dyn Fn(usize) -> bool> =
+            if kinds.is_empty() { None } else { Some(&keep) };
+        let (hits, total) = self.index.search(&parsed, filter, limit);
+        let resolved = self.index.resolve(&parsed);
         let mut used = 0;
         let hits = hits
             .into_iter()
@@ -128,10 +131,10 @@ impl Corpus {
                     id: r.id.clone(),
                     title: r.title.clone(),
                     score: (f64::from(h.score) * 1000.0).round() / 1000.0,
-                    snippet: self.index.snippet(
+                    snippet: self.index.snippet_of(
                         h.doc,
                         &r.body,
-                        &parsed,
+                        &resolved,
                         crate::search::SNIPPET_CHARS,
                     ),
                 })

@@ -98,7 +98,7 @@ struct QaFile {
 
 impl Document for QaStore {
     const KIND: &'static str = "qa";
-    const VERSION: u32 = 3;
+    const VERSION: u32 = 4;
     const COMPACT: bool = true;
 
     fn from_value(value: serde_json::Value, source: &Source<'_>) -> Result<Self, ModelError> {
@@ -509,8 +509,10 @@ impl QaStore {
             .find(&wanted_id)
             .filter(|&i| self.entry_at(i).has_tags(tags));
         let keep = |d: usize| d < self.count && self.entry_at(d).has_tags(tags);
+        let filter: Option<&dyn Fn(usize) -> bool> =
+            if tags.is_empty() { None } else { Some(&keep) };
         let index = self.index();
-        let (mut hits, mut total_matches) = index.search(&parsed, keep, limit + 1);
+        let (mut hits, mut total_matches) = index.search(&parsed, filter, limit + 1);
         // An exact id is what the caller means: put it first.
         if let Some(pos) = exact {
             let top = hits.first().map_or(0.0, |h| h.score);
@@ -527,6 +529,7 @@ impl QaStore {
                 },
             );
         }
+        let resolved = index.resolve(&parsed);
         let mut used = 0;
         let results: Vec<QaHit> = hits
             .into_iter()
@@ -538,7 +541,7 @@ impl QaStore {
                     id: e.id().to_owned(),
                     question: e.question().to_owned(),
                     score: (f64::from(h.score) * 1000.0).round() / 1000.0,
-                    snippet: index.snippet(h.doc, e.answer(), &parsed, SNIPPET_CHARS),
+                    snippet: index.snippet_of(h.doc, e.answer(), &resolved, SNIPPET_CHARS),
                     tags: e.tags().map(str::to_owned).collect(),
                 }
             })

@@ -18,6 +18,7 @@ use rust_stemmers::{Algorithm, Stemmer};
 use serde::{Deserialize, Serialize};
 
 use crate::packed::{PackWriter, Packed};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -25,6 +26,12 @@ use std::sync::OnceLock;
 pub const SNIPPET_CHARS: usize = 300;
 
 const K1: f32 = 1.2;
+
+thread_local! {
+    /// Each thread's search buffers, kept between searches so that a search
+    /// neither allocates nor faults in fresh pages for them.
+    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch { scores: Vec::new() }) };
+}
 
 /// One field of the indexed documents.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
@@ -38,10 +45,10 @@ pub struct FieldSpec {
 /// An inverted index over `docs` documents with the same fields, owned.
 ///
 /// Laid out for the query loop: each term's postings are one run of
-/// `post_docs` (ascending) beside `post_tf`, the term's BM25F frequency in
-/// that document (each field's count weighted and normalised by the field's
-/// length, summed over fields), computed once at build time; a query only
-/// saturates and adds. One field's tokens are also kept per document with
+/// `post_docs` (ascending) beside `post_gain`, what the term adds to that
+/// document's score: its idf times its saturated BM25F frequency (each
+/// field's count weighted and normalised by the field's length, summed over
+/// fields), computed once at build time; a query only adds. One field's tokens are also kept per document with
 /// their byte offsets, so a snippet finds the query's words without
 /// re-reading and stemming the text.
 #[derive(Debug, Clone, Default)]
@@ -56,7 +63,7 @@ pub struct SearchIndex {
     /// Per term `t`, its postings are `starts[t]..starts[t + 1]`.
     starts: Vec<u32>,
     post_docs: Vec<u32>,
-    post_tf: Vec<f32>,
+    post_gain: Vec<f32>,
     /// Per document `d`, its snippet-field tokens are
     /// `tok_starts[d]..tok_starts[d + 1]` of `tok_terms` / `tok_at`.
     tok_starts: Vec<u32>,
@@ -75,7 +82,7 @@ pub struct IndexView<'a> {
     df: &'a [u32],
     starts: &'a [u32],
     post_docs: &'a [u32],
-    post_tf: &'a [f32],
+    post_gain: &'a [f32],
     tok_starts: &'a [u32],
     tok_terms: &'a [u32],
     tok_at: &'a [u32],
@@ -211,13 +218,22 @@ impl SearchIndex {
         }
         let mut fill: Vec<u32> = starts[..terms.len()].to_vec();
         let mut post_docs = vec![0u32; per_doc.len()];
-        let mut post_tf = vec![0f32; per_doc.len()];
+        let mut post_gain = vec![0f32; per_doc.len()];
         for (doc, w) in per_doc_starts.windows(2).enumerate() {
             for &(term, t) in &per_doc[w[0]..w[1]] {
                 let slot = &mut fill[term as usize];
                 post_docs[*slot as usize] = to_u32(doc);
-                post_tf[*slot as usize] = t;
+                post_gain[*slot as usize] = t;
                 *slot += 1;
+            }
+        }
+        // Frequencies become gains: the term's idf times the saturated
+        // frequency, the very expression a query would evaluate.
+        for (t, &n) in df.iter().enumerate() {
+            let idf = idf(docs as f32, n as f32);
+            let run = starts[t] as usize..starts[t + 1] as usize;
+            if let Some(run) = post_gain.get_mut(run) {
+                run.iter_mut().for_each(|tf| *tf = saturate(idf, *tf));
             }
         }
         let mut term_text = Vec::new();
@@ -233,7 +249,7 @@ impl SearchIndex {
             df,
             starts,
             post_docs,
-            post_tf,
+            post_gain,
             tok_starts,
             tok_terms,
             tok_at,
@@ -249,7 +265,7 @@ impl SearchIndex {
             df: &self.df,
             starts: &self.starts,
             post_docs: &self.post_docs,
-            post_tf: &self.post_tf,
+            post_gain: &self.post_gain,
             tok_starts: &self.tok_starts,
             tok_terms: &self.tok_terms,
             tok_at: &self.tok_at,
@@ -265,7 +281,7 @@ impl SearchIndex {
         w.u32s(&self.df);
         w.u32s(&self.starts);
         w.u32s(&self.post_docs);
-        w.f32s(&self.post_tf);
+        w.f32s(&self.post_gain);
         w.u32s(&self.tok_starts);
         w.u32s(&self.tok_terms);
         w.u32s(&self.tok_at);
@@ -291,7 +307,7 @@ impl SearchIndex {
     pub fn search(
         &self,
         query: &Query,
-        keep: impl Fn(usize) -> bool,
+        keep: Option<&dyn Fn(usize) -> bool>,
         limit: usize,
     ) -> (Vec<Hit>, usize) {
         self.view().search(query, keep, limit)
@@ -300,6 +316,16 @@ impl SearchIndex {
     /// See [`IndexView::snippet`].
     pub fn snippet(&self, doc: usize, text: &str, query: &Query, max: usize) -> String {
         self.view().snippet(doc, text, query, max)
+    }
+
+    /// See [`IndexView::resolve`].
+    pub fn resolve(&self, query: &Query) -> Resolved {
+        self.view().resolve(query)
+    }
+
+    /// See [`IndexView::snippet_of`].
+    pub fn snippet_of(&self, doc: usize, text: &str, query: &Resolved, max: usize) -> String {
+        self.view().snippet_of(doc, text, query, max)
     }
 }
 
@@ -321,7 +347,7 @@ impl<'a> IndexView<'a> {
             df: p.u32s(first + 3)?,
             starts: p.u32s(first + 4)?,
             post_docs: p.u32s(first + 5)?,
-            post_tf: p.f32s(first + 6)?,
+            post_gain: p.f32s(first + 6)?,
             tok_starts: p.u32s(first + 7)?,
             tok_terms: p.u32s(first + 8)?,
             tok_at: p.u32s(first + 9)?,
@@ -329,7 +355,7 @@ impl<'a> IndexView<'a> {
         let terms = v.term_ends.len();
         let consistent = v.df.len() == terms
             && v.starts.len() == terms + 1
-            && v.post_docs.len() == v.post_tf.len()
+            && v.post_docs.len() == v.post_gain.len()
             && v.tok_starts.len() == docs as usize + 1
             && v.tok_terms.len() == v.tok_at.len()
             && rising_within(v.term_ends, v.term_text.len())
@@ -351,7 +377,7 @@ impl<'a> IndexView<'a> {
             df: p.u32s(first + 3).unwrap_or(&[]),
             starts: p.u32s(first + 4).unwrap_or(&[]),
             post_docs: p.u32s(first + 5).unwrap_or(&[]),
-            post_tf: p.f32s(first + 6).unwrap_or(&[]),
+            post_gain: p.f32s(first + 6).unwrap_or(&[]),
             tok_starts: p.u32s(first + 7).unwrap_or(&[]),
             tok_terms: p.u32s(first + 8).unwrap_or(&[]),
             tok_at: p.u32s(first + 9).unwrap_or(&[]),
@@ -393,9 +419,10 @@ impl<'a> IndexView<'a> {
     }
 
     fn idf_of(&self, term: usize) -> f32 {
-        let n = self.docs as f32;
-        let df = self.df.get(term).copied().unwrap_or(0) as f32;
-        (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+        idf(
+            self.docs as f32,
+            self.df.get(term).copied().unwrap_or(0) as f32,
+        )
     }
 
     /// Inverse document frequency of a (stemmed) term; 0 when absent.
@@ -403,69 +430,85 @@ impl<'a> IndexView<'a> {
         self.term(term).map_or(0.0, |t| self.idf_of(t))
     }
 
-    /// The postings of term `t`: documents and frequencies.
+    /// The postings of term `t`: documents and gains.
     fn postings(&self, t: usize) -> (&[u32], &[f32]) {
         let from = self.starts.get(t).copied().unwrap_or(0) as usize;
         let to = self.starts.get(t + 1).copied().unwrap_or(0) as usize;
-        match (self.post_docs.get(from..to), self.post_tf.get(from..to)) {
+        match (self.post_docs.get(from..to), self.post_gain.get(from..to)) {
             (Some(docs), Some(tf)) => (docs, tf),
             _ => (&[], &[]),
         }
     }
 
     /// The `limit` best documents matching at least one query term, best
-    /// first, and how many matched in all; `keep` filters documents before
-    /// ranking.
+    /// first, and how many matched in all; `keep`, when given, filters
+    /// documents before ranking (and counting).
     pub fn search(
         &self,
         query: &Query,
-        keep: impl Fn(usize) -> bool,
+        keep: Option<&dyn Fn(usize) -> bool>,
         limit: usize,
     ) -> (Vec<Hit>, usize) {
         let n = self.docs as usize;
-        let mut scores = vec![0f32; n];
-        let mut matched: Vec<u32> = Vec::new();
-        let mut gains: Vec<f32> = Vec::new();
-        for term in &query.terms {
-            let Some(t) = self.term(term) else {
-                continue;
+        SCRATCH.with(|cell| {
+            // A buffer left borrowed (a panic in `keep` mid-search) is
+            // replaced, not shared.
+            let mut fresh = Scratch::default();
+            let mut guard = cell.try_borrow_mut();
+            let scratch: &mut Scratch = match guard.as_deref_mut() {
+                Ok(buffer) => buffer,
+                Err(_) => &mut fresh,
             };
-            let idf = self.idf_of(t);
-            let (docs, tf) = self.postings(t);
-            // Saturation apart from the scattered adds, so it vectorises.
-            gains.clear();
-            gains.extend(tf.iter().map(|&t| idf * t * (K1 + 1.0) / (K1 + t)));
-            for (&doc, &gain) in docs.iter().zip(&gains) {
-                let Some(score) = scores.get_mut(doc as usize) else {
-                    continue;
-                };
-                if *score == 0.0 {
-                    matched.push(doc);
-                }
-                *score += gain;
+            if scratch.scores.len() < n {
+                scratch.scores.resize(n, 0.0);
             }
-        }
-        let mut hits: Vec<Hit> = matched
-            .into_iter()
-            .map(|d| d as usize)
-            .filter(|&d| keep(d))
-            .map(|doc| Hit {
-                doc,
-                score: scores[doc],
-            })
+            self.rank(query, keep, limit, &mut scratch.scores[..n])
+        })
+    }
+
+    /// [`IndexView::search`] over a zeroed score buffer of one slot per
+    /// document, which it leaves zeroed.
+    fn rank(
+        &self,
+        query: &Query,
+        keep: Option<&dyn Fn(usize) -> bool>,
+        limit: usize,
+        scores: &mut [f32],
+    ) -> (Vec<Hit>, usize) {
+        let terms: Vec<(&[u32], &[f32])> = query
+            .terms
+            .iter()
+            .filter_map(|term| self.term(term))
+            .map(|t| self.postings(t))
             .collect();
-        let total = hits.len();
-        let order = |a: &Hit, b: &Hit| b.score.total_cmp(&a.score).then(a.doc.cmp(&b.doc));
-        if limit < hits.len() {
-            if limit == 0 {
-                hits.clear();
+        let postings: usize = terms.iter().map(|(docs, _)| docs.len()).sum();
+        // When the postings cover a fair part of the documents, adding
+        // without noting first touches and then scanning every slot costs
+        // less than tracking the matched ones (a branch per posting that
+        // the processor cannot predict); otherwise only matches are visited.
+        let dense = postings.saturating_mul(4) >= scores.len();
+        let mut touched = Touched {
+            scores,
+            matched: Vec::new(),
+            dense,
+        };
+        let Touched {
+            scores, matched, ..
+        } = &mut touched;
+        for (docs, gains) in terms {
+            if dense {
+                scatter(scores, docs, gains);
             } else {
-                hits.select_nth_unstable_by(limit - 1, order);
-                hits.truncate(limit);
+                scatter_noting(scores, docs, gains, matched);
             }
         }
-        hits.sort_unstable_by(order);
-        (hits, total)
+        let mut top = TopK::new(limit);
+        let total = match keep {
+            None if dense => gather_all(scores, &mut top),
+            None => gather(dense, scores, matched, |_| true, &mut top),
+            Some(keep) => gather(dense, scores, matched, keep, &mut top),
+        };
+        (top.hits, total)
     }
 
     /// The passage of `text`, document `doc`'s snippet field as indexed (at
@@ -473,28 +516,235 @@ impl<'a> IndexView<'a> {
     /// distinct query terms, each weighted by its idf; the start of the text
     /// when no term occurs.
     pub fn snippet(&self, doc: usize, text: &str, query: &Query, max: usize) -> String {
+        self.snippet_of(doc, text, &self.resolve(query), max)
+    }
+
+    /// The query's terms looked up once, for the snippets of many hits.
+    pub fn resolve(&self, query: &Query) -> Resolved {
         let wanted: Vec<Option<u32>> = query
             .terms
             .iter()
             .map(|t| self.term(t).map(to_u32))
             .collect();
-        let weights: Vec<f32> = wanted
+        let weights = wanted
             .iter()
             .map(|t| t.map_or(0.0, |t| self.idf_of(t as usize)))
             .collect();
+        Resolved { wanted, weights }
+    }
+
+    /// [`IndexView::snippet`] with the query already resolved.
+    pub fn snippet_of(&self, doc: usize, text: &str, query: &Resolved, max: usize) -> String {
         let from = self.tok_starts.get(doc).copied().unwrap_or(0) as usize;
         let to = self.tok_starts.get(doc + 1).copied().unwrap_or(0) as usize;
         let mut hits: Vec<(usize, usize)> = Vec::new(); // (byte offset, term index)
         if let (Some(terms), Some(at)) = (self.tok_terms.get(from..to), self.tok_at.get(from..to)) {
             for (&term, &at) in terms.iter().zip(at) {
-                if let Some(ti) = wanted.iter().position(|w| *w == Some(term))
+                if let Some(ti) = query.wanted.iter().position(|w| *w == Some(term))
                     && (at as usize) < text.len()
                 {
                     hits.push((at as usize, ti));
                 }
             }
         }
-        window(text, &hits, &weights, max)
+        window(text, &hits, &query.weights, max)
+    }
+}
+
+/// A query's terms as one index knows them: each term's id there (if any)
+/// and its idf, for snippets.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    wanted: Vec<Option<u32>>,
+    weights: Vec<f32>,
+}
+
+/// Adds each posting's gain to its document's slot. (A function of its own
+/// over plain slices, so the slice stays in registers in the loop.)
+fn scatter(scores: &mut [f32], docs: &[u32], gains: &[f32]) {
+    for (&doc, &gain) in docs.iter().zip(gains) {
+        if let Some(score) = scores.get_mut(doc as usize) {
+            *score += gain;
+        }
+    }
+}
+
+/// [`scatter`], noting each document the first time it scores.
+fn scatter_noting(scores: &mut [f32], docs: &[u32], gains: &[f32], matched: &mut Vec<u32>) {
+    for (&doc, &gain) in docs.iter().zip(gains) {
+        if let Some(score) = scores.get_mut(doc as usize) {
+            if *score == 0.0 {
+                matched.push(doc);
+            }
+            *score += gain;
+        }
+    }
+}
+
+/// [`gather`] over every slot without a filter, a block at a time: the
+/// matches of a block are counted, and its slots visited one by one only
+/// when its best score could enter `top` (both loops vectorise; most
+/// blocks of a common query hold nothing better than the worst kept).
+fn gather_all(scores: &mut [f32], top: &mut TopK) -> usize {
+    const BLOCK: usize = 32;
+    let mut total = 0;
+    for (b, block) in scores.chunks(BLOCK).enumerate() {
+        total += block.iter().filter(|&&s| s != 0.0).count();
+        // Scores are positive, and positive floats order as their bits;
+        // anything else (never written by the index) is visited.
+        let best = block.iter().map(|s| s.to_bits()).max().unwrap_or(0);
+        if top.full() && best < top.floor.to_bits() {
+            continue;
+        }
+        for (i, &score) in block.iter().enumerate() {
+            if score != 0.0 {
+                top.offer(Hit {
+                    doc: b * BLOCK + i,
+                    score,
+                });
+            }
+        }
+    }
+    scores.fill(0.0);
+    total
+}
+
+/// BM25's inverse document frequency of a term in `df` of `n` documents.
+fn idf(n: f32, df: f32) -> f32 {
+    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+}
+
+/// What a term of this idf and BM25F frequency adds to a document's score.
+fn saturate(idf: f32, tf: f32) -> f32 {
+    idf * tf * (K1 + 1.0) / (K1 + tf)
+}
+
+/// Offers every scored document that `keep` accepts to `top`, zeroing the
+/// slots read; returns how many were accepted. `dense`: every slot may be
+/// scored; otherwise only those in `matched`.
+#[inline]
+fn gather(
+    dense: bool,
+    scores: &mut [f32],
+    matched: &[u32],
+    keep: impl Fn(usize) -> bool,
+    top: &mut TopK,
+) -> usize {
+    let mut total = 0;
+    if dense {
+        for (doc, &score) in scores.iter().enumerate() {
+            if score != 0.0 && keep(doc) {
+                total += 1;
+                top.offer(Hit { doc, score });
+            }
+        }
+        scores.fill(0.0);
+    } else {
+        for &d in matched {
+            let doc = d as usize;
+            if let Some(slot) = scores.get_mut(doc) {
+                let score = std::mem::take(slot);
+                if keep(doc) {
+                    total += 1;
+                    top.offer(Hit { doc, score });
+                }
+            }
+        }
+    }
+    total
+}
+
+/// A thread's search buffers: a score slot per document, zero between
+/// searches.
+#[derive(Default)]
+struct Scratch {
+    scores: Vec<f32>,
+}
+
+/// The score slots a search touched, zeroed as it reads them; should it
+/// unwind halfway (a panicking `keep`), dropping this zeroes the rest, so
+/// the thread's buffer never carries scores into the next search.
+struct Touched<'s> {
+    scores: &'s mut [f32],
+    /// Documents in the order first touched (unless `dense`).
+    matched: Vec<u32>,
+    /// Every slot may have been touched.
+    dense: bool,
+}
+
+impl Drop for Touched<'_> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        if self.dense {
+            self.scores.fill(0.0);
+        }
+        for &d in &self.matched {
+            if let Some(s) = self.scores.get_mut(d as usize) {
+                *s = 0.0;
+            }
+        }
+    }
+}
+
+/// The best hits offered so far, at most `limit`, best first (higher score,
+/// then lower document number). After the first few, an offer is rarely
+/// better than the worst kept and costs one comparison: no sort of every
+/// match.
+struct TopK {
+    limit: usize,
+    hits: Vec<Hit>,
+    /// The worst kept score once `limit` are kept (below it, an offer is
+    /// refused at once); minus infinity before.
+    floor: f32,
+}
+
+impl TopK {
+    fn new(limit: usize) -> TopK {
+        TopK {
+            limit,
+            hits: Vec::with_capacity(limit.min(1024) + 1),
+            floor: f32::NEG_INFINITY,
+        }
+    }
+
+    /// Whether `limit` hits are kept (and `floor` is the worst's score).
+    fn full(&self) -> bool {
+        self.hits.len() == self.limit && self.floor >= 0.0
+    }
+
+    #[inline]
+    fn offer(&mut self, hit: Hit) {
+        if hit.score < self.floor {
+            return;
+        }
+        if self.hits.len() == self.limit {
+            let Some(worst) = self.hits.last() else {
+                return; // limit 0
+            };
+            match hit.score.total_cmp(&worst.score) {
+                std::cmp::Ordering::Less => return,
+                std::cmp::Ordering::Equal if hit.doc > worst.doc => return,
+                _ => {}
+            }
+        }
+        self.insert(hit);
+    }
+
+    #[cold]
+    fn insert(&mut self, hit: Hit) {
+        let before = |a: &Hit, b: &Hit| {
+            b.score.total_cmp(&a.score).then(a.doc.cmp(&b.doc)) == std::cmp::Ordering::Less
+        };
+        let at = self.hits.partition_point(|h| before(h, &hit));
+        self.hits.insert(at, hit);
+        self.hits.truncate(self.limit);
+        if self.hits.len() == self.limit
+            && let Some(worst) = self.hits.last()
+        {
+            self.floor = worst.score;
+        }
     }
 }
 
@@ -615,19 +865,31 @@ fn window(text: &str, hits: &[(usize, usize)], weights: &[f32], max: usize) -> S
     let budget = max - usize::from(leading) - 1; // keep room for a trailing '…'
     let mut shown = 0;
     let mut cut = false;
-    let mut words = text[from..].split_whitespace().peekable();
-    while let Some(word) = words.next() {
-        let n = word.chars().count();
+    let mut words = Words(&text[from..]).peekable();
+    while let Some((word, n)) = words.next() {
         let sep = usize::from(shown > 0);
         if shown + sep + n > budget {
             // Without a trailing ellipsis, the whole rest may still fit.
-            let rest: usize = words.clone().map(|w| 1 + w.chars().count()).sum();
-            if shown + sep + n + rest <= budget + 1 {
+            // Count the rest only as far as it could still fit.
+            let fits = match (budget + 1).checked_sub(shown + sep + n) {
+                Some(room) => {
+                    let mut rest = 0;
+                    for (_, chars) in words.clone() {
+                        rest += 1 + chars;
+                        if rest > room {
+                            break;
+                        }
+                    }
+                    rest <= room
+                }
+                None => false,
+            };
+            if fits {
                 if sep == 1 {
                     out.push(' ');
                 }
                 out.push_str(word);
-                for w in words {
+                for (w, _) in words {
                     out.push(' ');
                     out.push_str(w);
                 }
@@ -656,9 +918,81 @@ fn window(text: &str, hits: &[(usize, usize)], weights: &[f32], max: usize) -> S
     out
 }
 
+/// The words of a text and their lengths in characters: what
+/// `split_whitespace` gives, with `chars().count()`, in one pass that tests
+/// ASCII bytes directly (std's generic pattern searcher decodes every
+/// character, and was most of a snippet's cost).
+#[derive(Clone)]
+struct Words<'t>(&'t str);
+
+impl<'t> Words<'t> {
+    /// Whether the character at byte `i` is whitespace, and its length.
+    #[inline(always)]
+    fn space_at(&self, i: usize) -> (bool, usize) {
+        match self.0.as_bytes().get(i) {
+            Some(&b) if b.is_ascii() => (matches!(b, b'\t'..=b'\r' | b' '), 1),
+            _ => self
+                .0
+                .get(i..)
+                .and_then(|rest| rest.chars().next())
+                .map_or((false, 1), |c| (c.is_whitespace(), c.len_utf8())),
+        }
+    }
+}
+
+impl<'t> Iterator for Words<'t> {
+    type Item = (&'t str, usize);
+
+    fn next(&mut self) -> Option<(&'t str, usize)> {
+        let len = self.0.len();
+        let mut i = 0;
+        while i < len {
+            let (space, n) = self.space_at(i);
+            if !space {
+                break;
+            }
+            i += n;
+        }
+        let start = i;
+        let mut chars = 0;
+        while i < len {
+            let (space, n) = self.space_at(i);
+            if space {
+                break;
+            }
+            i += n;
+            chars += 1;
+        }
+        let word = self.0.get(start..i)?;
+        self.0 = self.0.get(i..).unwrap_or("");
+        (!word.is_empty()).then_some((word, chars))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_split_as_split_whitespace_does() {
+        for text in [
+            "",
+            "   ",
+            "one",
+            " two  words ",
+            "tab\tnew\nline\x0bvt\x0cff\rcr",
+            "nbsp\u{a0}em\u{2003}ideo\u{3000}nel\u{85}end",
+            "héllo wörld — ünïcode ✓ 日本語 テキスト",
+            "\u{2028}\u{2029}x\u{202f}y\u{205f}z\u{1680}",
+        ] {
+            let ours: Vec<(&str, usize)> = Words(text).collect();
+            let std: Vec<(&str, usize)> = text
+                .split_whitespace()
+                .map(|w| (w, w.chars().count()))
+                .collect();
+            assert_eq!(ours, std, "{text:?}");
+        }
+    }
 
     const FIELDS: [FieldSpec; 2] = [
         FieldSpec {
@@ -696,20 +1030,15 @@ mod tests {
             ["other", "no match"],
         ];
         let index = SearchIndex::build(&FIELDS, 1, docs.iter().map(|d| d.iter().copied()));
-        let (hits, total) = index.search(&Query::parse("vault"), |_| true, 10);
+        let (hits, total) = index.search(&Query::parse("vault"), None, 10);
         assert_eq!(hits.iter().map(|h| h.doc).collect::<Vec<_>>(), [0, 1]);
         assert_eq!(total, 2);
         assert!(hits[0].score > hits[1].score);
-        let (filtered, _) = index.search(&Query::parse("vault"), |d| d != 0, 10);
+        let (filtered, _) = index.search(&Query::parse("vault"), Some(&|d| d != 0), 10);
         assert_eq!(filtered.len(), 1);
-        assert!(
-            index
-                .search(&Query::parse("zebra"), |_| true, 10)
-                .0
-                .is_empty()
-        );
+        assert!(index.search(&Query::parse("zebra"), None, 10).0.is_empty());
         // A limit keeps the best, and still counts every match.
-        let (top, total) = index.search(&Query::parse("vault"), |_| true, 1);
+        let (top, total) = index.search(&Query::parse("vault"), None, 1);
         assert_eq!((top.len(), top[0].doc, total), (1, 0, 2));
     }
 
@@ -718,7 +1047,7 @@ mod tests {
         let docs = [["a", "common rare"], ["b", "common"], ["c", "common"]];
         let index = SearchIndex::build(&FIELDS, 1, docs.iter().map(|d| d.iter().copied()));
         assert!(index.idf("rare") > index.idf("common"));
-        let (hits, _) = index.search(&Query::parse("common rare"), |_| true, 10);
+        let (hits, _) = index.search(&Query::parse("common rare"), None, 10);
         assert_eq!(hits[0].doc, 0);
     }
 
@@ -782,7 +1111,7 @@ mod tests {
         let view = IndexView::unpack(&packed, at).unwrap();
         for q in ["d", "credential", "zebra", "a f"] {
             let q = Query::parse(q);
-            assert_eq!(view.search(&q, |_| true, 5), index.search(&q, |_| true, 5));
+            assert_eq!(view.search(&q, None, 5), index.search(&q, None, 5));
             assert_eq!(
                 view.snippet(1, docs[1][1], &q, 300),
                 index.snippet(1, docs[1][1], &q, 300)
