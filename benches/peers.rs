@@ -5,7 +5,8 @@
 //!   arguments as structured content (and as text, as rmcp's `structured`
 //!   does). It is this bench binary re-run with `--floor-server`, so it
 //!   links the very rmcp and tokio ontoref links: its round trip is what
-//!   the protocol costs over these pipes with nothing else done.
+//!   the protocol costs over these pipes with nothing else done (on a
+//!   current-thread runtime, as `ontoref serve` runs stdio).
 //! - **python**: `benches/peer_python.py`, the official Python SDK's
 //!   `MCPServer` with an in-memory BM25 `qa_search` and `qa_show` over the
 //!   same entries (run with the test venv's Python: `target/pyenv`, or
@@ -219,7 +220,8 @@ mod floor {
             unreachable!("a JSON object literal")
         };
         let tool = Tool::new("echo", "Return the input unchanged.", Arc::new(schema));
-        let rt = tokio::runtime::Builder::new_multi_thread()
+        // The runtime `ontoref serve` uses on stdio alone.
+        let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");

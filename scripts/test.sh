@@ -63,7 +63,7 @@ step "benchmark smoke run (figures in BENCHMARKS.md come from a full run)"
 # benches link the artifacts just built instead of compiling the tree again (cargo keeps the bench
 # profile's artifacts apart even with the same settings, and one package alone unifies features
 # differently).
-cargo bench --workspace --profile release --bench ontoref --bench transport --bench registry --bench ontologies --bench live --bench explain_path -- --quick
+cargo bench --workspace --profile release --bench ontoref --bench transport --bench registry --bench ontologies --bench live --bench explain_path --bench peers --bench scaling -- --quick
 
 step "cargo nextest (unit, integration, compile-fail)"
 cargo nextest run --workspace --release --no-fail-fast
