@@ -125,17 +125,6 @@ fn stats(samples: &mut [Duration]) -> (Duration, Duration) {
     (percentile(samples, 0.5), percentile(samples, 0.99))
 }
 
-const QUERIES: &[&str] = &[
-    "vault credential",
-    "rollback migration",
-    "stdio transport",
-    "registry scope namespace",
-    "nickel contract schema",
-    "agent delegate override",
-    "timeout evaluation",
-    "cache disk memory",
-];
-
 /// The binary the stdio rows spawn: this build's, or `ONTOREF_BENCH_BIN`
 /// (to compare another build in the same session).
 fn bench_bin() -> PathBuf {
@@ -237,7 +226,7 @@ fn main() {
         c.search("warm up");
         let mut samples = Vec::with_capacity(searches);
         for i in 0..searches {
-            let q = QUERIES[i % QUERIES.len()];
+            let q = store::QUERIES[i % store::QUERIES.len()];
             let t = Instant::now();
             c.search(q);
             samples.push(t.elapsed());
@@ -286,7 +275,7 @@ fn main() {
         let store = rt.block_on(engine.qa()).expect("qa");
         let mut samples = Vec::new();
         for i in 0..searches {
-            let q = QUERIES[i % QUERIES.len()];
+            let q = store::QUERIES[i % store::QUERIES.len()];
             let t = Instant::now();
             let r = store.search(q, &[], 10);
             samples.push(t.elapsed());
@@ -498,7 +487,7 @@ fn project_bench(
     call(&engine, "ontoref_search", json!({"query": "warm up"}));
     let mut samples = Vec::new();
     for i in 0..searches {
-        let q = QUERIES[i % QUERIES.len()];
+        let q = store::QUERIES[i % store::QUERIES.len()];
         let t = Instant::now();
         let r = call(&engine, "ontoref_search", json!({"query": q}));
         samples.push(t.elapsed());

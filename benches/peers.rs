@@ -37,18 +37,6 @@ mod store;
 
 use common::{fmt, percentile};
 
-/// The query mix: the `ontoref` bench's eight queries.
-const QUERIES: &[&str] = &[
-    "vault credential",
-    "rollback migration",
-    "stdio transport",
-    "registry scope namespace",
-    "nickel contract schema",
-    "agent delegate override",
-    "timeout evaluation",
-    "cache disk memory",
-];
-
 /// One server under test and how to ask it.
 struct Peer {
     name: &'static str,
@@ -362,7 +350,7 @@ fn main() {
 
     // Warm-up, and a check that every server finds what the others find.
     for peer in &mut peers {
-        for q in QUERIES {
+        for q in store::QUERIES {
             let (r, _) = peer.client.call(peer.search_tool, (peer.search_args)(q));
             if peer.name != "floor" {
                 let hits = r["results"].as_array().map_or(0, Vec::len);
@@ -379,7 +367,7 @@ fn main() {
     for round in 0..rounds {
         for peer in &mut peers {
             for i in 0..per_round {
-                let q = QUERIES[(round * per_round + i) % QUERIES.len()];
+                let q = store::QUERIES[(round * per_round + i) % store::QUERIES.len()];
                 let (_, took) = peer.client.call(peer.search_tool, (peer.search_args)(q));
                 peer.search.push(took);
             }

@@ -21,18 +21,6 @@ mod store;
 
 use common::{fmt, percentile};
 
-/// The `ontoref` bench's queries.
-const QUERIES: &[&str] = &[
-    "vault credential",
-    "rollback migration",
-    "stdio transport",
-    "registry scope namespace",
-    "nickel contract schema",
-    "agent delegate override",
-    "timeout evaluation",
-    "cache disk memory",
-];
-
 struct Server {
     child: Child,
     stdin: ChildStdin,
@@ -162,7 +150,7 @@ fn main() {
     let rounds = if quick { 20 } else { 250 };
     println!(
         "scaling benchmark: ontoref_qa_search over stdio, warm disk cache, {} searches per size; {} cores",
-        rounds * QUERIES.len(),
+        rounds * store::QUERIES.len(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
@@ -181,12 +169,12 @@ fn main() {
         }
         let started = Instant::now();
         let mut server = Server::spawn(&project, &cache);
-        server.search(QUERIES[0]);
+        server.search(store::QUERIES[0]);
         let first = started.elapsed();
-        let mut samples = Vec::with_capacity(rounds * QUERIES.len());
+        let mut samples = Vec::with_capacity(rounds * store::QUERIES.len());
         let mut matches = 0u64;
         for _ in 0..rounds {
-            for q in QUERIES {
+            for q in store::QUERIES {
                 let (took, found) = server.search(q);
                 samples.push(took);
                 matches += found;

@@ -154,3 +154,16 @@ pub fn generate_store(root: &Path, n: usize) {
     std::fs::create_dir_all(root.join(".ontoref")).expect("mkdir");
     std::fs::write(root.join("reflection/qa.ncl"), text).expect("write store");
 }
+
+/// The benchmarks' query mix over the generated store: two- and three-word
+/// queries of its vocabulary, most matching nearly every entry.
+pub const QUERIES: &[&str] = &[
+    "vault credential",
+    "rollback migration",
+    "stdio transport",
+    "registry scope namespace",
+    "nickel contract schema",
+    "agent delegate override",
+    "timeout evaluation",
+    "cache disk memory",
+];
