@@ -13,7 +13,7 @@ use ontoref_tools::qa::{QaEntry, QaStore};
 use ontoref_tools::{Engine, EngineConfig};
 use serde_json::{Value, json};
 
-use crate::util::repo;
+use crate::util::{assert_snapshot, repo};
 
 #[path = "../benches/store.rs"]
 mod store;
@@ -79,11 +79,11 @@ fn corpus_answers(store: &QaStore, queries: &[&str]) -> Vec<Value> {
         .collect()
 }
 
-fn seed_store() -> std::sync::Arc<QaStore> {
-    let cache = tempfile::tempdir().unwrap();
+/// The Q&A store of the project at `root`, evaluated (no disk cache).
+fn load_qa(root: &std::path::Path, cache: &std::path::Path) -> std::sync::Arc<QaStore> {
     let engine = Engine::new(EngineConfig {
-        project: Some(repo().join("tests/fixtures/seed")),
-        cache_dir: Some(cache.path().to_path_buf()),
+        project: Some(root.to_path_buf()),
+        cache_dir: Some(cache.to_path_buf()),
         disk_cache: false,
         ..EngineConfig::default()
     })
@@ -93,6 +93,11 @@ fn seed_store() -> std::sync::Arc<QaStore> {
         .build()
         .unwrap();
     rt.block_on(engine.qa()).unwrap()
+}
+
+fn seed_store() -> std::sync::Arc<QaStore> {
+    let cache = tempfile::tempdir().unwrap();
+    load_qa(&repo().join("tests/fixtures/seed"), cache.path())
 }
 
 fn generated_store(n: usize) -> QaStore {
@@ -138,30 +143,7 @@ fn search_results_match_the_snapshot() {
             .sum();
         assert!(hits > 50, "{store}: only {hits} results over the mix");
     }
-    let path = repo().join("tests/snapshots/search_identity.json");
-    let actual_path = path.with_file_name("search_identity.actual.json");
-    let pretty = serde_json::to_string_pretty(&actual).unwrap() + "\n";
-    let update = std::env::var_os("ONTOREF_UPDATE_SNAPSHOTS").is_some_and(|v| v == "1");
-    match std::fs::read_to_string(&path) {
-        Ok(_) if update => std::fs::write(&path, pretty).unwrap(),
-        Ok(text) => {
-            let expected: Value = serde_json::from_str(&text).unwrap();
-            if expected != actual {
-                std::fs::write(&actual_path, pretty).unwrap();
-                panic!(
-                    "search results changed; compare {} with {}. If the change is deliberate, rerun with ONTOREF_UPDATE_SNAPSHOTS=1",
-                    path.display(),
-                    actual_path.display()
-                );
-            }
-            let _ = std::fs::remove_file(&actual_path);
-        }
-        Err(_) if std::env::var_os("CI").is_some() && !update => panic!(
-            "{} is missing; create it with ONTOREF_UPDATE_SNAPSHOTS=1 and commit it",
-            path.display()
-        ),
-        Err(_) => std::fs::write(&path, pretty).unwrap(),
-    }
+    assert_snapshot("search_identity", "search results", &actual);
 }
 
 #[test]
@@ -177,18 +159,7 @@ fn the_generated_entries_are_what_the_benchmarks_store_evaluates_to() {
         store::store_text(&entries),
     )
     .unwrap();
-    let engine = Engine::new(EngineConfig {
-        project: Some(dir.path().to_path_buf()),
-        cache_dir: Some(dir.path().join("cache")),
-        disk_cache: false,
-        ..EngineConfig::default()
-    })
-    .unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let loaded = rt.block_on(engine.qa()).unwrap();
+    let loaded = load_qa(dir.path(), &dir.path().join("cache"));
     let built = generated_store(40);
     assert_eq!(loaded.entries().len(), 40);
     assert_eq!(loaded.entries(), built.entries());

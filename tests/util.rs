@@ -357,3 +357,39 @@ pub fn euid() -> u32 {
 pub fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
+
+/// Compares `actual` with the snapshot `tests/snapshots/<name>.json`, `what`
+/// naming it in the failure. `ONTOREF_UPDATE_SNAPSHOTS=1` rewrites it; a
+/// mismatch writes `<name>.actual.json` beside it for a diff; a missing
+/// snapshot fails under CI and is created otherwise.
+pub fn assert_snapshot(name: &str, what: &str, actual: &Value) {
+    let path = repo().join(format!("tests/snapshots/{name}.json"));
+    let actual_path = path.with_file_name(format!("{name}.actual.json"));
+    let pretty = serde_json::to_string_pretty(actual).unwrap() + "\n";
+    let update = std::env::var_os("ONTOREF_UPDATE_SNAPSHOTS").is_some_and(|v| v == "1");
+    match std::fs::read_to_string(&path) {
+        Ok(_) if update => std::fs::write(&path, pretty).unwrap(),
+        Ok(text) => {
+            let expected: Value = serde_json::from_str(&text).unwrap();
+            if expected != *actual {
+                std::fs::write(&actual_path, pretty).unwrap();
+                panic!(
+                    "{what} changed; compare {} with {}. If the change is deliberate, rerun with ONTOREF_UPDATE_SNAPSHOTS=1",
+                    path.display(),
+                    actual_path.display()
+                );
+            }
+            let _ = std::fs::remove_file(&actual_path);
+        }
+        Err(_) if std::env::var_os("CI").is_some() && !update => {
+            panic!(
+                "{} is missing; create it with ONTOREF_UPDATE_SNAPSHOTS=1 and commit it",
+                path.display()
+            )
+        }
+        Err(_) => {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, pretty).unwrap();
+        }
+    }
+}

@@ -84,8 +84,8 @@ impl PackWriter {
 /// 8-aligned words.
 #[derive(Debug, Clone)]
 pub enum Backing {
-    /// Read into memory.
-    Heap(Arc<[u64]>),
+    /// Read into memory (the words as read: sharing them copies nothing).
+    Heap(Arc<Vec<u64>>),
 }
 
 impl Backing {
@@ -100,7 +100,13 @@ impl Backing {
     pub fn copy_of(bytes: &[u8]) -> Backing {
         let mut words = vec![0u64; bytes.len().div_ceil(8)];
         bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
-        Backing::Heap(words.into())
+        Backing::from_words(words)
+    }
+
+    /// A heap backing over words already read (see `fsread::read_aligned`),
+    /// without copying them.
+    pub fn from_words(words: Vec<u64>) -> Backing {
+        Backing::Heap(Arc::new(words))
     }
 }
 

@@ -233,6 +233,18 @@ impl<'a> EntryRef<'a> {
         self.text(4)
     }
 
+    fn actor(&self) -> &'a str {
+        self.text(6)
+    }
+
+    fn created_at(&self) -> &'a str {
+        self.text(8)
+    }
+
+    fn verified(&self) -> bool {
+        self.words.get(14).is_some_and(|&v| v != 0)
+    }
+
     fn list(&self, at: usize) -> impl Iterator<Item = &'a str> + Clone + use<'a> {
         let store = self.store;
         let first = self.words.get(at).copied().unwrap_or(0) as usize;
@@ -259,11 +271,11 @@ impl<'a> EntryRef<'a> {
             id: self.id().to_owned(),
             question: self.question().to_owned(),
             answer: self.answer().to_owned(),
-            actor: self.text(6).to_owned(),
-            created_at: self.text(8).to_owned(),
+            actor: self.actor().to_owned(),
+            created_at: self.created_at().to_owned(),
             tags: self.tags().map(str::to_owned).collect(),
             related: self.list(12).map(str::to_owned).collect(),
-            verified: self.words.get(14).is_some_and(|&v| v != 0),
+            verified: self.verified(),
         }
     }
 }
@@ -469,17 +481,14 @@ impl QaStore {
     ) -> Result<QaList, ToolError> {
         let matching: Vec<EntryRef<'_>> = (0..self.count)
             .map(|i| self.entry_at(i))
-            .filter(|e| {
-                e.has_tags(tags)
-                    && verified.is_none_or(|v| e.words.get(14).is_some_and(|&w| (w != 0) == v))
-            })
+            .filter(|e| e.has_tags(tags) && verified.is_none_or(|v| e.verified() == v))
             .collect();
         let key = PageKey::new(
             &format!("qa_list tags={tags:?} verified={verified:?}"),
             &self.generation,
         );
         let size = |e: &EntryRef<'_>| {
-            e.id().len() + e.question().len() + e.text(8).len() + tags_size(e.tags()) + 80
+            e.id().len() + e.question().len() + e.created_at().len() + tags_size(e.tags()) + 80
         };
         let (range, next_cursor) =
             page_within(&key, cursor, limit, matching.len(), RESPONSE_BUDGET, |i| {
@@ -492,8 +501,8 @@ impl QaStore {
                     id: e.id().to_owned(),
                     question: e.question().to_owned(),
                     tags: e.tags().map(str::to_owned).collect(),
-                    verified: e.words.get(14).is_some_and(|&w| w != 0),
-                    created_at: e.text(8).to_owned(),
+                    verified: e.verified(),
+                    created_at: e.created_at().to_owned(),
                 })
                 .collect(),
             total: matching.len(),

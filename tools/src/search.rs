@@ -48,9 +48,9 @@ pub struct FieldSpec {
 /// `post_docs` (ascending) beside `post_gain`, what the term adds to that
 /// document's score: its idf times its saturated BM25F frequency (each
 /// field's count weighted and normalised by the field's length, summed over
-/// fields), computed once at build time; a query only adds. One field's tokens are also kept per document with
-/// their byte offsets, so a snippet finds the query's words without
-/// re-reading and stemming the text.
+/// fields), computed once at build time; a query only adds. One field's
+/// tokens are also kept per document with their byte offsets, so a snippet
+/// finds the query's words without re-reading and stemming the text.
 #[derive(Debug, Clone, Default)]
 pub struct SearchIndex {
     docs: u32,
@@ -339,29 +339,24 @@ impl<'a> IndexView<'a> {
     /// `p`, its arrays checked for consistency (lengths agree, run bounds
     /// rise and stay inside their arrays): `None` when they are not.
     pub fn unpack(p: &'a Packed, first: usize) -> Option<IndexView<'a>> {
-        let docs = *p.u32s(first)?.first()?;
-        let v = IndexView {
-            docs,
-            term_text: p.bytes(first + 1),
-            term_ends: p.u32s(first + 2)?,
-            df: p.u32s(first + 3)?,
-            starts: p.u32s(first + 4)?,
-            post_docs: p.u32s(first + 5)?,
-            post_gain: p.f32s(first + 6)?,
-            tok_starts: p.u32s(first + 7)?,
-            tok_terms: p.u32s(first + 8)?,
-            tok_at: p.u32s(first + 9)?,
-        };
+        // Every array section of its element type (which `trusted` would
+        // read as empty), a document count, then the arrays consistent.
+        let typed = p.u32s(first).is_some_and(|d| !d.is_empty())
+            && (2..PACKED_SECTIONS)
+                .filter(|&i| i != 6)
+                .all(|i| p.u32s(first + i).is_some())
+            && p.f32s(first + 6).is_some();
+        let v = IndexView::trusted(p, first);
         let terms = v.term_ends.len();
         let consistent = v.df.len() == terms
             && v.starts.len() == terms + 1
             && v.post_docs.len() == v.post_gain.len()
-            && v.tok_starts.len() == docs as usize + 1
+            && v.tok_starts.len() == v.docs as usize + 1
             && v.tok_terms.len() == v.tok_at.len()
             && rising_within(v.term_ends, v.term_text.len())
             && rising_within(v.starts, v.post_docs.len())
             && rising_within(v.tok_starts, v.tok_terms.len());
-        consistent.then_some(v)
+        (typed && consistent).then_some(v)
     }
 
     /// The index packed from section `first` of `p`, as

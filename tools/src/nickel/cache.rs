@@ -579,7 +579,7 @@ impl Loader {
     ) -> Option<(D, Vec<Dep>)> {
         let file = self.disk_path::<D>(path)?;
         let (words, len) = fsread::read_aligned(&file, MAX_DISK_ENTRY, Links::Refuse).ok()?;
-        let backing = Backing::Heap(words.into());
+        let backing = Backing::from_words(words);
         let result = backing
             .bytes()
             .get(..len)
