@@ -443,6 +443,11 @@ pub fn decode<T: DeserializeOwned>(
     kind: Kind,
     list: &str,
 ) -> Result<T, ModelError> {
+    // The common case, a valid document, without tracking the path of every
+    // value; the path, and the id of the record at fault, only for an error.
+    if let Ok(decoded) = serde::Deserialize::deserialize(&value) {
+        return Ok(decoded);
+    }
     let ids: Vec<Option<String>> = value
         .get(list)
         .and_then(|e| e.as_array())

@@ -300,44 +300,69 @@ fn put(text: &mut Vec<u8>, s: &str) -> [u32; 2] {
     [at, u32::try_from(s.len()).unwrap_or(u32::MAX)]
 }
 
+/// Stores this large build their search index on a second thread.
+const PARALLEL_BUILD: usize = 2_000;
+
+/// The packed text, entry table, tag/related lists and id order of
+/// `entries` (see [`QaStore::new`]).
+fn entry_table(entries: &[QaEntry]) -> (Vec<u8>, Vec<u32>, Vec<u32>, Vec<u32>) {
+    let mut text = Vec::new();
+    let mut table = Vec::with_capacity(entries.len() * ENTRY_WORDS);
+    let mut lists: Vec<u32> = Vec::new();
+    for e in entries {
+        for s in [&e.id, &e.question, &e.answer, &e.actor, &e.created_at] {
+            table.extend(put(&mut text, s));
+        }
+        for list in [&e.tags, &e.related] {
+            table.push(u32::try_from(lists.len() / 2).unwrap_or(u32::MAX));
+            table.push(u32::try_from(list.len()).unwrap_or(u32::MAX));
+            for item in list {
+                lists.extend(put(&mut text, item));
+            }
+        }
+        table.push(u32::from(e.verified));
+    }
+    let mut by_id: Vec<u32> = (0..u32::try_from(entries.len()).unwrap_or(u32::MAX)).collect();
+    by_id.sort_by(|&a, &b| entries[a as usize].id.cmp(&entries[b as usize].id));
+    (text, table, lists, by_id)
+}
+
 impl QaStore {
     /// A store over `entries`, indexed for search; `key` identifies the
     /// source content (cursors from another version are refused).
     pub fn new(entries: Vec<QaEntry>, key: [u8; 32]) -> QaStore {
-        // Tags are joined so each tag's words are searchable.
-        let tags: Vec<String> = entries.iter().map(|e| e.tags.join(" ")).collect();
-        let index = SearchIndex::build(
-            &FIELDS,
-            ANSWER,
-            entries.iter().zip(&tags).map(|(e, t)| {
-                [
-                    e.id.as_str(),
-                    e.question.as_str(),
-                    t.as_str(),
-                    e.answer.as_str(),
-                ]
-            }),
-        );
+        // The search index is built beside the entry table (on another
+        // core for a large store: a cold load waits for both).
+        let build = || {
+            // Tags are joined so each tag's words are searchable.
+            let tags: Vec<String> = entries.iter().map(|e| e.tags.join(" ")).collect();
+            SearchIndex::build(
+                &FIELDS,
+                ANSWER,
+                entries.iter().zip(&tags).map(|(e, t)| {
+                    [
+                        e.id.as_str(),
+                        e.question.as_str(),
+                        t.as_str(),
+                        e.answer.as_str(),
+                    ]
+                }),
+            )
+        };
+        let (index, (text, table, lists, by_id)) = if entries.len() >= PARALLEL_BUILD {
+            std::thread::scope(|scope| {
+                let index = scope.spawn(build);
+                let table = entry_table(&entries);
+                let index = index
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (index, table)
+            })
+        } else {
+            (build(), entry_table(&entries))
+        };
         let mut generation = [0u8; 8];
         generation.copy_from_slice(&key[..8]);
-        let mut text = Vec::new();
-        let mut table = Vec::with_capacity(entries.len() * ENTRY_WORDS);
-        let mut lists: Vec<u32> = Vec::new();
-        for e in &entries {
-            for s in [&e.id, &e.question, &e.answer, &e.actor, &e.created_at] {
-                table.extend(put(&mut text, s));
-            }
-            for list in [&e.tags, &e.related] {
-                table.push(u32::try_from(lists.len() / 2).unwrap_or(u32::MAX));
-                table.push(u32::try_from(list.len()).unwrap_or(u32::MAX));
-                for item in list {
-                    lists.extend(put(&mut text, item));
-                }
-            }
-            table.push(u32::from(e.verified));
-        }
-        let mut by_id: Vec<u32> = (0..u32::try_from(entries.len()).unwrap_or(u32::MAX)).collect();
-        by_id.sort_by(|&a, &b| entries[a as usize].id.cmp(&entries[b as usize].id));
         let count = u32::try_from(entries.len()).unwrap_or(u32::MAX);
         let mut w = PackWriter::new();
         w.u32s(&[

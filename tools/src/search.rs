@@ -122,6 +122,10 @@ impl SearchIndex {
         let mut tok_terms: Vec<u32> = Vec::new();
         let mut tok_at: Vec<u32> = Vec::new();
         let mut tf: HashMap<u32, u16> = HashMap::new();
+        // Each distinct word as written is lowercased and stemmed once:
+        // its term id (`NO_TERM` for a stop word), keyed by the word itself.
+        const NO_TERM: u32 = u32::MAX;
+        let mut seen: HashMap<&'a str, u32> = HashMap::new();
         for texts in docs {
             let mut texts = texts.into_iter();
             for (field, lens) in lengths.iter_mut().enumerate() {
@@ -129,11 +133,24 @@ impl SearchIndex {
                 tf.clear();
                 let mut len = 0u32;
                 for (start, end) in word_spans(text) {
-                    let Some(term) = normalize(&text[start..end]) else {
-                        continue;
+                    let word = &text[start..end];
+                    let id = match seen.get(word) {
+                        Some(&id) => id,
+                        None => {
+                            let id = match normalize(word) {
+                                Some(term) => {
+                                    let next = to_u32(ids.len());
+                                    *ids.entry(term).or_insert(next)
+                                }
+                                None => NO_TERM,
+                            };
+                            seen.insert(word, id);
+                            id
+                        }
                     };
-                    let next = to_u32(ids.len());
-                    let id = *ids.entry(term).or_insert(next);
+                    if id == NO_TERM {
+                        continue;
+                    }
                     len += 1;
                     let n = tf.entry(id).or_insert(0);
                     *n = n.saturating_add(1);
