@@ -472,9 +472,10 @@ impl Engine {
             return Ok(set.clone());
         }
         let mut set = AdrSet::default();
-        for path in files {
-            let shown = self.loader.evaluator().display(&path);
-            match self.loader.load::<Adr>(&path).await {
+        let loaded = self.loader.load_many::<Adr>(&files).await;
+        for (path, result) in files.iter().zip(loaded) {
+            let shown = self.loader.evaluator().display(path);
+            match result {
                 Ok(Some(adr)) => set.adrs.push((shown, adr)),
                 Ok(None) => {}
                 Err(e) => set.skipped.push(Skipped {

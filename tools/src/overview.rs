@@ -275,34 +275,31 @@ async fn capabilities(
 /// How many records of each kind `engine`'s project has; a kind whose
 /// file fails to load is left out and its error added to `problems`.
 pub async fn counts(engine: &Engine, problems: &mut Vec<ErrorBody>) -> Counts {
+    // Loaded side by side: cold, each kind is its own Nickel evaluation
+    // (the store on one core while the ADRs share the other).
+    let (qa, core, adrs, backlog, hierarchy) = tokio::join!(
+        engine.qa(),
+        engine.core(),
+        engine.adrs(),
+        engine.backlog(),
+        engine.hierarchy()
+    );
     let mut note = |e: ToolError| {
         problems.push(e.body());
         None
     };
     Counts {
-        qa: engine
-            .qa()
-            .await
+        qa: qa
             .map(|q| Some(q.entries().len()))
             .unwrap_or_else(&mut note),
-        nodes: engine
-            .core()
-            .await
+        nodes: core
             .map(|c| Some(c.nodes().len()))
             .unwrap_or_else(&mut note),
-        adrs: engine
-            .adrs()
-            .await
-            .map(|a| Some(a.adrs.len()))
-            .unwrap_or_else(&mut note),
-        backlog: engine
-            .backlog()
-            .await
+        adrs: adrs.map(|a| Some(a.adrs.len())).unwrap_or_else(&mut note),
+        backlog: backlog
             .map(|b| Some(b.items().len()))
             .unwrap_or_else(&mut note),
-        modes: engine
-            .hierarchy()
-            .await
+        modes: hierarchy
             .map(|h| Some(h.mode_ids().len()))
             .unwrap_or_else(&mut note),
         ontology_extensions: engine

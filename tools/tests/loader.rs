@@ -470,3 +470,97 @@ async fn the_adr_set_sees_edits_additions_and_removals() {
     std::fs::remove_file(p.path().join("adrs/adr-001-a.ncl")).unwrap();
     assert_eq!(titles(&e.adrs().await.unwrap()), ["TWO", "three"]);
 }
+
+fn adr_text(id: &str, title: &str) -> String {
+    format!(
+        "let a = import \"schemas/adr.ncl\" in a.make_adr {{ id = \"{id}\", title = \"{title}\", status = 'Accepted, date = \"2026-01-01\", context = \"c\", decision = \"d\", constraints = [ {{ id = \"c1\", severity = 'Hard, claim = \"k\" }} ] }}"
+    )
+}
+
+#[tokio::test]
+async fn adrs_are_evaluated_together_one_program_per_core() {
+    let files: Vec<(String, String)> = (1..=12)
+        .map(|i| {
+            (
+                format!("adrs/adr-{i:03}-x.ncl"),
+                adr_text(&format!("adr-{i:03}"), &format!("title {i}")),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let p = project(&refs);
+    let cache = tempfile::tempdir().unwrap();
+    let e = engine(p.path(), cache.path());
+    let set = e.adrs().await.unwrap();
+    let ids: Vec<&str> = set.adrs.iter().map(|(_, a)| a.id.as_str()).collect();
+    let want: Vec<String> = (1..=12).map(|i| format!("adr-{i:03}")).collect();
+    assert_eq!(ids, want);
+    assert!(set.skipped.is_empty(), "{:?}", set.skipped);
+    assert_eq!(set.adrs[4].1.title, "title 5");
+    assert_eq!(
+        evaluations(&e),
+        12,
+        "each file is evaluated (and cached) as itself"
+    );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    assert_eq!(
+        e.loader().evaluator().programs(),
+        cores.min(12),
+        "one Nickel program per core, not one per file"
+    );
+    // Each file has its own disk entry: a fresh engine evaluates nothing.
+    let again = engine(p.path(), cache.path());
+    assert_eq!(again.adrs().await.unwrap().adrs.len(), 12);
+    assert_eq!(evaluations(&again), 0);
+    assert_eq!(again.loader().stats().disk_hits.load(Ordering::Relaxed), 12);
+}
+
+#[tokio::test]
+async fn a_failing_adr_in_a_batch_is_reported_as_its_own_load_reports_it() {
+    let mut files: Vec<(String, String)> = (1..=6)
+        .map(|i| {
+            (
+                format!("adrs/adr-{i:03}-x.ncl"),
+                adr_text(&format!("adr-{i:03}"), &format!("title {i}")),
+            )
+        })
+        .collect();
+    // A contract violation (a status that is not one), an evaluation error.
+    files[1].1 = files[1].1.replace("'Accepted", "'Maybe");
+    files[4].1 = "let a = import \"schemas/adr.ncl\" in a.make_adr { id = 1 + \"x\" }".to_owned();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let p = project(&refs);
+    let cache = tempfile::tempdir().unwrap();
+    let e = engine(p.path(), cache.path());
+    let set = e.adrs().await.unwrap();
+    let ids: Vec<&str> = set.adrs.iter().map(|(_, a)| a.id.as_str()).collect();
+    assert_eq!(ids, ["adr-001", "adr-003", "adr-004", "adr-006"]);
+    let skipped: Vec<&str> = set.skipped.iter().map(|s| s.file.as_str()).collect();
+    assert_eq!(skipped, ["adrs/adr-002-x.ncl", "adrs/adr-005-x.ncl"]);
+    // Exactly what loading each file alone says.
+    for s in &set.skipped {
+        let alone = engine(p.path(), tempfile::tempdir().unwrap().path());
+        let err = alone
+            .loader()
+            .load::<ontoref_tools::adr::Adr>(&p.path().join(&s.file))
+            .await
+            .expect_err("fails alone too");
+        assert_eq!(err.to_string(), s.error.to_string());
+        assert!(!err.to_string().is_empty());
+    }
+    assert!(
+        set.skipped[0].error.to_string().contains("adr-002"),
+        "{}",
+        set.skipped[0].error
+    );
+    // The good files were kept: only the two failing ones are tried again.
+    let before = evaluations(&e);
+    assert_eq!(e.adrs().await.unwrap().adrs.len(), 4);
+    assert_eq!(evaluations(&e), before + 2);
+}

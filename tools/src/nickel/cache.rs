@@ -39,8 +39,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::sandbox::{self, BundleFile, Format, Sandbox, embedded_file, is_embedded};
-use super::{Evaluator, NclError};
+use super::batch::quoted;
+use super::sandbox::{self, Bundle, BundleFile, Format, Sandbox, embedded_file, is_embedded};
+use super::{Evaluated, Evaluator, NclError};
 use crate::fsread::{self, Links};
 use crate::model::{Document, LoadError, Source};
 use crate::packed::Backing;
@@ -96,6 +97,32 @@ impl<D> Checked<D> {
     pub fn doc(&self) -> &Arc<D> {
         &self.doc
     }
+}
+
+/// What [`Loader::lookup`] found.
+enum Lookup<D> {
+    /// The answer: the document, or `None` when there is no such file.
+    Done(Option<Arc<D>>),
+    /// Nothing cached holds: the file is to be evaluated.
+    Miss(Miss),
+}
+
+/// A file to evaluate, as read when the caches missed.
+struct Miss {
+    text: String,
+    embedded: bool,
+    started: SystemTime,
+    generation: Option<u64>,
+}
+
+/// A file's evaluation under way: what [`Loader::finish`] needs besides
+/// the value.
+struct Prepared {
+    display: String,
+    text: String,
+    key: [u8; 32],
+    deps_read: Vec<(PathBuf, [u8; 32])>,
+    started: SystemTime,
 }
 
 /// One document's cache slot; its lock also makes concurrent loads of the
@@ -324,14 +351,86 @@ impl Loader {
         path: &Path,
         sandbox: &Sandbox,
     ) -> Result<Option<Arc<D>>, LoadError> {
-        let slot = {
-            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-            slots
-                .entry((D::KIND, path.to_path_buf()))
-                .or_default()
-                .clone()
+        let mut slot = self.slot::<D>(path).lock_owned().await;
+        let miss = match self.lookup::<D>(path, sandbox, &mut slot)? {
+            Lookup::Done(doc) => return Ok(doc),
+            Lookup::Miss(miss) => miss,
         };
-        let mut slot = slot.lock().await;
+        let checked = self
+            .evaluate_text::<D>(path, miss.text, !miss.embedded, sandbox, miss.started)
+            .await?;
+        Ok(Some(self.keep(path, &mut slot, checked, miss.generation)))
+    }
+
+    /// [`Loader::load`] of every file of `paths`, results in that order:
+    /// the files the caches cannot answer are evaluated together, one
+    /// Nickel program per core (see [`super::batch`]), each failing file
+    /// reported as its own load would report it.
+    pub async fn load_many<D: Document>(
+        &self,
+        paths: &[PathBuf],
+    ) -> Vec<Result<Option<Arc<D>>, LoadError>> {
+        let sandbox = &self.sandbox;
+        let mut out: Vec<Result<Option<Arc<D>>, LoadError>> =
+            paths.iter().map(|_| Ok(None)).collect();
+        // Slots are locked in path order (as `ncl_files` lists them) and
+        // held until each result is kept: a concurrent load of one of
+        // these files waits for it rather than evaluating it again.
+        let mut order: Vec<usize> = (0..paths.len()).collect();
+        order.sort_by(|&a, &b| paths[a].cmp(&paths[b]));
+        order.dedup_by(|a, b| paths[*a] == paths[*b]);
+        let mut pending = Vec::new();
+        let mut bundles = Vec::new();
+        for i in order {
+            let path = &paths[i];
+            let mut slot = self.slot::<D>(path).lock_owned().await;
+            let prepared = match self.lookup::<D>(path, sandbox, &mut slot) {
+                Ok(Lookup::Done(doc)) => Ok(doc),
+                Ok(Lookup::Miss(miss)) => self
+                    .prepare::<D>(path, miss.text, !miss.embedded, sandbox, miss.started)
+                    .map(|(prepared, bundle)| {
+                        bundles.push(bundle);
+                        pending.push((i, slot, prepared, miss.generation));
+                        None
+                    }),
+                Err(e) => Err(e),
+            };
+            out[i] = prepared;
+        }
+        let results = self.evaluator.eval_many(bundles).await;
+        for ((i, mut slot, prepared, generation), result) in pending.into_iter().zip(results) {
+            out[i] = self
+                .finish::<D>(prepared, result)
+                .map(|checked| Some(self.keep(&paths[i], &mut slot, checked, generation)));
+        }
+        // A path listed twice answers as its first listing did.
+        for i in 0..paths.len() {
+            if let Some(first) = paths[..i].iter().position(|p| *p == paths[i])
+                && let Ok(doc) = &out[first]
+            {
+                out[i] = Ok(doc.clone());
+            }
+        }
+        out
+    }
+
+    /// The cache slot of `(D, path)`.
+    fn slot<D: Document>(&self, path: &Path) -> Slot {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots
+            .entry((D::KIND, path.to_path_buf()))
+            .or_default()
+            .clone()
+    }
+
+    /// What the memory and disk caches hold for `path` (whose slot is
+    /// locked: `slot`), or the text to evaluate.
+    fn lookup<D: Document>(
+        &self,
+        path: &Path,
+        sandbox: &Sandbox,
+        slot: &mut Option<Entry>,
+    ) -> Result<Lookup<D>, LoadError> {
         // Read before anything is checked: a change from here on moves it.
         let generation = self.watch.get().map(|w| w.generation());
         if let Some(entry) = slot.as_mut()
@@ -339,12 +438,12 @@ impl Loader {
         {
             if generation.is_some() && entry.seen == generation {
                 self.stats.memory_hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(Some(doc));
+                return Ok(Lookup::Done(Some(doc)));
             }
             if fresh(&mut entry.deps, self.evaluator.options().limits.max_file) {
                 entry.seen = self.seen(generation, &entry.deps);
                 self.stats.memory_hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(Some(doc));
+                return Ok(Lookup::Done(Some(doc)));
             }
         }
         *slot = None;
@@ -353,13 +452,15 @@ impl Loader {
         let embedded = is_embedded(path);
         let (main_stamp, real) = if embedded {
             if embedded_file(path).is_none() {
-                return Ok(None);
+                return Ok(Lookup::Done(None));
             }
             (None, path.to_path_buf())
         } else {
             let meta = match std::fs::metadata(path) {
                 Ok(meta) => meta,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Ok(Lookup::Done(None));
+                }
                 Err(e) => {
                     return Err(NclError::Read {
                         file: display,
@@ -388,7 +489,7 @@ impl Loader {
                 doc: doc.clone(),
                 seen,
             });
-            return Ok(Some(doc));
+            return Ok(Lookup::Done(Some(doc)));
         }
 
         let started = SystemTime::now();
@@ -399,10 +500,24 @@ impl Loader {
             fsread::read_text(&real, max, Links::Refuse)
                 .map_err(|e| NclError::from_read(display.clone(), e))?
         };
-        let checked = self
-            .evaluate_text::<D>(path, text, !embedded, sandbox, started)
-            .await?;
-        let (deps, clean) = stamp_deps(&checked.deps_read, started);
+        Ok(Lookup::Miss(Miss {
+            text,
+            embedded,
+            started,
+            generation,
+        }))
+    }
+
+    /// Keeps an evaluated document in its slot (and on disk, unless a file
+    /// it read changed while it was evaluated).
+    fn keep<D: Document>(
+        &self,
+        path: &Path,
+        slot: &mut Option<Entry>,
+        checked: Checked<D>,
+        generation: Option<u64>,
+    ) -> Arc<D> {
+        let (deps, clean) = stamp_deps(&checked.deps_read, checked.started);
         let seen = if clean {
             self.write_disk(path, &checked.key, &deps, checked.doc.as_ref());
             self.seen(generation, &deps)
@@ -414,7 +529,7 @@ impl Loader {
             doc: checked.doc.clone(),
             seen,
         });
-        Ok(Some(checked.doc))
+        checked.doc
     }
 
     /// Evaluates `text` as the content of the file at `path` would be (its
@@ -442,13 +557,7 @@ impl Loader {
     /// of a second evaluation of what was just written. The main file is
     /// marked racy, so the hit is checked against its content until it ages.
     pub async fn install<D: Document>(&self, path: &Path, checked: &Checked<D>) {
-        let slot = {
-            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-            slots
-                .entry((D::KIND, path.to_path_buf()))
-                .or_default()
-                .clone()
-        };
+        let slot = self.slot::<D>(path);
         let mut slot = slot.lock().await;
         let (mut deps, _) = stamp_deps(&checked.deps_read, checked.started);
         for dep in deps.iter_mut().filter(|d| d.path == path) {
@@ -475,6 +584,21 @@ impl Loader {
         sandbox: &Sandbox,
         started: SystemTime,
     ) -> Result<Checked<D>, LoadError> {
+        let (prepared, bundle) = self.prepare::<D>(path, text, on_disk, sandbox, started)?;
+        let result = self.evaluator.eval(bundle).await;
+        self.finish::<D>(prepared, result)
+    }
+
+    /// The bundle evaluating `text` as the file at `path` (its contract
+    /// applied), and what is needed to make a document of its value.
+    fn prepare<D: Document>(
+        &self,
+        path: &Path,
+        text: String,
+        on_disk: bool,
+        sandbox: &Sandbox,
+        started: SystemTime,
+    ) -> Result<(Prepared, Bundle), LoadError> {
         let display = self.evaluator.display(path);
         let fingerprint = sandbox.fingerprint();
         let main_sha = sha256(text.as_bytes());
@@ -505,7 +629,31 @@ impl Loader {
             file = ?path,
             "evaluating with nickel"
         );
-        let evaluated = match self.evaluator.eval(bundle).await {
+        let prepared = Prepared {
+            display,
+            text,
+            key,
+            deps_read,
+            started,
+        };
+        Ok((prepared, bundle))
+    }
+
+    /// The document made of an evaluation's `result`; a timeout is
+    /// remembered (see [`TIMEOUT_MEMO`]).
+    fn finish<D: Document>(
+        &self,
+        prepared: Prepared,
+        result: Result<Evaluated, NclError>,
+    ) -> Result<Checked<D>, LoadError> {
+        let Prepared {
+            display,
+            text,
+            key,
+            deps_read,
+            started,
+        } = prepared;
+        let evaluated = match result {
             Ok(evaluated) => evaluated,
             Err(err) => {
                 if matches!(err, NclError::Timeout { .. }) {
@@ -739,28 +887,11 @@ fn stamp_deps(files: &[(PathBuf, [u8; 32])], started: SystemTime) -> (Vec<Dep>, 
 /// name can inject an import into the synthetic source.
 #[doc(hidden)]
 pub fn contracted(file: BundleFile, schema: &str, contract: &str) -> BundleFile {
-    let quote = |p: &Path| {
-        let mut s = String::from("\"");
-        for c in p.display().to_string().chars() {
-            match c {
-                '"' | '\\' | '%' => {
-                    s.push('\\');
-                    s.push(c);
-                }
-                // Nickel reads a raw CRLF in a string as LF: escaped, the name stays exact.
-                '\r' => s.push_str("\\r"),
-                '\n' => s.push_str("\\n"),
-                c => s.push(c),
-            }
-        }
-        s.push('"');
-        s
-    };
     let schema_path = Path::new(sandbox::EMBEDDED_ROOT).join(schema);
     let text = format!(
         "let schema = import {} in\n(import {}) | schema.{contract}\n",
-        quote(&schema_path),
-        quote(&file.name)
+        quoted(&schema_path),
+        quoted(&file.name)
     );
     let mut name = file.name.clone().into_os_string();
     name.push(format!("#{contract}"));

@@ -11,6 +11,7 @@
 //! content so the same file is not retried until it changes (see
 //! [`crate::nickel::cache`]).
 
+mod batch;
 pub mod cache;
 mod diag;
 mod error;
@@ -21,7 +22,7 @@ pub mod worker;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use nickel_lang_core::cache::{CacheHub, InputFormat, SourcePath};
@@ -78,6 +79,7 @@ pub struct Evaluator {
     options: Arc<EvalOptions>,
     slots: Arc<Semaphore>,
     stuck: Arc<AtomicUsize>,
+    programs: Arc<AtomicU64>,
     pool: Option<Arc<worker::Pool>>,
 }
 
@@ -98,6 +100,7 @@ impl Evaluator {
             options: Arc::new(options),
             slots: Arc::new(Semaphore::new(slots.max(1))),
             stuck: Arc::new(AtomicUsize::new(0)),
+            programs: Arc::new(AtomicU64::new(0)),
             pool,
         }
     }
@@ -109,6 +112,7 @@ impl Evaluator {
             options: Arc::new(options),
             slots: self.slots.clone(),
             stuck: self.stuck.clone(),
+            programs: self.programs.clone(),
             pool: self.pool.clone(),
         }
     }
@@ -123,8 +127,15 @@ impl Evaluator {
         display_path(&self.options.display_prefixes, path)
     }
 
+    /// How many Nickel programs were started (a batch of files is one;
+    /// see [`Evaluator::eval_many`]).
+    pub fn programs(&self) -> u64 {
+        self.programs.load(Ordering::Relaxed)
+    }
+
     /// Evaluates `bundle` for export; `file` names it in errors.
     pub async fn eval(&self, bundle: Bundle) -> Result<Evaluated, NclError> {
+        self.programs.fetch_add(1, Ordering::Relaxed);
         let file = self.display(&bundle.main.name);
         let limit = self.options.timeout;
         let deadline = tokio::time::Instant::now() + limit;
@@ -211,13 +222,25 @@ impl Evaluator {
             .name("ncl-eval".to_owned())
             .stack_size(EVAL_STACK)
             .spawn(move || {
-                let _permit = permit;
-                let result = std::panic::catch_unwind(AssertUnwindSafe(|| evaluate(bundle)))
-                    .unwrap_or_else(|panic| Err(JobError::Crashed(panic_message(&panic))));
+                let permit = std::cell::Cell::new(Some(permit));
+                let tx = std::cell::Cell::new(Some(tx));
+                // The answer goes out as soon as there is one (the heap is
+                // freed after), and so does the slot.
+                let answer = |result| {
+                    drop(permit.take());
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(result);
+                    }
+                };
+                let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    evaluate_then(bundle, answer)
+                }));
+                if let Err(panic) = outcome {
+                    answer(Err(JobError::Crashed(panic_message(&panic))));
+                }
                 if thread_abandoned.load(Ordering::Acquire) {
                     stuck.fetch_sub(1, Ordering::AcqRel);
                 }
-                let _ = tx.send(result);
             });
         let file = file.to_owned();
         if let Err(e) = spawned {
@@ -329,14 +352,19 @@ fn stray_file(vm: &VmContext<CacheHub, CacheImpl>, names: &[PathBuf]) -> Option<
 
 /// Evaluates a bundle for export with Nickel, which is given the bundle's
 /// sources in memory and nothing else. Runs in a worker process or on an
-/// in-process evaluation thread.
+/// in-process evaluation thread. `deliver` gets the result before Nickel's
+/// heap is freed (for a large store that takes a tenth of the time the
+/// evaluation did): the caller has its answer while this thread cleans up.
 ///
 /// This is what nickel-lang-core's `Program::eval_full_for_export` does,
 /// built from its public parts so that the sources can be registered before
 /// imports are resolved: every admitted file is an in-memory source under
 /// the name Nickel's import resolution computes, so an import finds it in
 /// memory and never reaches the disk.
-pub(crate) fn evaluate(bundle: Bundle) -> Result<serde_json::Value, JobError> {
+pub(crate) fn evaluate_then<T>(
+    bundle: Bundle,
+    deliver: impl FnOnce(Result<serde_json::Value, JobError>) -> T,
+) -> T {
     let Bundle {
         main,
         files,
@@ -359,35 +387,46 @@ pub(crate) fn evaluate(bundle: Bundle) -> Result<serde_json::Value, JobError> {
     cache.sources.add_import_paths(import_paths.iter());
     let mut vm: VmContext<CacheHub, CacheImpl> =
         VmContext::new(cache, std::io::sink(), NullReporter {});
+    let result = run(&mut vm, main_id, &names, typecheck_only);
+    deliver(result)
+}
+
+/// Prepares and evaluates `main_id` in `vm` (see [`evaluate_then`]).
+fn run(
+    vm: &mut VmContext<CacheHub, CacheImpl>,
+    main_id: nickel_lang_core::files::FileId,
+    names: &[PathBuf],
+    typecheck_only: bool,
+) -> Result<serde_json::Value, JobError> {
     let render = |vm: &VmContext<CacheHub, CacheImpl>, err: NickelError| {
         let mut files = vm.import_resolver.sources.files.clone();
         diag::render(&mut files, err)
     };
     let prepared = match vm.prepare_eval(main_id) {
         Ok(p) => p,
-        Err(e) => return Err(JobError::Nickel(render(&vm, e))),
+        Err(e) => return Err(JobError::Nickel(render(vm, e))),
     };
     if typecheck_only {
         // Parsed and typechecked (prepare_eval typechecks, as `nickel
         // typecheck` does); nothing is evaluated.
-        return match stray_file(&vm, &names) {
+        return match stray_file(vm, names) {
             Some(stray) => Err(JobError::Stray(stray)),
             None => Ok(serde_json::Value::Null),
         };
     }
-    let evaluated = VirtualMachine::new(&mut vm).eval_full_for_export(prepared);
+    let evaluated = VirtualMachine::new(vm).eval_full_for_export(prepared);
     let value = match evaluated {
         Ok(v) => v,
-        Err(e) => return Err(JobError::Nickel(render(&vm, e.into()))),
+        Err(e) => return Err(JobError::Nickel(render(vm, e.into()))),
     };
     if let Err(e) = serialize::validate(ExportFormat::Json, &value) {
         let err: NickelError = e.with_pos_table(vm.pos_table.clone()).into();
-        return Err(JobError::Nickel(render(&vm, err)));
+        return Err(JobError::Nickel(render(vm, err)));
     }
     // Defence in depth for in-process evaluation (a worker cannot open
     // files at all): a file Nickel read that the sandbox did not hand it
     // means the import scan missed something; its value is not used.
-    if let Some(stray) = stray_file(&vm, &names) {
+    if let Some(stray) = stray_file(vm, names) {
         return Err(JobError::Stray(stray));
     }
     serde_json::to_value(&value)

@@ -148,24 +148,55 @@ pub fn main(args: &[String]) -> i32 {
 static LAST_PANIC: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
 
 fn run_job(bundle: Bundle) -> Reply {
+    // The thread hands its result over before it frees Nickel's heap, so
+    // the reply is written while it cleans up. It is joined before the
+    // next job starts, which keeps one evaluation's memory at a time.
+    PENDING.with(|pending| {
+        if let Some(previous) = pending.take() {
+            let _ = previous.join();
+        }
+    });
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let handle = std::thread::Builder::new()
         .name("ncl-eval".to_owned())
         .stack_size(EVAL_STACK)
         .spawn(move || {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| super::evaluate(bundle)))
-                .unwrap_or_else(|p| Err(super::JobError::Crashed(super::panic_message(&p))))
+            let tx = std::cell::Cell::new(Some(tx));
+            let answer = |result| {
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send(result);
+                }
+            };
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                super::evaluate_then(bundle, answer)
+            }));
+            if let Err(p) = outcome {
+                answer(Err(super::JobError::Crashed(super::panic_message(&p))));
+            }
         });
-    match handle.map(|h| h.join()) {
-        Ok(Ok(Ok(value))) => Reply::Value(value.to_string()),
-        Ok(Ok(Err(super::JobError::Nickel(d)))) => Reply::Nickel(d),
-        Ok(Ok(Err(super::JobError::Crashed(_)))) => {
+    let handle = match handle {
+        Ok(handle) => handle,
+        Err(e) => return Reply::Failed(format!("cannot start the evaluation thread: {e}")),
+    };
+    let reply = match rx.recv() {
+        Ok(Ok(value)) => Reply::Value(value.to_string()),
+        Ok(Err(super::JobError::Nickel(d))) => Reply::Nickel(d),
+        Ok(Err(super::JobError::Crashed(_))) => {
             let last = LAST_PANIC.lock().map(|m| m.clone()).unwrap_or_default();
             Reply::Failed(format!("nickel panicked: {last}"))
         }
-        Ok(Ok(Err(super::JobError::Stray(p)))) => Reply::Stray(p),
-        Ok(Err(_)) => Reply::Failed("the evaluation thread panicked".to_owned()),
-        Err(e) => Reply::Failed(format!("cannot start the evaluation thread: {e}")),
-    }
+        Ok(Err(super::JobError::Stray(p))) => Reply::Stray(p),
+        Err(_) => Reply::Failed("the evaluation thread panicked".to_owned()),
+    };
+    PENDING.with(|pending| pending.set(Some(handle)));
+    reply
+}
+
+thread_local! {
+    /// The last job's thread, still freeing its heap while its reply is
+    /// written; joined before the next job starts.
+    static PENDING: std::cell::Cell<Option<std::thread::JoinHandle<()>>> =
+        const { std::cell::Cell::new(None) };
 }
 
 /// Resource limits, the parent watchdog and the seccomp filter.
