@@ -564,3 +564,43 @@ async fn a_failing_adr_in_a_batch_is_reported_as_its_own_load_reports_it() {
     assert_eq!(e.adrs().await.unwrap().adrs.len(), 4);
     assert_eq!(evaluations(&e), before + 2);
 }
+
+#[tokio::test]
+async fn an_entry_written_while_its_file_was_racy_is_refreshed_once_the_file_ages() {
+    let p = project(&[("reflection/qa.ncl", &store(&[entry("a-1", "")]))]);
+    let cache = tempfile::tempdir().unwrap();
+    let stat =
+        |e: &Engine,
+         which: fn(&ontoref_tools::nickel::cache::Stats) -> &std::sync::atomic::AtomicU64| {
+            which(e.loader().stats()).load(Ordering::Relaxed)
+        };
+    // Evaluated and written within the racy window of the file's mtime:
+    // the entry cannot vouch for the file by its stamp alone.
+    let first = engine(p.path(), cache.path());
+    assert_eq!(first.qa().await.unwrap().entries().len(), 1);
+    assert_eq!(evaluations(&first), 1);
+    std::thread::sleep(ontoref_tools::nickel::cache::RACY_WINDOW + Duration::from_millis(200));
+    // The next start re-reads the file once, finds it unchanged, and writes
+    // the entry again with stamps it can trust.
+    let second = engine(p.path(), cache.path());
+    assert_eq!(second.qa().await.unwrap().entries().len(), 1);
+    assert_eq!(stat(&second, |s| &s.disk_hits), 1);
+    assert_eq!(stat(&second, |s| &s.rehashed), 1);
+    // From then on a start reads only the entry.
+    for _ in 0..2 {
+        let later = engine(p.path(), cache.path());
+        assert_eq!(later.qa().await.unwrap().entries().len(), 1);
+        assert_eq!(stat(&later, |s| &s.disk_hits), 1);
+        assert_eq!(stat(&later, |s| &s.rehashed), 0);
+        assert_eq!(evaluations(&later), 0);
+    }
+    // A change is still seen: the stamp moved, the file is read again.
+    std::fs::write(
+        p.path().join("reflection/qa.ncl"),
+        store(&[entry("a-1", ""), entry("b-2", "")]),
+    )
+    .unwrap();
+    let changed = engine(p.path(), cache.path());
+    assert_eq!(changed.qa().await.unwrap().entries().len(), 2);
+    assert_eq!(evaluations(&changed), 1);
+}

@@ -66,6 +66,9 @@ pub struct Stats {
     pub disk_hits: AtomicU64,
     /// Evaluated by Nickel.
     pub evaluations: AtomicU64,
+    /// Files re-read and hashed to check a disk entry, their stat stamps
+    /// not being trusted (changed, or racy when the entry was written).
+    pub rehashed: AtomicU64,
 }
 
 /// Loads documents through the caches.
@@ -97,6 +100,17 @@ impl<D> Checked<D> {
     pub fn doc(&self) -> &Arc<D> {
         &self.doc
     }
+}
+
+/// A disk entry found sound by [`Loader::verify_disk`].
+struct Verified {
+    /// Where its payload lies.
+    payload: std::ops::Range<usize>,
+    /// Its dependencies, stamped now.
+    deps: Vec<Dep>,
+    /// The header to write it again with, when a dependency had to be
+    /// re-read and no longer needs to be.
+    refresh: Option<DiskHeader>,
 }
 
 /// What [`Loader::lookup`] found.
@@ -732,7 +746,16 @@ impl Loader {
             .bytes()
             .get(..len)
             .and_then(|bytes| self.verify_disk::<D>(bytes, path, main_stamp, sandbox))
-            .and_then(|(payload, deps)| Some((D::from_payload(&backing, payload)?, deps)));
+            .and_then(|verified| {
+                let doc = D::from_payload(&backing, verified.payload.clone())?;
+                if let Some(header) = &verified.refresh
+                    && let Some(payload) = backing.bytes().get(verified.payload.clone())
+                    && let Err(e) = write_entry(&file, header, payload)
+                {
+                    tracing::debug!(cache = %file.display(), error = %e, "disk cache entry not refreshed");
+                }
+                Some((doc, verified.deps))
+            });
         if result.is_none() {
             tracing::debug!(cache = %file.display(), "disk cache entry ignored (stale, foreign or corrupt)");
         }
@@ -747,7 +770,7 @@ impl Loader {
         path: &Path,
         main_stamp: Option<Stamp>,
         sandbox: &[u8; 32],
-    ) -> Option<(std::ops::Range<usize>, Vec<Dep>)> {
+    ) -> Option<Verified> {
         let rest = bytes.strip_prefix(MAGIC.as_slice())?;
         let (len, rest) = rest.split_at_checked(4)?;
         let header_len = u32::from_le_bytes(len.try_into().ok()?) as usize;
@@ -767,6 +790,7 @@ impl Loader {
         };
         let now = SystemTime::now();
         let mut deps = Vec::with_capacity(header.deps.len());
+        let mut rehashed = false;
         for (i, dep) in header.deps.iter().enumerate() {
             let stamp = match main_stamp {
                 Some(stamp) if i == 0 => stamp,
@@ -776,6 +800,8 @@ impl Loader {
                 && stamp.mtime.max(stamp.ctime) + (RACY_WINDOW.as_nanos() as i128)
                     < header.written_at;
             if !trusted {
+                self.stats.rehashed.fetch_add(1, Ordering::Relaxed);
+                rehashed = true;
                 let content = fsread::read(&dep.path, max, Links::Follow).ok()?;
                 if sha256(&content) != dep.sha256 {
                     return None;
@@ -796,7 +822,29 @@ impl Loader {
         if xxh3_64(payload) != header.payload_xxh3 {
             return None;
         }
-        Some((start..bytes.len(), deps))
+        // A file that had to be re-read (its stamp was racy when the entry
+        // was written) and has aged since is trusted from now on: the entry
+        // is written again with today's stamps, or every later start would
+        // read and hash it again.
+        let refresh = (rehashed && deps.iter().all(|d| !d.racy)).then(|| DiskHeader {
+            key: header.key,
+            written_at: now_ns(),
+            deps: deps
+                .iter()
+                .map(|d| DiskDep {
+                    path: d.path.clone(),
+                    sha256: d.sha256,
+                    stamp: d.stamp,
+                })
+                .collect(),
+            payload_len: header.payload_len,
+            payload_xxh3: header.payload_xxh3,
+        });
+        Some(Verified {
+            payload: start..bytes.len(),
+            deps,
+            refresh,
+        })
     }
 
     fn write_disk<D: Document>(&self, path: &Path, key: &[u8; 32], deps: &[Dep], doc: &D) {
@@ -937,7 +985,12 @@ fn write_disk_entry<D: Document>(
         payload_len: payload.len() as u64,
         payload_xxh3: xxh3_64(&payload),
     };
-    let header = postcard::to_stdvec(&header).map_err(std::io::Error::other)?;
+    write_entry(file, &header, &payload)
+}
+
+/// Writes an entry (magic, header, padding, payload) to `file` atomically.
+fn write_entry(file: &Path, header: &DiskHeader, payload: &[u8]) -> std::io::Result<()> {
+    let header = postcard::to_stdvec(header).map_err(std::io::Error::other)?;
     let dir = file.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
@@ -952,7 +1005,7 @@ fn write_disk_entry<D: Document>(
         payload_start(header.len()).ok_or_else(|| std::io::Error::other("header too large"))?;
     let pad = start - (MAGIC.len() + 4 + header.len());
     tmp.write_all(&[0u8; 8][..pad])?;
-    tmp.write_all(&payload)?;
+    tmp.write_all(payload)?;
     tmp.persist(file).map_err(|e| e.error)?;
     Ok(())
 }

@@ -232,9 +232,8 @@ impl Evaluator {
                         let _ = tx.send(result);
                     }
                 };
-                let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    evaluate_then(bundle, answer)
-                }));
+                let outcome =
+                    std::panic::catch_unwind(AssertUnwindSafe(|| evaluate_then(bundle, answer)));
                 if let Err(panic) = outcome {
                     answer(Err(JobError::Crashed(panic_message(&panic))));
                 }
