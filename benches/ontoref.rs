@@ -292,6 +292,21 @@ fn main() {
             format!("{} / {}", fmt(search_p50), fmt(search_p99)),
             "(reference)",
         );
+        // An unknown id: the error's "did you mean" ranks the store's ids.
+        let mut samples = Vec::new();
+        for i in 0..searches.min(500) {
+            let id = format!("no-such-entry-{i}");
+            let t = Instant::now();
+            let r = store.show(&id);
+            samples.push(t.elapsed());
+            assert!(r.is_err());
+        }
+        let (p50, _) = stats(&mut samples);
+        report.row(
+            &format!("{name}: show of an unknown id (with suggestions), p50"),
+            fmt(p50),
+            "(reference)",
+        );
         report.row(
             &format!("{name}: cached re-read (p50)"),
             fmt(reread_p50),
@@ -574,17 +589,21 @@ fn project_bench(
         "(reference)",
     );
 
+    // p50 / p99 of `ontoref_search` over the query mix on `engine`.
+    let searched = |engine: &Engine| {
+        call(engine, "ontoref_search", json!({"query": "warm up"}));
+        let mut samples = Vec::new();
+        for i in 0..searches {
+            let q = store::QUERIES[i % store::QUERIES.len()];
+            let t = Instant::now();
+            let r = call(engine, "ontoref_search", json!({"query": q}));
+            samples.push(t.elapsed());
+            assert!(r["total_matches"].as_u64().unwrap_or(0) > 0);
+        }
+        stats(&mut samples)
+    };
     let engine = engine_at(&cache);
-    call(&engine, "ontoref_search", json!({"query": "warm up"}));
-    let mut samples = Vec::new();
-    for i in 0..searches {
-        let q = store::QUERIES[i % store::QUERIES.len()];
-        let t = Instant::now();
-        let r = call(&engine, "ontoref_search", json!({"query": q}));
-        samples.push(t.elapsed());
-        assert!(r["total_matches"].as_u64().unwrap_or(0) > 0);
-    }
-    let (p50, p99) = stats(&mut samples);
+    let (p50, p99) = searched(&engine);
     report.row(
         &format!("ontoref_search, {label}, warm, stat'ed engine (CLI): p50 / p99"),
         format!("{} / {}", fmt(p50), fmt(p99)),
@@ -595,16 +614,7 @@ fn project_bench(
     // watch's generation, not one stat per file per call.
     let watched = engine_at(&cache);
     watched.watch().expect("watch");
-    call(&watched, "ontoref_search", json!({"query": "warm up"}));
-    let mut samples = Vec::new();
-    for i in 0..searches {
-        let q = store::QUERIES[i % store::QUERIES.len()];
-        let t = Instant::now();
-        let r = call(&watched, "ontoref_search", json!({"query": q}));
-        samples.push(t.elapsed());
-        assert!(r["total_matches"].as_u64().unwrap_or(0) > 0);
-    }
-    let (p50, p99) = stats(&mut samples);
+    let (p50, p99) = searched(&watched);
     report.row(
         &format!("ontoref_search, {label}, warm, watched engine (serve): p50 / p99"),
         format!("{} / {}", fmt(p50), fmt(p99)),

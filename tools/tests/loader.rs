@@ -477,16 +477,21 @@ fn adr_text(id: &str, title: &str) -> String {
     )
 }
 
-#[tokio::test]
-async fn adrs_are_evaluated_together_one_program_per_core() {
-    let files: Vec<(String, String)> = (1..=12)
+/// `n` valid ADR files: `adrs/adr-00i-x.ncl`, titled `title i`.
+fn adr_files(n: usize) -> Vec<(String, String)> {
+    (1..=n)
         .map(|i| {
             (
                 format!("adrs/adr-{i:03}-x.ncl"),
                 adr_text(&format!("adr-{i:03}"), &format!("title {i}")),
             )
         })
-        .collect();
+        .collect()
+}
+
+#[tokio::test]
+async fn adrs_are_evaluated_together_one_program_per_core() {
+    let files = adr_files(12);
     let refs: Vec<(&str, &str)> = files
         .iter()
         .map(|(n, t)| (n.as_str(), t.as_str()))
@@ -520,14 +525,7 @@ async fn adrs_are_evaluated_together_one_program_per_core() {
 
 #[tokio::test]
 async fn a_failing_adr_in_a_batch_is_reported_as_its_own_load_reports_it() {
-    let mut files: Vec<(String, String)> = (1..=6)
-        .map(|i| {
-            (
-                format!("adrs/adr-{i:03}-x.ncl"),
-                adr_text(&format!("adr-{i:03}"), &format!("title {i}")),
-            )
-        })
-        .collect();
+    let mut files = adr_files(6);
     // A contract violation (a status that is not one), an evaluation error.
     files[1].1 = files[1].1.replace("'Accepted", "'Maybe");
     files[4].1 = "let a = import \"schemas/adr.ncl\" in a.make_adr { id = 1 + \"x\" }".to_owned();

@@ -245,6 +245,26 @@ struct DiskHeader {
     payload_xxh3: u64,
 }
 
+impl DiskHeader {
+    /// The header of an entry written now for `deps` and `payload`.
+    fn now(key: [u8; 32], deps: &[Dep], payload: &[u8]) -> DiskHeader {
+        DiskHeader {
+            key,
+            written_at: now_ns(),
+            deps: deps
+                .iter()
+                .map(|d| DiskDep {
+                    path: d.path.clone(),
+                    sha256: d.sha256,
+                    stamp: d.stamp,
+                })
+                .collect(),
+            payload_len: payload.len() as u64,
+            payload_xxh3: xxh3_64(payload),
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct DiskDep {
     path: PathBuf,
@@ -826,20 +846,8 @@ impl Loader {
         // was written) and has aged since is trusted from now on: the entry
         // is written again with today's stamps, or every later start would
         // read and hash it again.
-        let refresh = (rehashed && deps.iter().all(|d| !d.racy)).then(|| DiskHeader {
-            key: header.key,
-            written_at: now_ns(),
-            deps: deps
-                .iter()
-                .map(|d| DiskDep {
-                    path: d.path.clone(),
-                    sha256: d.sha256,
-                    stamp: d.stamp,
-                })
-                .collect(),
-            payload_len: header.payload_len,
-            payload_xxh3: header.payload_xxh3,
-        });
+        let refresh = (rehashed && deps.iter().all(|d| !d.racy))
+            .then(|| DiskHeader::now(header.key, &deps, payload));
         Some(Verified {
             payload: start..bytes.len(),
             deps,
@@ -971,21 +979,7 @@ fn write_disk_entry<D: Document>(
     let payload = doc
         .to_payload()
         .ok_or_else(|| std::io::Error::other("the document cannot be written"))?;
-    let header = DiskHeader {
-        key: *key,
-        written_at: now_ns(),
-        deps: deps
-            .iter()
-            .map(|d| DiskDep {
-                path: d.path.clone(),
-                sha256: d.sha256,
-                stamp: d.stamp,
-            })
-            .collect(),
-        payload_len: payload.len() as u64,
-        payload_xxh3: xxh3_64(&payload),
-    };
-    write_entry(file, &header, &payload)
+    write_entry(file, &DiskHeader::now(*key, deps, &payload), &payload)
 }
 
 /// Writes an entry (magic, header, padding, payload) to `file` atomically.
