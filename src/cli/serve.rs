@@ -80,14 +80,22 @@ pub fn serve(global: &Global, args: &ServeArgs) -> Result<(), Failure> {
                 }
             }
         });
+        // The Q&A store is read while the client initializes, on a thread of
+        // its own: a first search finds it loaded, or waits for that load
+        // rather than starting another.
+        let warm = engine.clone();
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || handle.block_on(warm.warm()));
         let mut tasks = tokio::task::JoinSet::new();
         if let Some(http) = http_options.take() {
             let server = OntorefServer::new(engine.clone(), &http.served(&tools));
+            server.prepare_definitions();
             let stop = stop.clone();
             tasks.spawn(ontoref::transport::http::serve(server, http, stop));
         }
         if stdio {
             let server = OntorefServer::new(engine.clone(), &tools);
+            server.prepare_definitions();
             let stop = stop.clone();
             tasks.spawn(ontoref::transport::stdio::serve(server, stop));
         }

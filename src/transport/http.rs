@@ -191,7 +191,7 @@ pub async fn serve(
     eprintln!("ontoref: legacy HTTP+SSE transport at http://{local}/sse");
     tracing::info!(
         addr = %local,
-        tools = server.tools().len(),
+        tools = server.tool_count(),
         tokens,
         max_sessions = limits.max_sessions,
         "serving MCP over HTTP"

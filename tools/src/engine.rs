@@ -657,6 +657,19 @@ impl Engine {
     pub async fn qa(&self) -> Result<Arc<QaStore>, ToolError> {
         self.or_empty("reflection/qa.ncl").await
     }
+
+    /// Loads the Q&A store ahead of a first call (a server starts this as
+    /// it starts, so the store is read while the client initializes): the
+    /// file every search and show reads, and the largest. An error is left
+    /// for the call that reads the store to report.
+    pub async fn warm(&self) {
+        if let Err(e) = self.qa().await {
+            tracing::debug!(
+                code = e.code(),
+                "the Q&A store was not loaded ahead of a call"
+            );
+        }
+    }
 }
 
 /// The project directories a watching engine watches from the start.

@@ -185,6 +185,55 @@ pub fn read_aligned(path: &Path, max: u64, links: Links) -> Result<(Vec<u64>, us
     Ok((words, len))
 }
 
+/// A regular file mapped read-only: its bytes where the page cache holds
+/// them, page-aligned (so 8-aligned for `packed` documents).
+#[derive(Debug)]
+pub struct Mapped(memmap2::Mmap);
+
+impl Mapped {
+    /// Every byte of the file as mapped.
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Maps a regular file of `min` to `max` bytes (a symbolic link refused),
+/// when nothing but this process's user could shorten it while it is
+/// mapped: the file is owned by this user and writable by no one else.
+/// `Ok(None)` when it is not such a file, or smaller than `min` (read it
+/// instead).
+///
+/// For files ontoref writes itself and only ever replaces by renaming a
+/// new file over them (the disk cache): a mapping keeps the inode it was
+/// made from, so a replacement does not touch it, and only a truncation of
+/// that very inode, by this user outside ontoref, could make a read of it
+/// fail (with `SIGBUS`).
+#[cfg(unix)]
+pub fn map_own(path: &Path, min: u64, max: u64) -> Result<Option<Mapped>, ReadError> {
+    use std::os::unix::fs::MetadataExt;
+    let (file, meta) = open_regular(path, max, Links::Refuse)?;
+    if meta.uid() != crate::private::euid() || meta.mode() & 0o022 != 0 || meta.len() < min.max(1) {
+        return Ok(None);
+    }
+    // SAFETY: the mapping is read-only; the
+    // file is regular, owned by this user and writable by no one else, and
+    // the files this is used for are never written in place (see above),
+    // so its length does not change under the mapping.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(ReadError::Io)?;
+    if map.len() as u64 != meta.len() {
+        return Err(ReadError::Io(std::io::Error::other(
+            "the file changed size while it was mapped",
+        )));
+    }
+    Ok(Some(Mapped(map)))
+}
+
+/// Elsewhere than on Unix, files are read (see [`read_aligned`]).
+#[cfg(not(unix))]
+pub fn map_own(_path: &Path, _min: u64, _max: u64) -> Result<Option<Mapped>, ReadError> {
+    Ok(None)
+}
+
 /// Reads a regular UTF-8 text file of at most `max` bytes.
 pub fn read_text(path: &Path, max: u64, links: Links) -> Result<String, ReadError> {
     let bytes = read(path, max, links)?;
@@ -268,6 +317,47 @@ mod tests {
         std::os::unix::fs::symlink(&target, &link).unwrap();
         assert_eq!(read(&link, 10, Links::Follow).unwrap(), b"x");
         let err = read(&link, 10, Links::Refuse).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_own_files_no_one_else_can_write_are_mapped() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let f = tmp.path().join("entry");
+        let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&f, &bytes).unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let map = map_own(&f, 1, 1 << 20).unwrap().expect("mapped");
+        assert_eq!(map.bytes(), &bytes[..]);
+        assert_eq!(map.bytes().as_ptr().align_offset(8), 0);
+        // Smaller than asked, or larger than allowed.
+        assert!(map_own(&f, 100_001, 1 << 20).unwrap().is_none());
+        assert!(matches!(
+            map_own(&f, 1, 99_999),
+            Err(ReadError::TooLarge { .. })
+        ));
+        // Writable by the group or others: read it instead.
+        for mode in [0o620, 0o602] {
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(mode)).unwrap();
+            assert!(map_own(&f, 1, 1 << 20).unwrap().is_none(), "{mode:o}");
+        }
+        // Someone else's file (checked when the tests run as root, who can
+        // give one away).
+        if crate::private::euid() == 0 {
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+            std::os::unix::fs::chown(&f, Some(54_321), None).unwrap();
+            assert!(map_own(&f, 1, 1 << 20).unwrap().is_none());
+        }
+        // Empty: nothing to map.
+        let empty = tmp.path().join("empty");
+        std::fs::write(&empty, b"").unwrap();
+        assert!(map_own(&empty, 0, 1 << 20).unwrap().is_none());
+        // A link is refused, as for every file in a directory ontoref owns.
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&f, &link).unwrap();
+        let err = map_own(&link, 1, 1 << 20).unwrap_err();
         assert!(err.to_string().contains("symbolic link"), "{err}");
     }
 }

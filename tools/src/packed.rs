@@ -81,11 +81,13 @@ impl PackWriter {
 }
 
 /// Bytes that stay put while a packed document is read: a shared buffer of
-/// 8-aligned words.
+/// 8-aligned words, or a mapped file.
 #[derive(Debug, Clone)]
 pub enum Backing {
     /// Read into memory (the words as read: sharing them copies nothing).
     Heap(Arc<Vec<u64>>),
+    /// A file mapped where the page cache holds it (see `fsread::map_own`).
+    Mapped(Arc<crate::fsread::Mapped>),
 }
 
 impl Backing {
@@ -93,6 +95,7 @@ impl Backing {
     pub fn bytes(&self) -> &[u8] {
         match self {
             Backing::Heap(words) => bytemuck::cast_slice(words),
+            Backing::Mapped(map) => map.bytes(),
         }
     }
 

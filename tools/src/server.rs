@@ -48,8 +48,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use rmcp::handler::server::router::tool::{ToolRoute, ToolRouter};
-use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
     Annotations, CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult,
     CompleteRequestParams, CompleteResult, CompletionInfo, CustomRequest, CustomResult, ErrorCode,
@@ -90,7 +88,10 @@ pub type CallerFn = fn(&rmcp::model::Extensions) -> Option<Option<String>>;
 #[derive(Clone)]
 pub struct OntorefServer {
     engine: Arc<Engine>,
-    router: Arc<ToolRouter<OntorefServer>>,
+    /// The tools served, sorted by name. Their MCP definitions (schemas)
+    /// are built on first use: `initialize` and a first call need none of
+    /// them (see [`OntorefServer::prepare_definitions`]).
+    tools: Arc<[&'static CatalogTool]>,
     /// What the server tells a model about itself, from the toolsets served.
     instructions: Arc<str>,
     /// How to find a request's caller, when a transport authenticates.
@@ -109,7 +110,7 @@ pub struct OntorefServer {
 impl std::fmt::Debug for OntorefServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OntorefServer")
-            .field("tools", &self.router.list_all().len())
+            .field("tools", &self.tools.len())
             .finish()
     }
 }
@@ -117,18 +118,14 @@ impl std::fmt::Debug for OntorefServer {
 impl OntorefServer {
     /// A server exposing `tools` over `engine`.
     pub fn new(engine: Arc<Engine>, tools: &[&'static CatalogTool]) -> Self {
-        let mut router = ToolRouter::new();
-        for tool in tools {
-            let invoke = tool.invoke;
-            router.add_route(ToolRoute::new_dyn(tool.tool().clone(), move |ctx| {
-                Box::pin(run(invoke, ctx))
-            }));
-        }
+        let mut served = tools.to_vec();
+        served.sort_by(|a, b| a.name().cmp(b.name()));
+        served.dedup_by(|a, b| a.name() == b.name());
         let toolsets = || tools.iter().map(|t| t.toolset);
         let skills = crate::skills::Served::new(tools).map(Arc::new);
         OntorefServer {
             engine,
-            router: Arc::new(router),
+            tools: served.into(),
             instructions: crate::toolset::instructions(toolsets()).into(),
             caller: None,
             kinds: crate::resources::served_kinds(toolsets()).into(),
@@ -169,7 +166,40 @@ impl OntorefServer {
 
     /// The tool definitions served, sorted by name.
     pub fn tools(&self) -> Vec<Tool> {
-        self.router.list_all()
+        self.tools.iter().map(|t| t.tool().clone()).collect()
+    }
+
+    /// How many tools are served.
+    pub fn tool_count(&self) -> usize {
+        self.tools.len()
+    }
+
+    /// Builds the served tools' definitions on a thread of their own, so
+    /// that a first `tools/list` finds them ready while `initialize` and a
+    /// first call, which need none of them, are answered without waiting
+    /// for them (their schemas take a few milliseconds to build).
+    pub fn prepare_definitions(&self) {
+        let tools = self.tools.clone();
+        let spawned = std::thread::Builder::new()
+            .name("ontoref-defs".into())
+            .spawn(move || {
+                // From the last: a `tools/list` that comes before they are
+                // all built builds from the first, and the two meet.
+                for tool in tools.iter().rev() {
+                    tool.tool();
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::debug!(error = %e, "tool definitions are built on first use");
+        }
+    }
+
+    /// The served tool named `name`.
+    fn served(&self, name: &str) -> Option<&'static CatalogTool> {
+        self.tools
+            .binary_search_by(|t| t.name().cmp(name))
+            .ok()
+            .and_then(|i| self.tools.get(i).copied())
     }
 
     /// The JSON-RPC error for a `tools/call` naming a tool this server does
@@ -177,8 +207,7 @@ impl OntorefServer {
     /// name cut to 100 characters, and the closest served names.
     pub fn unknown_tool(&self, name: &str) -> ErrorData {
         let shown = clip_to(name, UNKNOWN_TOOL_ECHO_CHARS);
-        let served = self.router.list_all();
-        let near = closest(name, served.iter().map(|t| t.name.as_ref()), 2);
+        let near = closest(name, self.tools.iter().map(|t| t.name()), 2);
         let suggestion = if near.is_empty() {
             "; `tools/list` names the tools this server offers".to_owned()
         } else {
@@ -307,20 +336,18 @@ fn string_arguments(
 
 async fn run(
     invoke: InvokeFn,
-    ctx: ToolCallContext<'_, OntorefServer>,
-) -> Result<CallToolResponse, ErrorData> {
-    let args = ctx
-        .arguments
-        .map(serde_json::Value::Object)
-        .unwrap_or_default();
-    let result = match invoke(&ctx.service.engine, args).await {
+    engine: &Engine,
+    arguments: Option<rmcp::model::JsonObject>,
+) -> CallToolResponse {
+    let args = arguments.map(serde_json::Value::Object).unwrap_or_default();
+    let result = match invoke(engine, args).await {
         Ok(value) => CallToolResult::structured(value),
         Err(err) => {
             tracing::debug!(code = err.code(), "tool failed");
             CallToolResult::structured_error(err.to_json())
         }
     };
-    Ok(CallToolResponse::Complete(result))
+    CallToolResponse::Complete(result)
 }
 
 /// Whether the request speaks the stateless 2026-07-28 revision or later.
@@ -363,22 +390,22 @@ impl ServerHandler for OntorefServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        if self.router.get(&request.name).is_none() {
+        let Some(tool) = self.served(&request.name) else {
             return Err(self.unknown_tool(&request.name));
-        }
+        };
         let span = tracing::info_span!("tools/call", tool = %request.name);
         async move {
             let started = Instant::now();
             // Over HTTP the request runs as the actor its token names, or as
             // nobody: never as the actor the server process was started with.
             let caller = self.caller.and_then(|find| find(&context.extensions));
-            let ctx = ToolCallContext::new(self, request, context);
+            let call = run(tool.invoke, &self.engine, request.arguments);
             let result = match caller {
-                Some(actor) => as_actor(actor, self.router.call(ctx)).await,
-                None => self.router.call(ctx).await,
+                Some(actor) => as_actor(actor, call).await,
+                None => call.await,
             };
             let is_error = match &result {
-                Ok(CallToolResponse::Complete(r)) => r.is_error.unwrap_or(false),
+                CallToolResponse::Complete(r) => r.is_error.unwrap_or(false),
                 _ => true,
             };
             tracing::info!(
@@ -386,7 +413,7 @@ impl ServerHandler for OntorefServer {
                 is_error,
                 "request done"
             );
-            result
+            Ok(result)
         }
         .instrument(span)
         .await
@@ -403,7 +430,7 @@ impl ServerHandler for OntorefServer {
         let (ttl_ms, cache_scope) = cache_hints(&context);
         let result = ListToolsResult {
             result_type: Some(ResultType::COMPLETE),
-            tools: self.router.list_all(),
+            tools: self.tools(),
             meta: None,
             next_cursor: None,
             ttl_ms,
@@ -417,7 +444,7 @@ impl ServerHandler for OntorefServer {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.router.get(name).cloned()
+        self.served(name).map(|t| t.tool().clone())
     }
 
     async fn list_prompts(

@@ -295,6 +295,73 @@ async fn corrupt_cache_files_are_ignored_and_rebuilt() {
 }
 
 #[tokio::test]
+async fn a_large_entry_is_mapped_and_still_checked_whole() {
+    // Long answers: the entry is larger than the size from which entries
+    // are mapped rather than read.
+    let long = "word ".repeat(150);
+    let entries: Vec<String> = (0..500)
+        .map(|i| entry(&format!("e{i}"), "").replace("A e", &format!("{long} e")))
+        .collect();
+    let p = project(&[("reflection/qa.ncl", &store(&entries))]);
+    let cache = tempfile::tempdir().unwrap();
+    engine(p.path(), cache.path()).qa().await.unwrap();
+    let [file] = cache_files(cache.path()).try_into().unwrap();
+    let good = std::fs::read(&file).unwrap();
+    assert!(good.len() > 512 * 1024, "{} bytes", good.len());
+
+    let fresh = engine(p.path(), cache.path());
+    let store_read = fresh.qa().await.unwrap();
+    assert_eq!(store_read.entries().len(), 500);
+    assert_eq!(evaluations(&fresh), 0);
+    assert_eq!(fresh.loader().stats().mapped.load(Ordering::Relaxed), 1);
+    // ontoref never writes an entry in place; this test does, so nothing
+    // may still map it.
+    drop(store_read);
+    drop(fresh);
+
+    // One byte flipped anywhere in the payload (here in its middle, where
+    // a lazily read page would be) is still found: the entry is rebuilt.
+    let mut flipped = good.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x01;
+    std::fs::write(&file, &flipped).unwrap();
+    let e = engine(p.path(), cache.path());
+    assert_eq!(e.qa().await.unwrap().entries().len(), 500);
+    assert_eq!(
+        evaluations(&e),
+        1,
+        "a corrupt mapped entry is never trusted"
+    );
+    assert_eq!(std::fs::read(&file).unwrap().len(), good.len());
+
+    // Small entries are read, not mapped.
+    let small = project(&[("reflection/qa.ncl", &store(&[entry("a", "")]))]);
+    let small_cache = tempfile::tempdir().unwrap();
+    engine(small.path(), small_cache.path()).qa().await.unwrap();
+    let again = engine(small.path(), small_cache.path());
+    again.qa().await.unwrap();
+    assert_eq!(evaluations(&again), 0);
+    assert_eq!(again.loader().stats().mapped.load(Ordering::Relaxed), 0);
+}
+
+#[tokio::test]
+async fn warming_loads_the_store_a_first_call_then_finds() {
+    let p = project(&[("reflection/qa.ncl", &store(&[entry("a", "")]))]);
+    let cache = tempfile::tempdir().unwrap();
+    let e = engine(p.path(), cache.path());
+    e.warm().await;
+    assert_eq!(evaluations(&e), 1);
+    assert_eq!(e.qa().await.unwrap().entries()[0].id, "a");
+    assert_eq!(evaluations(&e), 1, "the call found the warmed store");
+    assert_eq!(e.loader().stats().memory_hits.load(Ordering::Relaxed), 1);
+    // A broken store is left for the call to report.
+    let broken = project(&[("reflection/qa.ncl", "{ entries = [ oops ] }")]);
+    let b = engine(broken.path(), cache.path());
+    b.warm().await;
+    assert!(b.qa().await.is_err());
+}
+
+#[tokio::test]
 async fn a_foreign_cache_file_is_not_trusted() {
     let a = project(&[("reflection/qa.ncl", &store(&[entry("from-a", "")]))]);
     let b = project(&[("reflection/qa.ncl", &store(&[entry("from-b", "")]))]);
