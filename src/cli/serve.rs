@@ -86,16 +86,16 @@ pub fn serve(global: &Global, args: &ServeArgs) -> Result<(), Failure> {
         let warm = engine.clone();
         let handle = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || handle.block_on(warm.warm()));
+        // Every selected tool's definition, once for both transports.
+        ontoref_tools::catalog::prepare_definitions(&tools);
         let mut tasks = tokio::task::JoinSet::new();
         if let Some(http) = http_options.take() {
             let server = OntorefServer::new(engine.clone(), &http.served(&tools));
-            server.prepare_definitions();
             let stop = stop.clone();
             tasks.spawn(ontoref::transport::http::serve(server, http, stop));
         }
         if stdio {
             let server = OntorefServer::new(engine.clone(), &tools);
-            server.prepare_definitions();
             let stop = stop.clone();
             tasks.spawn(ontoref::transport::stdio::serve(server, stop));
         }

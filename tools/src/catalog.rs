@@ -291,6 +291,28 @@ pub fn catalog() -> &'static [CatalogTool] {
     })
 }
 
+/// Builds the definitions of `tools` on a thread of their own, so that a
+/// first `tools/list` finds them ready while `initialize` and a first call,
+/// which need none of them, are answered without waiting for them (their
+/// schemas take a few milliseconds to build). Sorted by name, as a server
+/// lists them.
+pub fn prepare_definitions(tools: &[&'static CatalogTool]) {
+    let mut tools = tools.to_vec();
+    tools.sort_by(|a, b| a.name().cmp(b.name()));
+    let spawned = std::thread::Builder::new()
+        .name("ontoref-defs".into())
+        .spawn(move || {
+            // From the last: a `tools/list` that comes before they are all
+            // built builds from the first, and the two meet.
+            for tool in tools.iter().rev() {
+                tool.tool();
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::debug!(error = %e, "tool definitions are built on first use");
+    }
+}
+
 /// The catalog entry of the tool type `T`, so domain text can name a tool
 /// by its type rather than spelling its name.
 pub fn of<T: ToolBase>() -> Option<&'static CatalogTool> {

@@ -210,15 +210,15 @@ impl Mapped {
 /// fail (with `SIGBUS`).
 #[cfg(unix)]
 pub fn map_own(path: &Path, min: u64, max: u64) -> Result<Option<Mapped>, ReadError> {
-    use std::os::unix::fs::MetadataExt;
+    use crate::private::{Mode, owned};
     let (file, meta) = open_regular(path, max, Links::Refuse)?;
-    if meta.uid() != crate::private::euid() || meta.mode() & 0o022 != 0 || meta.len() < min.max(1) {
+    if owned(&meta, path, Mode::NoForeignWrites).is_err() || meta.len() < min.max(1) {
         return Ok(None);
     }
-    // SAFETY: the mapping is read-only; the
-    // file is regular, owned by this user and writable by no one else, and
-    // the files this is used for are never written in place (see above),
-    // so its length does not change under the mapping.
+    // SAFETY: the mapping is read-only; the file is regular, owned by this
+    // user and writable by no one else, and the files this is used for are
+    // never written in place (see above), so its length does not change
+    // under the mapping.
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(ReadError::Io)?;
     if map.len() as u64 != meta.len() {
         return Err(ReadError::Io(std::io::Error::other(

@@ -51,13 +51,19 @@ pub fn check(dir: &Path, mode: Mode) -> Result<(), String> {
     if !meta.is_dir() {
         return Err(format!("{} is not a directory", dir.display()));
     }
+    owned(&meta, dir, mode)
+}
+
+/// Why the file or directory `path`, whose metadata is `meta`, is not this
+/// user's with a mode satisfying `mode`; `Ok` when it is.
+pub fn owned(meta: &std::fs::Metadata, path: &Path, mode: Mode) -> Result<(), String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
         if meta.uid() != euid() {
             return Err(format!(
                 "{} belongs to uid {}, not to this user (uid {})",
-                dir.display(),
+                path.display(),
                 meta.uid(),
                 euid()
             ));
@@ -70,7 +76,7 @@ pub fn check(dir: &Path, mode: Mode) -> Result<(), String> {
         if bad {
             return Err(format!(
                 "{} has mode {bits:o}, {}",
-                dir.display(),
+                path.display(),
                 match mode {
                     Mode::NoForeignWrites => "writable by other users",
                     Mode::Private => "open to other users (0700 expected)",
@@ -78,6 +84,8 @@ pub fn check(dir: &Path, mode: Mode) -> Result<(), String> {
             ));
         }
     }
+    #[cfg(not(unix))]
+    let _ = (meta, path, mode);
     Ok(())
 }
 

@@ -90,7 +90,7 @@ pub struct OntorefServer {
     engine: Arc<Engine>,
     /// The tools served, sorted by name. Their MCP definitions (schemas)
     /// are built on first use: `initialize` and a first call need none of
-    /// them (see [`OntorefServer::prepare_definitions`]).
+    /// them (see [`crate::catalog::prepare_definitions`]).
     tools: Arc<[&'static CatalogTool]>,
     /// What the server tells a model about itself, from the toolsets served.
     instructions: Arc<str>,
@@ -172,26 +172,6 @@ impl OntorefServer {
     /// How many tools are served.
     pub fn tool_count(&self) -> usize {
         self.tools.len()
-    }
-
-    /// Builds the served tools' definitions on a thread of their own, so
-    /// that a first `tools/list` finds them ready while `initialize` and a
-    /// first call, which need none of them, are answered without waiting
-    /// for them (their schemas take a few milliseconds to build).
-    pub fn prepare_definitions(&self) {
-        let tools = self.tools.clone();
-        let spawned = std::thread::Builder::new()
-            .name("ontoref-defs".into())
-            .spawn(move || {
-                // From the last: a `tools/list` that comes before they are
-                // all built builds from the first, and the two meet.
-                for tool in tools.iter().rev() {
-                    tool.tool();
-                }
-            });
-        if let Err(e) = spawned {
-            tracing::debug!(error = %e, "tool definitions are built on first use");
-        }
     }
 
     /// The served tool named `name`.
